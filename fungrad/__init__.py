@@ -1,0 +1,13 @@
+"""fungrad: composable function transforms (grad, jit, vmap) for NumPy programs."""
+from fungrad import lax as lax
+from fungrad import tree_util as tree_util
+from fungrad.api import (
+    ShapeDtypeStruct, grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, linear_transpose,
+    linearize, make_jaxpr, value_and_grad, vjp, vmap,
+)
+from fungrad.core import eval_jaxpr
+from fungrad.ir import Jaxpr
+
+__all__ = ["lax", "tree_util", "ShapeDtypeStruct", "grad", "hessian", "hvp", "jacfwd",
+           "jacobian", "jacrev", "jvp", "linear_transpose", "linearize", "make_jaxpr",
+           "value_and_grad", "vjp", "vmap", "eval_jaxpr", "Jaxpr"]

@@ -1,0 +1,223 @@
+"""Differentiation transforms: jvp, linearize, vjp, grad, value_and_grad, linear_transpose."""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from fungrad import core
+from fungrad.api.util import (
+    check_differentiable, check_scalar_output, finalize_tree, flat_fun, flatten_leaves,
+    normalize_argnums, splice_args,
+)
+from fungrad.core import get_aval
+from fungrad.interpreters.ad import Zero, instantiate, jvp_flat
+from fungrad.interpreters.reverse import instantiate_cts, linearize_flat, vjp_flat
+from fungrad.interpreters.staging import StagingTrace
+from fungrad.interpreters.transpose import backward_pass
+from fungrad.tree_util import PyTreeDef, tree_flatten, tree_unflatten
+
+
+def _split_aux(out: Any, has_aux: bool, fname: str) -> tuple[Any, Any]:
+    if not has_aux:
+        return out, None
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise TypeError(f"{fname}(..., has_aux=True) needs the function to return a pair "
+                        f"(output, aux), got {type(out).__name__}")
+    return out[0], out[1]
+
+
+def _with_aux(fun: Callable[..., Any], has_aux: bool, fname: str) -> Callable[..., Any]:
+    """``fun`` returning ``(out, aux)`` always, so aux rides along as extra (undifferentiated) outputs."""
+    def wrapped(*args: Any) -> Any:
+        return _split_aux(fun(*args), has_aux, fname)
+    return wrapped
+
+
+def _check_tangents(primals: Sequence[Any], tangents: Sequence[Any], what: str) -> None:
+    for p, t in zip(primals, tangents):
+        pa, ta = get_aval(p), get_aval(t)
+        if pa.shape != ta.shape:
+            raise ValueError(f"{what}: shape {ta.shape} does not match the primal's {pa.shape}")
+        if pa.dtype != ta.dtype and pa.dtype.kind in "fc":
+            raise TypeError(f"{what}: dtype {ta.dtype} does not match the primal's {pa.dtype}")
+
+
+def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
+        has_aux: bool = False) -> Any:
+    """Forward mode: ``(fun(*primals), J @ tangents)``.
+
+    >>> import fungrad, fungrad.numpy as fnp
+    >>> fungrad.jvp(fnp.sin, (0.0,), (1.0,))
+    (0.0, 1.0)
+    """
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("jvp: primals and tangents must be tuples (or lists) of arguments")
+    p_leaves, p_tree = flatten_leaves(tuple(primals), "a jvp primal")
+    t_leaves, t_tree = flatten_leaves(tuple(tangents), "a jvp tangent")
+    if p_tree != t_tree:
+        raise TypeError(f"jvp: primal structure {p_tree} and tangent structure {t_tree} differ")
+    _check_tangents(p_leaves, t_leaves, "jvp tangent")
+    store: list[Any] = []
+    flat = flat_fun(_with_aux(fun, has_aux, "jvp"), (), range(len(primals)), p_tree, store)
+    t_leaves = [t if get_aval(p).dtype.kind in "fc" else Zero(get_aval(p))
+                for p, t in zip(p_leaves, t_leaves)]
+    outs, out_ts = jvp_flat(flat, p_leaves, t_leaves)
+    (out, aux) = tree_unflatten(store[0], outs)
+    (out_t, _) = tree_unflatten(store[0], [instantiate(t) for t in out_ts])
+    result = (finalize_tree(out), finalize_tree(out_t))
+    return result + (finalize_tree(aux),) if has_aux else result
+
+
+def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., Any]]:
+    """``(fun(*primals), f_jvp)`` where ``f_jvp(*tangents)`` evaluates the linearized function.
+
+    >>> import fungrad, fungrad.numpy as fnp
+    >>> y, f_jvp = fungrad.linearize(fnp.exp, 0.0)
+    >>> f_jvp(2.0)
+    2.0
+    """
+    leaves, in_tree = flatten_leaves(primals, "a linearize primal")
+    store: list[Any] = []
+    outs, linear = linearize_flat(flat_fun(fun, (), range(len(primals)), in_tree, store), leaves)
+    out_tree = store[0]
+
+    def f_jvp(*tangents: Any) -> Any:
+        t_leaves, t_tree = flatten_leaves(tangents, "a tangent")
+        if t_tree != in_tree:
+            raise TypeError(f"linearize: tangent structure {t_tree} does not match {in_tree}")
+        _check_tangents(leaves, t_leaves, "linearize tangent")
+        return finalize_tree(tree_unflatten(out_tree, core.call_jaxpr(linear, *t_leaves)))
+
+    return finalize_tree(tree_unflatten(out_tree, outs)), f_jvp
+
+
+def _make_pullback(pullback: Callable[[Sequence[Any]], list[Any]], out_tree: PyTreeDef,
+                   out_leaves: Sequence[Any], in_tree: PyTreeDef,
+                   in_leaves: Sequence[Any]) -> Callable[[Any], Any]:
+    def vjp_fun(ct: Any) -> Any:
+        ct_leaves, ct_tree = flatten_leaves(ct, "a cotangent")
+        if ct_tree != out_tree:
+            raise TypeError(f"vjp: cotangent structure {ct_tree} does not match the output "
+                            f"structure {out_tree}")
+        _check_tangents(out_leaves, ct_leaves, "vjp cotangent")
+        cts = instantiate_cts(pullback(ct_leaves))
+        return finalize_tree(tree_unflatten(in_tree, cts))
+    return vjp_fun
+
+
+def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
+    """Reverse mode: ``(fun(*primals), vjp_fun)`` where ``vjp_fun(ct)`` gives ``ct @ J`` per primal.
+
+    >>> import fungrad, fungrad.numpy as fnp
+    >>> y, vjp_fun = fungrad.vjp(fnp.sin, 0.0)
+    >>> vjp_fun(1.0)
+    (1.0,)
+    """
+    leaves, in_tree = flatten_leaves(primals, "a vjp primal")
+    store: list[Any] = []
+    flat = flat_fun(_with_aux(fun, has_aux, "vjp"), (), range(len(primals)), in_tree, store)
+    outs, pullback = vjp_flat(flat, leaves)
+    both_tree = store[0]
+    out_and_aux = tree_unflatten(both_tree, outs)
+    out = out_and_aux[0]
+    out_leaves, out_tree = tree_flatten(out)
+    n_out = len(out_leaves)
+
+    def pull_out_only(cts: Sequence[Any]) -> list[Any]:
+        return pullback(list(cts) + [Zero(get_aval(a)) for a in outs[n_out:]])
+
+    vjp_fun = _make_pullback(pull_out_only, out_tree, out_leaves, in_tree, leaves)
+    if has_aux:
+        return finalize_tree(out), vjp_fun, finalize_tree(out_and_aux[1])
+    return finalize_tree(out), vjp_fun
+
+
+def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
+                   has_aux: bool = False, allow_int: bool = False) -> Callable[..., Any]:
+    """A function returning ``(fun(*args), grad(fun)(*args))`` (with aux: ``((value, aux), grad)``).
+
+    >>> import fungrad, fungrad.numpy as fnp
+    >>> fungrad.value_and_grad(lambda x: x ** 2)(3.0)
+    (9.0, 6.0)
+    """
+    fname = "value_and_grad"
+
+    @functools.wraps(fun)
+    def value_and_grad_f(*args: Any, **kwargs: Any) -> Any:
+        nums = normalize_argnums(argnums, len(args), fname)
+        leaves, in_tree = flatten_leaves([args[i] for i in nums], "a differentiated argument")
+        check_differentiable(leaves, "grad", allow_int)
+        aux_store: list[Any] = []
+
+        def flat(*xs: Any) -> list[Any]:
+            dyn = tree_unflatten(in_tree, xs)
+            out, aux = _split_aux(fun(*splice_args(args, nums, dyn), **kwargs), has_aux, fname)
+            check_scalar_output(out, "grad")
+            aux_leaves, aux_tree = tree_flatten(aux)
+            aux_store[:] = [aux_tree]
+            return [out, *aux_leaves]
+
+        outs, pullback = vjp_flat(flat, leaves)
+        value = outs[0]
+        ct = np.ones((), get_aval(value).dtype)
+        cts = pullback([ct] + [Zero(get_aval(a)) for a in outs[1:]])
+        grads = [instantiate(c) if type(c) is Zero else c for c in cts]
+        g_tree = tree_unflatten(in_tree, grads)
+        g_out = g_tree[0] if isinstance(argnums, int) else tuple(g_tree)
+        g_out = finalize_tree(g_out)
+        if has_aux:
+            aux = tree_unflatten(aux_store[0], outs[1:])
+            return (value, finalize_tree(aux)), g_out
+        return value, g_out
+
+    return value_and_grad_f
+
+
+def grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
+         has_aux: bool = False, allow_int: bool = False) -> Callable[..., Any]:
+    """The gradient of a scalar-valued ``fun`` with respect to the arguments ``argnums``.
+
+    >>> import fungrad, fungrad.numpy as fnp
+    >>> fungrad.grad(lambda x: fnp.sin(x) * x)(0.0)
+    0.0
+    """
+    vg = value_and_grad(fun, argnums, has_aux, allow_int)
+
+    @functools.wraps(fun)
+    def grad_f(*args: Any, **kwargs: Any) -> Any:
+        (value_aux, g) = vg(*args, **kwargs)
+        return (g, value_aux[1]) if has_aux else g
+
+    return grad_f
+
+
+def linear_transpose(fun: Callable[..., Any], *primals: Any) -> Callable[..., Any]:
+    """The transpose of the linear function ``fun``, at inputs shaped like ``primals``.
+
+    >>> import fungrad, numpy as np
+    >>> f_t = fungrad.linear_transpose(lambda x: 2.0 * x, np.ones(2))
+    >>> f_t(np.array([1.0, 3.0]))
+    (array([2., 6.]),)
+    """
+    leaves, in_tree = flatten_leaves(primals, "a linear_transpose primal")
+    avals = [get_aval(x) for x in leaves]
+    partial = StagingTrace(core.current_trace(), forward_known=True, record_source=False)
+    store: list[Any] = []
+    with core.new_trace(partial):
+        args = [partial.new_arg(a) for a in avals]
+        outs = flat_fun(fun, (), range(len(primals)), in_tree, store)(*args)
+        jaxpr = partial.build(outs)
+    out_tree = store[0]
+
+    def transposed(*cts: Any) -> Any:
+        ct_leaves, ct_tree = flatten_leaves(cts[0] if len(cts) == 1 else cts, "a cotangent")
+        if ct_tree != out_tree:
+            raise TypeError(f"linear_transpose: cotangent structure {ct_tree} does not match "
+                            f"the output structure {out_tree}")
+        in_cts = backward_pass(jaxpr, jaxpr.consts, ct_leaves)
+        return finalize_tree(tree_unflatten(in_tree, instantiate_cts(
+            [Zero(a) if type(c) is Zero else c for c, a in zip(in_cts, avals)])))
+
+    return transposed

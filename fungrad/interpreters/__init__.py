@@ -1,0 +1,1 @@
+"""Interpreters over primitives: staging, forward mode, partial evaluation, transposition, batching."""

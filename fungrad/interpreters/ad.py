@@ -1,0 +1,178 @@
+"""Forward mode: the JVP interpreter, symbolic zeros and the helpers that define JVP rules.
+
+A JVP rule sees primal values and tangents (a tangent may be the symbolic ``Zero``) and returns
+the primal output and its tangent. It runs with the *parent* trace current, so the operations it
+binds are interpreted one level down: evaluated, staged, or differentiated again.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from fungrad import core
+from fungrad.core import Primitive, Trace, Tracer, get_aval, set_current_trace
+from fungrad.ir import ShapedArray
+
+
+class Zero:
+    """A tangent or cotangent known to be zero, never materialized unless asked."""
+
+    __slots__ = ("aval",)
+
+    def __init__(self, aval: ShapedArray) -> None:
+        self.aval = aval
+
+    def __repr__(self) -> str:
+        return f"Zero({self.aval})"
+
+
+def zeros(aval: ShapedArray) -> Any:
+    from fungrad.lax import full
+    return full(aval.shape, 0, aval.dtype)
+
+
+def instantiate(t: Any) -> Any:
+    """A real array for a possibly symbolic zero."""
+    return zeros(t.aval) if type(t) is Zero else t
+
+
+def is_float(aval: ShapedArray) -> bool:
+    return aval.dtype.kind in "fc"
+
+
+jvp_rules: dict[Primitive, Callable[..., tuple[Any, Any]]] = {}
+
+
+class JVPTracer(Tracer):
+    """A primal value paired with its tangent."""
+
+    __slots__ = ("primal", "tangent")
+
+    def __init__(self, trace: JVPTrace, primal: Any, tangent: Any) -> None:
+        self._trace = trace
+        self.primal = primal
+        self.tangent = tangent
+
+    @property
+    def aval(self) -> ShapedArray:
+        return get_aval(self.primal)
+
+    def concrete_value(self) -> Any:
+        p = self.primal
+        return p.concrete_value() if isinstance(p, Tracer) else np.asarray(p)
+
+
+class JVPTrace(Trace):
+    """Pushes tangents forward through each primitive with its JVP rule."""
+
+    __slots__ = ()
+
+    def process_primitive(self, prim: Primitive, args: Sequence[Any],
+                          params: dict[str, Any]) -> Any:
+        primals, tangents, any_tangent = [], [], False
+        for a in args:
+            if type(a) is JVPTracer and a._trace is self:
+                primals.append(a.primal)
+                tangents.append(a.tangent)
+                any_tangent = any_tangent or type(a.tangent) is not Zero
+            else:
+                primals.append(a)
+                tangents.append(_ZERO_PLACEHOLDER)
+        with set_current_trace(self.parent):  # type: ignore[arg-type]
+            if not any_tangent:
+                return prim.bind(*primals, **params)
+            tangents = [Zero(get_aval(p)) if t is _ZERO_PLACEHOLDER else t
+                        for p, t in zip(primals, tangents)]
+            out, out_t = jvp_rules[prim](primals, tangents, **params)
+        if prim.multiple_results:
+            return [self.pure_or_tracer(p, t) for p, t in zip(out, out_t)]
+        return self.pure_or_tracer(out, out_t)
+
+    def pure_or_tracer(self, primal: Any, tangent: Any) -> Any:
+        if type(tangent) is Zero:
+            return primal
+        return JVPTracer(self, primal, tangent)
+
+    def unwrap(self, x: Any) -> tuple[Any, Any]:
+        """(primal, tangent) of an output; outputs that are not our tracers have zero tangent."""
+        if type(x) is JVPTracer and x._trace is self:
+            return x.primal, x.tangent
+        return x, Zero(get_aval(x))
+
+
+_ZERO_PLACEHOLDER: Any = object()
+
+
+def jvp_flat(fun: Callable[..., Sequence[Any]], primals: Sequence[Any],
+             tangents: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+    """Push ``tangents`` (arrays or ``Zero``) through ``fun`` at ``primals``."""
+    trace = JVPTrace(core.current_trace())
+    with core.new_trace(trace):
+        ins = [p if type(t) is Zero else JVPTracer(trace, p, t) for p, t in zip(primals, tangents)]
+        outs = fun(*ins)
+        pairs = [trace.unwrap(o) for o in outs]
+    return [p for p, _ in pairs], [t for _, t in pairs]
+
+
+# ---------------------------------------------------------------- defining rules
+
+def add_tangents(a: Any, b: Any) -> Any:
+    if type(a) is Zero:
+        return b
+    if type(b) is Zero:
+        return a
+    from fungrad.lax import add
+    return add(a, b)
+
+
+def defjvp(prim: Primitive, *rules: Callable[..., Any] | None) -> None:
+    """One rule per operand, ``rule(t, ans, *primals, **params)``, each linear in ``t``.
+
+    The tangent of the output is the sum over operands with a nonzero tangent; an operand whose
+    rule is None is not differentiable (its tangent is ignored). Results are broadcast to the
+    output's shape, so elementwise rules can be written for the operand's own shape.
+    """
+    def jvp(primals: Sequence[Any], tangents: Sequence[Any], **params: Any) -> tuple[Any, Any]:
+        ans = prim.bind(*primals, **params)
+        aval = get_aval(ans)
+        if not is_float(aval):
+            return ans, Zero(aval)
+        out: Any = Zero(aval)
+        for rule, t in zip(rules, tangents):
+            if rule is not None and type(t) is not Zero:
+                out = add_tangents(out, rule(t, ans, *primals, **params))
+        if type(out) is not Zero and get_aval(out).shape != aval.shape:
+            from fungrad.lax import broadcast_to
+            out = broadcast_to(out, aval.shape)
+        return ans, out
+    jvp_rules[prim] = jvp
+
+
+def defjvp_zero(prim: Primitive) -> None:
+    """``prim``'s output does not change to first order (comparisons, floor, argmax, ...)."""
+    def jvp(primals: Sequence[Any], tangents: Sequence[Any], **params: Any) -> tuple[Any, Any]:
+        ans = prim.bind(*primals, **params)
+        if prim.multiple_results:
+            return ans, [Zero(get_aval(a)) for a in ans]
+        return ans, Zero(get_aval(ans))
+    jvp_rules[prim] = jvp
+
+
+def deflinear(prim: Primitive, linear_argnums: Sequence[int] | None = None) -> None:
+    """``prim`` is linear jointly in ``linear_argnums`` (all operands when None).
+
+    Its tangent is ``prim`` applied to the tangents of the linear operands, with the other
+    operands (indices, predicates) passed as they are.
+    """
+    def jvp(primals: Sequence[Any], tangents: Sequence[Any], **params: Any) -> tuple[Any, Any]:
+        ans = prim.bind(*primals, **params)
+        lin = range(len(primals)) if linear_argnums is None else linear_argnums
+        if all(type(tangents[i]) is Zero for i in lin):
+            zero = [Zero(get_aval(a)) for a in ans] if prim.multiple_results else Zero(get_aval(ans))
+            return ans, zero
+        args = list(primals)
+        for i in lin:
+            args[i] = instantiate(tangents[i])
+        return ans, prim.bind(*args, **params)
+    jvp_rules[prim] = jvp

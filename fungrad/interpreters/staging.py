@@ -1,0 +1,133 @@
+"""Staging: record primitives into a jaxpr instead of running them.
+
+One trace class serves two transforms. ``make_jaxpr``/``jit`` stage every operation; partial
+evaluation (``forward_known=True``) stages only operations that touch one of its own (unknown)
+tracers and hands all-known operations to the parent trace, which is how ``linearize`` splits a
+JVP into the primal computation (run now) and the linear tangent program (kept as a jaxpr).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from fungrad import core
+from fungrad.core import Primitive, Trace, Tracer, abstract_eval_rules, set_current_trace
+from fungrad.errors import ConcretizationError, ShapeError
+from fungrad.ir import Atom, Eqn, Jaxpr, Literal, ShapedArray, Var
+from fungrad.source_info import at_user_line, user_frame_summary
+
+_SCALARS = (bool, int, float, complex, np.generic)
+
+# Rules for primitives that need more than "stage it whole" under partial evaluation
+# (control flow, jit, checkpoint): ``rule(trace, args, params)`` returns the outputs, a mix of
+# known values (computed now, on the parent trace) and unknown tracers of ``trace``.
+partial_eval_rules: dict[Primitive, Callable[..., Any]] = {}
+
+
+class StagingTracer(Tracer):
+    """A value known only by its type, bound to a jaxpr variable."""
+
+    __slots__ = ("var",)
+
+    def __init__(self, trace: StagingTrace, var: Var) -> None:
+        self._trace = trace
+        self.var = var
+
+    @property
+    def aval(self) -> ShapedArray:
+        return self.var.aval
+
+    def concrete_value(self) -> Any:
+        raise ConcretizationError(
+            f"A traced value {self.aval} was used where a concrete Python value is needed "
+            f"(bool(), int(), float(), `if`, `while`, ...). Under jit (or make_jaxpr) values "
+            f"are abstract: use fungrad.lax.cond / fungrad.numpy.where for branches, or mark "
+            f"the argument static with static_argnums / static_argnames{at_user_line()}")
+
+
+class StagingTrace(Trace):
+    """Builds a jaxpr from the primitives bound while it is current."""
+
+    __slots__ = ("forward_known", "record_source", "invars", "eqns", "constvar_of", "consts")
+
+    def __init__(self, parent: Trace | None, forward_known: bool = False,
+                 record_source: bool = True) -> None:
+        super().__init__(parent)
+        self.forward_known = forward_known
+        self.record_source = record_source
+        self.invars: list[Var] = []
+        self.eqns: list[Eqn] = []
+        self.constvar_of: dict[int, Var] = {}
+        self.consts: list[Any] = []
+
+    def new_arg(self, aval: ShapedArray) -> StagingTracer:
+        var = Var(aval)
+        self.invars.append(var)
+        return StagingTracer(self, var)
+
+    def to_atom(self, x: Any) -> Atom:
+        """The jaxpr atom for ``x``: our tracer's variable, a literal, or a new constant."""
+        if type(x) is StagingTracer and x._trace is self:
+            return x.var
+        if isinstance(x, _SCALARS) or (type(x) is np.ndarray and x.ndim == 0):
+            return Literal(x)
+        if isinstance(x, Tracer) and not (x._trace.alive and x._trace.is_ancestor_of(self)):
+            raise core.escaped_tracer_error(x)
+        var = self.constvar_of.get(id(x))
+        if var is None:
+            var = self.constvar_of[id(x)] = Var(core.get_aval(x))
+            self.consts.append(x)
+        return var
+
+    def process_primitive(self, prim: Primitive, args: Sequence[Any],
+                          params: dict[str, Any]) -> Any:
+        if self.forward_known:
+            if not any(type(a) is StagingTracer and a._trace is self for a in args):
+                with set_current_trace(self.parent):  # type: ignore[arg-type]
+                    return prim.bind(*args, **params)
+            rule = partial_eval_rules.get(prim)
+            if rule is not None:
+                return rule(self, args, params)
+        inputs = [self.to_atom(a) for a in args]
+        out_avals = abstract_eval(prim, [a.aval for a in inputs], params)
+        return self.add_eqn(prim, inputs, params, out_avals)
+
+    def add_eqn(self, prim: Primitive, inputs: list[Atom], params: dict[str, Any],
+                out_avals: Any) -> Any:
+        multiple = prim.multiple_results
+        outvars = [Var(a) for a in out_avals] if multiple else [Var(out_avals)]
+        source = user_frame_summary() if self.record_source else None
+        self.eqns.append(Eqn(prim, inputs, params, outvars, source))
+        outs = [StagingTracer(self, v) for v in outvars]
+        return outs if multiple else outs[0]
+
+    def is_known(self, x: Any) -> bool:
+        """Under partial evaluation: is ``x`` a known value (anything but our own tracer)?"""
+        return not (type(x) is StagingTracer and x._trace is self)
+
+    def build(self, outs: Sequence[Any]) -> Jaxpr:
+        """Close the jaxpr over ``outs``; the consts become constvars."""
+        outvars = [self.to_atom(o) for o in outs]
+        constvars = [self.constvar_of[id(c)] for c in self.consts]
+        return Jaxpr(constvars, self.invars, self.eqns, outvars, self.consts)
+
+
+def abstract_eval(prim: Primitive, avals: list[ShapedArray], params: dict[str, Any]) -> Any:
+    """Apply ``prim``'s shape rule, naming the user's line when the operands do not fit."""
+    try:
+        return abstract_eval_rules[prim](*avals, **params)
+    except ShapeError as e:
+        if "\n  at " in str(e):
+            raise
+        raise ShapeError(f"{e}{at_user_line()}") from None
+
+
+def trace_to_jaxpr(fun: Callable[..., Sequence[Any]], in_avals: Sequence[ShapedArray],
+                   parent: Trace | None = None) -> Jaxpr:
+    """Stage ``fun`` (flat arrays in, a flat list out) into a jaxpr."""
+    trace = StagingTrace(parent or core.current_trace())
+    with core.new_trace(trace):
+        args = [trace.new_arg(a) for a in in_avals]
+        outs = fun(*args)
+        return trace.build(outs)

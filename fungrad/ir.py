@@ -1,0 +1,134 @@
+"""The IR: abstract values, variables, literals, equations and jaxprs.
+
+A jaxpr is a typed, first-order, single-assignment program::
+
+    { lambda ; a:f64[3]. let b:f64[3] = sin a; c:f64[3] = mul b 2.0:f64[] in (c,) }
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+_SHORT_DTYPES = {
+    "float64": "f64", "float32": "f32", "float16": "f16", "int64": "i64", "int32": "i32",
+    "int16": "i16", "int8": "i8", "uint64": "u64", "uint32": "u32", "uint16": "u16",
+    "uint8": "u8", "bool": "bool", "complex128": "c128", "complex64": "c64",
+}
+
+
+def short_dtype(dtype: np.dtype[Any]) -> str:
+    """``float64`` -> ``f64``, as jaxprs print it."""
+    return _SHORT_DTYPES.get(dtype.name, dtype.name)
+
+
+class ShapedArray:
+    """The abstract value of an array: its shape and dtype.
+
+    >>> ShapedArray((2, 3), np.dtype("float64"))
+    f64[2,3]
+    """
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
+        self.shape = shape
+        self.dtype = dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, ShapedArray) and self.shape == other.shape
+                and self.dtype == other.dtype)
+
+    def __hash__(self) -> int:
+        return hash((self.shape, self.dtype))
+
+    def __repr__(self) -> str:
+        return f"{short_dtype(self.dtype)}[{','.join(map(str, self.shape))}]"
+
+    str_short = __repr__
+
+
+class Var:
+    """A variable of a jaxpr; named only when printed."""
+
+    __slots__ = ("aval",)
+
+    def __init__(self, aval: ShapedArray) -> None:
+        self.aval = aval
+
+    def __repr__(self) -> str:
+        return f"Var({self.aval})"
+
+
+class Literal:
+    """A scalar constant written inline in a jaxpr."""
+
+    __slots__ = ("val", "aval")
+
+    def __init__(self, val: Any) -> None:
+        self.val = np.asarray(val)
+        self.aval = ShapedArray(self.val.shape, self.val.dtype)
+
+    def __repr__(self) -> str:
+        v = self.val.item()
+        return f"{v}:{self.aval}"
+
+
+Atom = Var | Literal
+
+
+class Eqn:
+    """``outvars = primitive[params] inputs``, with the user's source line."""
+
+    __slots__ = ("primitive", "inputs", "params", "outvars", "source")
+
+    def __init__(self, primitive: Any, inputs: list[Atom], params: dict[str, Any],
+                 outvars: list[Var], source: str | None) -> None:
+        self.primitive = primitive
+        self.inputs = inputs
+        self.params = params
+        self.outvars = outvars
+        self.source = source
+
+    def __repr__(self) -> str:
+        from fungrad.pretty import pp_eqn
+        return pp_eqn(self)
+
+
+class Jaxpr:
+    """A closed program: ``constvars`` bound to ``consts``, then ``invars``, ``eqns``, ``outvars``.
+
+    Jaxprs compare and hash by identity, so they can serve as primitive params and cache keys.
+    """
+
+    __slots__ = ("constvars", "invars", "eqns", "outvars", "consts", "__weakref__")
+
+    def __init__(self, constvars: Sequence[Var], invars: Sequence[Var], eqns: Sequence[Eqn],
+                 outvars: Sequence[Atom], consts: Sequence[Any] = ()) -> None:
+        self.constvars = list(constvars)
+        self.invars = list(invars)
+        self.eqns = list(eqns)
+        self.outvars = list(outvars)
+        self.consts = list(consts)
+
+    @property
+    def in_avals(self) -> list[ShapedArray]:
+        return [v.aval for v in self.invars]
+
+    @property
+    def out_avals(self) -> list[ShapedArray]:
+        return [v.aval for v in self.outvars]
+
+    def __str__(self) -> str:
+        from fungrad.pretty import pp_jaxpr
+        return pp_jaxpr(self)
+
+    __repr__ = __str__

@@ -1,0 +1,276 @@
+"""Elementwise primitives. Each line: name, NumPy implementation, derivative.
+
+Binary primitives broadcast like NumPy and require operands of one dtype (``fungrad.numpy``
+promotes first); transposes undo broadcasting with ``unbroadcast``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+
+from fungrad.core import Primitive, get_aval
+from fungrad.interpreters.ad import defjvp, defjvp_zero, deflinear
+from fungrad.interpreters.batching import broadcast_batcher, vectorized_batcher
+from fungrad.interpreters.transpose import aval_of, deftranspose, unbroadcast
+from fungrad.ir import ShapedArray
+from fungrad.lax.registry import as_operand, elementwise_shape, primitive
+
+Jvp = Callable[..., Any] | None
+
+
+def unary(name: str, impl: Callable[..., Any], jvp: Jvp | str, out_dtype: Any = None) -> Primitive:
+    """An elementwise one-operand primitive; ``jvp="zero"`` for piecewise-constant functions."""
+    prim = primitive(name, impl, elementwise_shape(name, out_dtype))
+    if jvp == "zero":
+        defjvp_zero(prim)
+    else:
+        defjvp(prim, jvp)  # type: ignore[arg-type]
+    vectorized_batcher(prim)
+    return prim
+
+
+def binary(name: str, impl: Callable[..., Any], jvp_x: Jvp | str, jvp_y: Jvp = None,
+           out_dtype: Any = None) -> Primitive:
+    """An elementwise two-operand primitive, broadcasting like NumPy."""
+    prim = primitive(name, impl, elementwise_shape(name, out_dtype))
+    if jvp_x == "zero":
+        defjvp_zero(prim)
+    else:
+        defjvp(prim, jvp_x, jvp_y)  # type: ignore[arg-type]
+    broadcast_batcher(prim)
+    return prim
+
+
+def _bind1(prim: Primitive) -> Callable[[Any], Any]:
+    def op(x: Any) -> Any:
+        return prim.bind(x)
+    op.__name__ = op.__qualname__ = prim.name
+    op.__doc__ = f"Elementwise ``{prim.name}`` (the primitive, no dtype promotion)."
+    return op
+
+
+def _bind2(prim: Primitive) -> Callable[[Any, Any], Any]:
+    def op(x: Any, y: Any) -> Any:
+        return prim.bind(as_operand(x, y), as_operand(y, x))
+    op.__name__ = op.__qualname__ = prim.name
+    op.__doc__ = f"Elementwise ``{prim.name}`` of operands of one dtype (Python scalars adapt)."
+    return op
+
+
+def _sign(x: Any) -> Any:
+    return np.sign(x)
+
+
+def _rsqrt(x: Any) -> Any:
+    return np.reciprocal(np.sqrt(x))
+
+
+def _logistic(x: Any) -> Any:
+    return np.exp(-np.logaddexp(0, -x))
+
+
+_erf_scalar = np.frompyfunc(math.erf, 1, 1)
+
+
+def _erf(x: Any) -> Any:
+    x = np.asarray(x)
+    return _erf_scalar(x).astype(x.dtype)
+
+
+def _div(x: Any, y: Any) -> Any:
+    x, y = np.asarray(x), np.asarray(y)
+    return np.floor_divide(x, y) if x.dtype.kind in "iub" else np.true_divide(x, y)
+
+
+def _integer_pow(x: Any, *, y: int) -> Any:
+    x = np.asarray(x)
+    if y == 2:
+        return np.multiply(x, x)
+    if y < 0 and x.dtype.kind in "iu":
+        raise ValueError("integers cannot be raised to negative powers")
+    return np.power(x, x.dtype.type(y))
+
+
+def _select(pred: Any, on_true: Any, on_false: Any) -> Any:
+    return np.where(pred, on_true, on_false)
+
+
+def _convert(x: Any, *, new_dtype: np.dtype[Any]) -> Any:
+    return np.asarray(x).astype(new_dtype)
+
+
+# ---------------------------------------------------------------- the table
+neg_p = unary("neg", np.negative, lambda t, ans, x: neg(t))
+exp_p = unary("exp", np.exp, lambda t, ans, x: mul(t, ans))
+log_p = unary("log", np.log, lambda t, ans, x: div(t, x))
+log1p_p = unary("log1p", np.log1p, lambda t, ans, x: div(t, add(x, 1)))
+expm1_p = unary("expm1", np.expm1, lambda t, ans, x: mul(t, add(ans, 1)))
+sin_p = unary("sin", np.sin, lambda t, ans, x: mul(t, cos(x)))
+cos_p = unary("cos", np.cos, lambda t, ans, x: neg(mul(t, sin(x))))
+tan_p = unary("tan", np.tan, lambda t, ans, x: mul(t, add(mul(ans, ans), 1)))
+asin_p = unary("asin", np.arcsin, lambda t, ans, x: mul(t, rsqrt(sub(1, mul(x, x)))))
+acos_p = unary("acos", np.arccos, lambda t, ans, x: neg(mul(t, rsqrt(sub(1, mul(x, x))))))
+atan_p = unary("atan", np.arctan, lambda t, ans, x: div(t, add(mul(x, x), 1)))
+sinh_p = unary("sinh", np.sinh, lambda t, ans, x: mul(t, cosh(x)))
+cosh_p = unary("cosh", np.cosh, lambda t, ans, x: mul(t, sinh(x)))
+tanh_p = unary("tanh", np.tanh, lambda t, ans, x: mul(t, sub(1, mul(ans, ans))))
+asinh_p = unary("asinh", np.arcsinh, lambda t, ans, x: mul(t, rsqrt(add(mul(x, x), 1))))
+acosh_p = unary("acosh", np.arccosh,
+                lambda t, ans, x: mul(t, rsqrt(mul(sub(x, 1), add(x, 1)))))
+atanh_p = unary("atanh", np.arctanh, lambda t, ans, x: div(t, mul(sub(1, x), add(1, x))))
+sqrt_p = unary("sqrt", np.sqrt, lambda t, ans, x: div(t, mul(ans, 2)))
+rsqrt_p = unary("rsqrt", _rsqrt, lambda t, ans, x: mul(t, mul(div(ans, x), -0.5)))
+abs_p = unary("abs", np.abs, lambda t, ans, x: mul(t, sign(x)))
+sign_p = unary("sign", _sign, "zero")
+floor_p = unary("floor", np.floor, "zero")
+ceil_p = unary("ceil", np.ceil, "zero")
+round_p = unary("round", np.round, "zero")
+is_finite_p = unary("is_finite", np.isfinite, "zero", out_dtype=bool)
+not_p = unary("not", np.invert, "zero")
+logistic_p = unary("logistic", _logistic, lambda t, ans, x: mul(t, mul(ans, sub(1, ans))))
+erf_p = unary("erf", _erf,
+              lambda t, ans, x: mul(t, mul(exp(neg(mul(x, x))), 2 / math.sqrt(math.pi))))
+integer_pow_p = unary("integer_pow", _integer_pow, lambda t, ans, x, *, y: _integer_pow_jvp(t, x, y))
+
+add_p = binary("add", np.add, lambda t, ans, x, y: t, lambda t, ans, x, y: t)
+sub_p = binary("sub", np.subtract, lambda t, ans, x, y: t, lambda t, ans, x, y: neg(t))
+mul_p = binary("mul", np.multiply, lambda t, ans, x, y: mul(t, y), lambda t, ans, x, y: mul(x, t))
+div_p = binary("div", _div, lambda t, ans, x, y: div(t, y),
+               lambda t, ans, x, y: neg(mul(t, div(ans, y))))
+pow_p = binary("pow", np.power, lambda t, ans, x, y: mul(t, mul(y, pow(x, sub(y, 1)))),
+               lambda t, ans, x, y: mul(t, mul(_safe_log(x), ans)))
+max_p = binary("max", np.maximum, lambda t, ans, x, y: mul(t, _balanced_pick(x, y)),
+               lambda t, ans, x, y: mul(t, _balanced_pick(y, x)))
+min_p = binary("min", np.minimum, lambda t, ans, x, y: mul(t, _balanced_pick(y, x)),
+               lambda t, ans, x, y: mul(t, _balanced_pick(x, y)))
+atan2_p = binary("atan2", np.arctan2,
+                 lambda t, ans, x, y: mul(t, div(y, add(mul(x, x), mul(y, y)))),
+                 lambda t, ans, x, y: neg(mul(t, div(x, add(mul(x, x), mul(y, y))))))
+rem_p = binary("rem", np.remainder, lambda t, ans, x, y: t,
+               lambda t, ans, x, y: neg(mul(t, floor(div(x, y)))))
+nextafter_p = binary("nextafter", np.nextafter, "zero")
+eq_p = binary("eq", np.equal, "zero", out_dtype=bool)
+ne_p = binary("ne", np.not_equal, "zero", out_dtype=bool)
+lt_p = binary("lt", np.less, "zero", out_dtype=bool)
+le_p = binary("le", np.less_equal, "zero", out_dtype=bool)
+gt_p = binary("gt", np.greater, "zero", out_dtype=bool)
+ge_p = binary("ge", np.greater_equal, "zero", out_dtype=bool)
+and_p = binary("and", np.bitwise_and, "zero")
+or_p = binary("or", np.bitwise_or, "zero")
+xor_p = binary("xor", np.bitwise_xor, "zero")
+
+
+def _select_shape(pred: ShapedArray, a: ShapedArray, b: ShapedArray) -> ShapedArray:
+    from fungrad.errors import ShapeError
+    if pred.dtype != np.dtype(bool):
+        raise ShapeError(f"select: the predicate must be boolean, got {pred.dtype}")
+    out = elementwise_shape("select")(a, b)
+    return ShapedArray(elementwise_shape("select")(
+        ShapedArray(pred.shape, out.dtype), out).shape, out.dtype)
+
+
+select_p = primitive("select", _select, _select_shape)
+deflinear(select_p, (1, 2))
+broadcast_batcher(select_p)
+
+
+def _convert_shape(x: ShapedArray, *, new_dtype: np.dtype[Any]) -> ShapedArray:
+    return ShapedArray(x.shape, new_dtype)
+
+
+convert_element_type_p = primitive("convert_element_type", _convert, _convert_shape)
+vectorized_batcher(convert_element_type_p)
+
+
+def _convert_jvp(primals: Any, tangents: Any, *, new_dtype: np.dtype[Any]) -> tuple[Any, Any]:
+    from fungrad.interpreters.ad import Zero
+    ans = convert_element_type(primals[0], new_dtype)
+    t = tangents[0]
+    if new_dtype.kind not in "fc" or type(t) is Zero:
+        return ans, Zero(get_aval(ans))
+    return ans, convert_element_type(t, new_dtype)
+
+
+from fungrad.interpreters.ad import jvp_rules  # noqa: E402
+
+jvp_rules[convert_element_type_p] = _convert_jvp
+
+# ---------------------------------------------------------------- transposes of the linear ones
+deftranspose(neg_p, lambda ct, x: neg(ct))
+deftranspose(add_p, lambda ct, x, y: unbroadcast(ct, aval_of(x)),
+             lambda ct, x, y: unbroadcast(ct, aval_of(y)))
+deftranspose(sub_p, lambda ct, x, y: unbroadcast(ct, aval_of(x)),
+             lambda ct, x, y: unbroadcast(neg(ct), aval_of(y)))
+deftranspose(mul_p, lambda ct, x, y: unbroadcast(mul(ct, y), aval_of(x)),
+             lambda ct, x, y: unbroadcast(mul(x, ct), aval_of(y)))
+deftranspose(div_p, lambda ct, x, y: unbroadcast(div(ct, y), aval_of(x)), None)
+deftranspose(select_p, None,
+             lambda ct, p, a, b: unbroadcast(select(p, ct, _zeros_like(ct)), aval_of(a)),
+             lambda ct, p, a, b: unbroadcast(select(p, _zeros_like(ct), ct), aval_of(b)))
+deftranspose(convert_element_type_p,
+             lambda ct, x, *, new_dtype: convert_element_type(ct, aval_of(x).dtype))
+
+
+# ---------------------------------------------------------------- functions binding them
+neg, exp, log, log1p, expm1 = map(_bind1, (neg_p, exp_p, log_p, log1p_p, expm1_p))
+sin, cos, tan, asin, acos, atan = map(_bind1, (sin_p, cos_p, tan_p, asin_p, acos_p, atan_p))
+sinh, cosh, tanh, asinh, acosh, atanh = map(
+    _bind1, (sinh_p, cosh_p, tanh_p, asinh_p, acosh_p, atanh_p))
+sqrt, rsqrt, abs, sign, floor, ceil, round = map(
+    _bind1, (sqrt_p, rsqrt_p, abs_p, sign_p, floor_p, ceil_p, round_p))
+is_finite, bitwise_not, logistic, erf = map(_bind1, (is_finite_p, not_p, logistic_p, erf_p))
+add, sub, mul, div, pow, max, min = map(_bind2, (add_p, sub_p, mul_p, div_p, pow_p, max_p, min_p))
+atan2, rem, nextafter = map(_bind2, (atan2_p, rem_p, nextafter_p))
+eq, ne, lt, le, gt, ge = map(_bind2, (eq_p, ne_p, lt_p, le_p, gt_p, ge_p))
+bitwise_and, bitwise_or, bitwise_xor = map(_bind2, (and_p, or_p, xor_p))
+
+
+def integer_pow(x: Any, y: int) -> Any:
+    """``x ** y`` for a static Python integer ``y``."""
+    return integer_pow_p.bind(x, y=int(y))
+
+
+def select(pred: Any, on_true: Any, on_false: Any) -> Any:
+    """``on_true`` where ``pred`` else ``on_false`` (broadcasting; operands of one dtype)."""
+    return select_p.bind(pred, as_operand(on_true, on_false), as_operand(on_false, on_true))
+
+
+def convert_element_type(x: Any, new_dtype: Any) -> Any:
+    """``x`` cast to ``new_dtype`` (nothing is bound when it already has it)."""
+    dtype = np.dtype(new_dtype)
+    if get_aval(x).dtype == dtype:
+        return x
+    return convert_element_type_p.bind(x, new_dtype=dtype)
+
+
+def _zeros_like(x: Any) -> Any:
+    from fungrad.lax import full
+    a = get_aval(x)
+    return full(a.shape, 0, a.dtype)
+
+
+def _integer_pow_jvp(t: Any, x: Any, y: int) -> Any:
+    if y == 0:
+        return _zeros_like(t)
+    return t if y == 1 else mul(t, mul(integer_pow(x, y - 1), y))
+
+
+def _safe_log(x: Any) -> Any:
+    """log(x) where x > 0, else 0: the y-derivative of x**y vanishes there by convention."""
+    positive = gt(x, 0)
+    return select(positive, log(select(positive, x, _ones_like(x))), _zeros_like(x))
+
+
+def _ones_like(x: Any) -> Any:
+    from fungrad.lax import full
+    a = get_aval(x)
+    return full(a.shape, 1, a.dtype)
+
+
+def _balanced_pick(x: Any, y: Any) -> Any:
+    """1 where x > y, 1/2 where x == y, 0 elsewhere: the weight of x's tangent in max(x, y)."""
+    dtype = get_aval(x).dtype
+    return add(convert_element_type(gt(x, y), dtype),
+               mul(convert_element_type(eq(x, y), dtype), 0.5))

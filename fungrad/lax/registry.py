@@ -1,0 +1,67 @@
+"""Shared building blocks for defining primitives: one call registers a primitive's rules.
+
+Each family helper (``unary``, ``binary``...) fills the tables of every interpreter for one
+primitive, so a primitive's impl, shape rule, JVP, transpose and batching rule sit on one line.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from fungrad.core import Primitive, abstract_eval_rules, get_aval, impl_rules
+from fungrad.errors import ShapeError
+from fungrad.ir import ShapedArray
+
+# Primitives whose impl is a NumPy ufunc applied to the operands: the jit code generator
+# calls the ufunc directly and can pass ``out=`` to reuse a dead buffer.
+ufunc_of: dict[Primitive, np.ufunc] = {}
+
+
+def primitive(name: str, impl: Callable[..., Any], shape_rule: Callable[..., Any],
+              multiple_results: bool = False) -> Primitive:
+    """A new primitive with its NumPy implementation and its shape/dtype rule."""
+    prim = Primitive(name, multiple_results)
+    impl_rules[prim] = impl
+    abstract_eval_rules[prim] = shape_rule
+    if isinstance(impl, np.ufunc):
+        ufunc_of[prim] = impl
+    return prim
+
+
+def broadcast_shapes(name: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise ShapeError(f"{name}: operand shapes {' and '.join(map(str, shapes))} do not "
+                         "broadcast together") from None
+
+
+def same_dtype(name: str, *avals: ShapedArray) -> np.dtype[Any]:
+    dtype = avals[0].dtype
+    for a in avals[1:]:
+        if a.dtype != dtype:
+            raise ShapeError(f"{name} requires operands of one dtype, got "
+                             f"{', '.join(str(a.dtype) for a in avals)}")
+    return dtype
+
+
+def elementwise_shape(name: str, out_dtype: Any = None) -> Callable[..., ShapedArray]:
+    """Shape rule of NumPy-broadcasting elementwise operations on operands of one dtype."""
+    fixed = None if out_dtype is None else np.dtype(out_dtype)
+
+    def rule(*avals: ShapedArray, **params: Any) -> ShapedArray:
+        dtype = same_dtype(name, *avals)
+        shape = avals[0].shape
+        for a in avals[1:]:
+            if a.shape != shape:
+                shape = broadcast_shapes(name, shape, a.shape)
+        return ShapedArray(shape, fixed if fixed is not None else dtype)
+    return rule
+
+
+def as_operand(x: Any, like: Any) -> Any:
+    """A Python scalar becomes an array of ``like``'s dtype (weak typing); anything else passes."""
+    if isinstance(x, (int, float, complex, bool)) and not isinstance(x, np.generic):
+        return np.asarray(x, get_aval(like).dtype)
+    return x
