@@ -1,0 +1,92 @@
+"""Flatten a pytree of arrays into one vector and back.
+
+Useful wherever an algorithm wants a single parameter vector (line searches,
+Hessians, second-order optimizers) while the model keeps its parameters in a
+pytree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import math
+import warnings
+from types import ModuleType
+from typing import Any, Callable
+
+import numpy as np
+
+from fungrad.tree_util import PyTree, PyTreeDef, tree_flatten
+
+__all__ = ["ravel_pytree"]
+
+
+def ravel_pytree(pytree: PyTree) -> tuple[Any, Callable[[Any], PyTree]]:
+    """Ravel every leaf of ``pytree`` and concatenate them into one 1-D array.
+
+    The vector's dtype is the promotion of the leaves' dtypes. Also returns
+    ``unravel``, which maps a vector of that length and dtype back to a pytree
+    of the original structure, shapes and dtypes.
+
+        >>> flat, unravel = ravel_pytree({'w': np.ones((2, 2)), 'b': np.arange(2)})
+        >>> flat
+        array([0., 1., 1., 1., 1., 1.])
+        >>> unravel(flat * 2)['b']
+        array([0, 2])
+    """
+    fnp = _numpy_namespace()
+    leaves, treedef = tree_flatten(pytree)
+    dtypes = tuple(_dtype_of(leaf) for leaf in leaves)
+    shapes = tuple(tuple(np.shape(leaf)) for leaf in leaves)
+    if not leaves:
+        flat = fnp.zeros((0,))
+        return flat, _Unravel(treedef, shapes, dtypes, (), _dtype_of(flat))
+    flat_dtype = np.result_type(*dtypes)
+    ends = tuple(np.cumsum([math.prod(shape) for shape in shapes]).tolist())
+    flat = fnp.concatenate([fnp.ravel(fnp.asarray(leaf, dtype=flat_dtype)) for leaf in leaves])
+    return flat, _Unravel(treedef, shapes, dtypes, ends, flat_dtype)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Unravel:
+    """The inverse of one ``ravel_pytree`` call (hashable, so it can be a static argument)."""
+
+    treedef: PyTreeDef
+    shapes: tuple[tuple[int, ...], ...]
+    dtypes: tuple[np.dtype[Any], ...]
+    ends: tuple[int, ...]
+    flat_dtype: np.dtype[Any]
+
+    def __call__(self, flat: Any) -> PyTree:
+        fnp = _numpy_namespace()
+        size = self.ends[-1] if self.ends else 0
+        if tuple(np.shape(flat)) != (size,):
+            raise ValueError(f"unravel expects a vector of shape ({size},), got shape {np.shape(flat)}")
+        if _dtype_of(flat) != self.flat_dtype and len(set(self.dtypes)) > 1:
+            raise TypeError(f"unravel expects a vector of dtype {self.flat_dtype}, got {_dtype_of(flat)}")
+        starts = (0,) + self.ends[:-1]
+        leaves = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", np.exceptions.ComplexWarning)  # complex -> real is intended
+            for start, end, shape, dtype in zip(starts, self.ends, self.shapes, self.dtypes):
+                leaves.append(fnp.asarray(fnp.reshape(flat[start:end], shape), dtype=dtype))
+        return self.treedef.unflatten(leaves)
+
+
+def _dtype_of(leaf: Any) -> np.dtype[Any]:
+    dtype = getattr(leaf, "dtype", None)
+    return np.dtype(dtype) if dtype is not None else np.asarray(leaf).dtype
+
+
+def _numpy_namespace() -> ModuleType:
+    """``fungrad.numpy`` (traceable), or plain NumPy while that module is still being written."""
+    try:
+        fnp = importlib.import_module("fungrad.numpy")
+    except ModuleNotFoundError as error:
+        if error.name != "fungrad.numpy":  # a real bug inside fungrad.numpy: let it show
+            raise
+        return np
+    return fnp if all(hasattr(fnp, name) for name in _USED_FUNCTIONS) else np
+
+
+_USED_FUNCTIONS = ("asarray", "concatenate", "ravel", "reshape", "zeros")
