@@ -188,7 +188,7 @@ def eval_jaxpr(jaxpr: Jaxpr, consts: Sequence[Any], *args: Any) -> list[Any]:
     env: dict[Var, Any] = {}
 
     def read(a: Var | Literal) -> Any:
-        return a.val if type(a) is Literal else env[a]  # type: ignore[union-attr,index]
+        return a.val if type(a) is Literal else env[a]  # type: ignore[index]
 
     for v, x in zip(jaxpr.constvars, consts):
         env[v] = x

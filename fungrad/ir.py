@@ -19,7 +19,7 @@ _SHORT_DTYPES = {
 
 def short_dtype(dtype: np.dtype[Any]) -> str:
     """``float64`` -> ``f64``, as jaxprs print it."""
-    return _SHORT_DTYPES.get(dtype.name, dtype.name)
+    return _SHORT_DTYPES.get(dtype.name, str(dtype.name))
 
 
 class ShapedArray:

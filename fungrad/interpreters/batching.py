@@ -51,7 +51,8 @@ class BatchTrace(Trace):
 
     def process_primitive(self, prim: Primitive, args: Sequence[Any],
                           params: dict[str, Any]) -> Any:
-        vals, dims = [], []
+        vals: list[Any] = []
+        dims: list[int | None] = []
         for a in args:
             if type(a) is BatchTracer and a._trace is self:
                 vals.append(a.val)

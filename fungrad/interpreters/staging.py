@@ -28,15 +28,15 @@ partial_eval_rules: dict[Primitive, Callable[..., Any]] = {}
 class StagingTracer(Tracer):
     """A value known only by its type, bound to a jaxpr variable."""
 
-    __slots__ = ("var",)
+    __slots__ = ("ir_var",)
 
     def __init__(self, trace: StagingTrace, var: Var) -> None:
         self._trace = trace
-        self.var = var
+        self.ir_var = var
 
     @property
     def aval(self) -> ShapedArray:
-        return self.var.aval
+        return self.ir_var.aval
 
     def concrete_value(self) -> Any:
         raise ConcretizationError(
@@ -69,7 +69,7 @@ class StagingTrace(Trace):
     def to_atom(self, x: Any) -> Atom:
         """The jaxpr atom for ``x``: our tracer's variable, a literal, or a new constant."""
         if type(x) is StagingTracer and x._trace is self:
-            return x.var
+            return x.ir_var
         if isinstance(x, _SCALARS) or (type(x) is np.ndarray and x.ndim == 0):
             return Literal(x)
         if isinstance(x, Tracer) and not (x._trace.alive and x._trace.is_ancestor_of(self)):

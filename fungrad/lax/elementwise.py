@@ -18,6 +18,8 @@ from fungrad.ir import ShapedArray
 from fungrad.lax.registry import as_operand, elementwise_shape, primitive
 
 Jvp = Callable[..., Any] | None
+Op1 = Callable[[Any], Any]
+Op2 = Callable[[Any, Any], Any]
 
 
 def unary(name: str, impl: Callable[..., Any], jvp: Jvp | str, out_dtype: Any = None) -> Primitive:
@@ -214,17 +216,53 @@ deftranspose(convert_element_type_p,
 
 
 # ---------------------------------------------------------------- functions binding them
-neg, exp, log, log1p, expm1 = map(_bind1, (neg_p, exp_p, log_p, log1p_p, expm1_p))
-sin, cos, tan, asin, acos, atan = map(_bind1, (sin_p, cos_p, tan_p, asin_p, acos_p, atan_p))
-sinh, cosh, tanh, asinh, acosh, atanh = map(
-    _bind1, (sinh_p, cosh_p, tanh_p, asinh_p, acosh_p, atanh_p))
-sqrt, rsqrt, abs, sign, floor, ceil, round = map(
-    _bind1, (sqrt_p, rsqrt_p, abs_p, sign_p, floor_p, ceil_p, round_p))
-is_finite, bitwise_not, logistic, erf = map(_bind1, (is_finite_p, not_p, logistic_p, erf_p))
-add, sub, mul, div, pow, max, min = map(_bind2, (add_p, sub_p, mul_p, div_p, pow_p, max_p, min_p))
-atan2, rem, nextafter = map(_bind2, (atan2_p, rem_p, nextafter_p))
-eq, ne, lt, le, gt, ge = map(_bind2, (eq_p, ne_p, lt_p, le_p, gt_p, ge_p))
-bitwise_and, bitwise_or, bitwise_xor = map(_bind2, (and_p, or_p, xor_p))
+neg: Op1 = _bind1(neg_p)
+exp: Op1 = _bind1(exp_p)
+log: Op1 = _bind1(log_p)
+log1p: Op1 = _bind1(log1p_p)
+expm1: Op1 = _bind1(expm1_p)
+sin: Op1 = _bind1(sin_p)
+cos: Op1 = _bind1(cos_p)
+tan: Op1 = _bind1(tan_p)
+asin: Op1 = _bind1(asin_p)
+acos: Op1 = _bind1(acos_p)
+atan: Op1 = _bind1(atan_p)
+sinh: Op1 = _bind1(sinh_p)
+cosh: Op1 = _bind1(cosh_p)
+tanh: Op1 = _bind1(tanh_p)
+asinh: Op1 = _bind1(asinh_p)
+acosh: Op1 = _bind1(acosh_p)
+atanh: Op1 = _bind1(atanh_p)
+sqrt: Op1 = _bind1(sqrt_p)
+rsqrt: Op1 = _bind1(rsqrt_p)
+abs: Op1 = _bind1(abs_p)
+sign: Op1 = _bind1(sign_p)
+floor: Op1 = _bind1(floor_p)
+ceil: Op1 = _bind1(ceil_p)
+round: Op1 = _bind1(round_p)
+is_finite: Op1 = _bind1(is_finite_p)
+bitwise_not: Op1 = _bind1(not_p)
+logistic: Op1 = _bind1(logistic_p)
+erf: Op1 = _bind1(erf_p)
+add: Op2 = _bind2(add_p)
+sub: Op2 = _bind2(sub_p)
+mul: Op2 = _bind2(mul_p)
+div: Op2 = _bind2(div_p)
+pow: Op2 = _bind2(pow_p)
+max: Op2 = _bind2(max_p)
+min: Op2 = _bind2(min_p)
+atan2: Op2 = _bind2(atan2_p)
+rem: Op2 = _bind2(rem_p)
+nextafter: Op2 = _bind2(nextafter_p)
+eq: Op2 = _bind2(eq_p)
+ne: Op2 = _bind2(ne_p)
+lt: Op2 = _bind2(lt_p)
+le: Op2 = _bind2(le_p)
+gt: Op2 = _bind2(gt_p)
+ge: Op2 = _bind2(ge_p)
+bitwise_and: Op2 = _bind2(and_p)
+bitwise_or: Op2 = _bind2(or_p)
+bitwise_xor: Op2 = _bind2(xor_p)
 
 
 def integer_pow(x: Any, y: int) -> Any:
