@@ -60,7 +60,7 @@ def _pp(jaxpr: Jaxpr, names: _Names, indent: int) -> str:
     args = " ".join(names.typed(v) for v in jaxpr.invars)
     eqns = [_pp_eqn(e, names, indent + 4) for e in jaxpr.eqns]
     outs = "(" + ", ".join(names(v) for v in jaxpr.outvars) + ("," if len(jaxpr.outvars) == 1 else "") + ")"
-    head = f"{{ lambda {consts}{' ' if consts else ''}; {args}. let"
+    head = f"{{ lambda {consts}; {args}. let"
     one_line = f"{head} {'; '.join(eqns)}{' ' if eqns else ''}in {outs} }}"
     pad = " " * indent
     if len(one_line) + indent <= _WIDTH and "\n" not in one_line:

@@ -12,3 +12,9 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=60, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# Every jaxpr any test builds (make_jaxpr, jit, linearize's linear programs, control-flow
+# bodies) goes through the type checker.
+import fungrad.typecheck  # noqa: E402
+
+fungrad.typecheck.check_enabled = True

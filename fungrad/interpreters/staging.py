@@ -110,7 +110,11 @@ class StagingTrace(Trace):
         """Close the jaxpr over ``outs``; the consts become constvars."""
         outvars = [self.to_atom(o) for o in outs]
         constvars = [self.constvar_of[id(c)] for c in self.consts]
-        return Jaxpr(constvars, self.invars, self.eqns, outvars, self.consts)
+        jaxpr = Jaxpr(constvars, self.invars, self.eqns, outvars, self.consts)
+        from fungrad import typecheck
+        if typecheck.check_enabled:
+            typecheck.typecheck_jaxpr(jaxpr)
+        return jaxpr
 
 
 def abstract_eval(prim: Primitive, avals: list[ShapedArray], params: dict[str, Any]) -> Any:
