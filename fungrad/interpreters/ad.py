@@ -18,10 +18,23 @@ from fungrad.ir import ShapedArray
 class Zero:
     """A tangent or cotangent known to be zero, never materialized unless asked."""
 
-    __slots__ = ("aval",)
+    __slots__ = ("_aval", "_like")
 
-    def __init__(self, aval: ShapedArray) -> None:
-        self.aval = aval
+    def __init__(self, aval: ShapedArray | None, like: Any = None) -> None:
+        self._aval = aval
+        self._like = like
+
+    @staticmethod
+    def like(x: Any) -> Zero:
+        """The zero tangent of value ``x``; its type is only worked out if someone asks."""
+        return Zero(None, x)
+
+    @property
+    def aval(self) -> ShapedArray:
+        if self._aval is None:
+            self._aval = get_aval(self._like)
+            self._like = None
+        return self._aval
 
     def __repr__(self) -> str:
         return f"Zero({self.aval})"
@@ -70,21 +83,25 @@ class JVPTrace(Trace):
 
     def process_primitive(self, prim: Primitive, args: Sequence[Any],
                           params: dict[str, Any]) -> Any:
-        primals, tangents, any_tangent = [], [], False
+        primals: list[Any] = []
+        tangents: list[Any] = []
+        any_tangent = False
         for a in args:
             if type(a) is JVPTracer and a._trace is self:
                 primals.append(a.primal)
                 tangents.append(a.tangent)
-                any_tangent = any_tangent or type(a.tangent) is not Zero
+                any_tangent = True
             else:
                 primals.append(a)
-                tangents.append(_ZERO_PLACEHOLDER)
-        with set_current_trace(self.parent):  # type: ignore[arg-type]
+                tangents.append(Zero(None, a))
+        ctx = core._ctx
+        ctx.trace = self.parent  # type: ignore[assignment]
+        try:
             if not any_tangent:
                 return prim.bind(*primals, **params)
-            tangents = [Zero(get_aval(p)) if t is _ZERO_PLACEHOLDER else t
-                        for p, t in zip(primals, tangents)]
             out, out_t = jvp_rules[prim](primals, tangents, **params)
+        finally:
+            ctx.trace = self
         if prim.multiple_results:
             return [self.pure_or_tracer(p, t) for p, t in zip(out, out_t)]
         return self.pure_or_tracer(out, out_t)
@@ -98,10 +115,7 @@ class JVPTrace(Trace):
         """(primal, tangent) of an output; outputs that are not our tracers have zero tangent."""
         if type(x) is JVPTracer and x._trace is self:
             return x.primal, x.tangent
-        return x, Zero(get_aval(x))
-
-
-_ZERO_PLACEHOLDER: Any = object()
+        return x, Zero.like(x)
 
 
 def jvp_flat(fun: Callable[..., Sequence[Any]], primals: Sequence[Any],
@@ -135,16 +149,18 @@ def defjvp(prim: Primitive, *rules: Callable[..., Any] | None) -> None:
     """
     def jvp(primals: Sequence[Any], tangents: Sequence[Any], **params: Any) -> tuple[Any, Any]:
         ans = prim.bind(*primals, **params)
-        aval = get_aval(ans)
-        if not is_float(aval):
-            return ans, Zero(aval)
-        out: Any = Zero(aval)
+        if ans.dtype.kind not in "fc":
+            return ans, Zero.like(ans)
+        out: Any = None
         for rule, t in zip(rules, tangents):
             if rule is not None and type(t) is not Zero:
-                out = add_tangents(out, rule(t, ans, *primals, **params))
-        if type(out) is not Zero and get_aval(out).shape != aval.shape:
+                contrib = rule(t, ans, *primals, **params)
+                out = contrib if out is None else add_tangents(out, contrib)
+        if out is None:
+            return ans, Zero.like(ans)
+        if out.shape != ans.shape:
             from fungrad.lax import broadcast_to
-            out = broadcast_to(out, aval.shape)
+            out = broadcast_to(out, ans.shape)
         return ans, out
     jvp_rules[prim] = jvp
 

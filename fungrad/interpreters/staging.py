@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from fungrad import core
-from fungrad.core import Primitive, Trace, Tracer, abstract_eval_rules, set_current_trace
+from fungrad.core import Primitive, Trace, Tracer, abstract_eval_rules
 from fungrad.errors import ConcretizationError, ShapeError
 from fungrad.ir import Atom, Eqn, Jaxpr, Literal, ShapedArray, Var
 from fungrad.source_info import at_user_line, user_frame_summary
@@ -83,9 +83,16 @@ class StagingTrace(Trace):
     def process_primitive(self, prim: Primitive, args: Sequence[Any],
                           params: dict[str, Any]) -> Any:
         if self.forward_known:
-            if not any(type(a) is StagingTracer and a._trace is self for a in args):
-                with set_current_trace(self.parent):  # type: ignore[arg-type]
+            for a in args:
+                if type(a) is StagingTracer and a._trace is self:
+                    break
+            else:
+                ctx = core._ctx
+                ctx.trace = self.parent  # type: ignore[assignment]
+                try:
                     return prim.bind(*args, **params)
+                finally:
+                    ctx.trace = self
             rule = partial_eval_rules.get(prim)
             if rule is not None:
                 return rule(self, args, params)

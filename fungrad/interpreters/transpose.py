@@ -77,7 +77,7 @@ def backward_pass(jaxpr: Jaxpr, consts: Sequence[Any], cts_out: Sequence[Any]) -
 
 def unbroadcast(ct: Any, aval: ShapedArray) -> Any:
     """Sum ``ct`` over the axes along which an operand of type ``aval`` was broadcast."""
-    shape = get_aval(ct).shape
+    shape = ct.shape
     if shape == aval.shape:
         return ct
     from fungrad.lax import reduce_sum, reshape

@@ -51,6 +51,9 @@ def elementwise_shape(name: str, out_dtype: Any = None) -> Callable[..., ShapedA
     fixed = None if out_dtype is None else np.dtype(out_dtype)
 
     def rule(*avals: ShapedArray, **params: Any) -> ShapedArray:
+        first = avals[0]
+        if fixed is None and all(a == first for a in avals):
+            return first
         dtype = same_dtype(name, *avals)
         shape = avals[0].shape
         for a in avals[1:]:
@@ -62,6 +65,9 @@ def elementwise_shape(name: str, out_dtype: Any = None) -> Callable[..., ShapedA
 
 def as_operand(x: Any, like: Any) -> Any:
     """A Python scalar becomes an array of ``like``'s dtype (weak typing); anything else passes."""
-    if isinstance(x, (int, float, complex, bool)) and not isinstance(x, np.generic):
+    if type(x) in _PY_SCALARS:
         return np.asarray(x, get_aval(like).dtype)
     return x
+
+
+_PY_SCALARS = {int, float, complex, bool}
