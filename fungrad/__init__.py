@@ -7,7 +7,5 @@ from fungrad.api import (
 )
 from fungrad.core import eval_jaxpr
 from fungrad.ir import Jaxpr
+from fungrad.version import __version__
 
-__all__ = ["lax", "tree_util", "ShapeDtypeStruct", "grad", "hessian", "hvp", "jacfwd",
-           "jacobian", "jacrev", "jvp", "linear_transpose", "linearize", "make_jaxpr",
-           "value_and_grad", "vjp", "vmap", "eval_jaxpr", "Jaxpr"]

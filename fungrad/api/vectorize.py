@@ -149,7 +149,8 @@ def _jac_blocks(rows: list[Any], row_leaves: Sequence[Any], col_leaves: Sequence
         row_block = []
         for c in rows:
             ca = get_aval(c)
-            part = reshape(c[offset:offset + s], ra.shape + ca.shape[1:])
+            rows_c = c if s == ca.shape[0] else _slice_rows(c, offset, offset + s)
+            part = reshape(rows_c, ra.shape + ca.shape[1:])
             if not rows_first:
                 nr, nc = len(ra.shape), len(ca.shape) - 1
                 part = transpose(part, tuple(range(nr, nr + nc)) + tuple(range(nr)))
@@ -157,6 +158,11 @@ def _jac_blocks(rows: list[Any], row_leaves: Sequence[Any], col_leaves: Sequence
         blocks.append(row_block)
         offset += s
     return blocks
+
+
+def _slice_rows(x: Any, start: int, stop: int) -> Any:
+    from fungrad.lax import slice_in_dim
+    return slice_in_dim(x, start, stop, axis=0)
 
 
 def _jacobian(fun: Callable[..., Any], argnums: int | Sequence[int], has_aux: bool,
