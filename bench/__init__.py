@@ -1,0 +1,4 @@
+"""fungrad benchmarks: fungrad against hand-written NumPy (and optional peers).
+
+Run ``python bench/run.py --help``.  Nothing here is imported by fungrad itself.
+"""

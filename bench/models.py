@@ -1,0 +1,139 @@
+"""The benchmark programs, written once against an array-API module.
+
+Every program takes the array namespace as its first argument(s): ``xp`` is
+``fungrad.numpy``, ``jax.numpy``, ``autograd.numpy``, ``torch`` or plain
+``numpy``; ``nn`` provides ``log_softmax``; ``lax`` provides ``scan``.  Bind
+them with ``functools.partial`` and hand the result to the transforms.
+
+``numpy_nn`` / ``numpy_lax`` below let the same programs run forward on plain
+NumPy, which is the reference the self-check compares against.
+
+The input makers at the bottom are deterministic (fixed seeds), float64.
+"""
+import types
+
+import numpy as np
+
+
+# --------------------------------------------------------------------------- programs
+
+def mlp_loss(xp, nn, params, x, y):
+    """Softmax cross-entropy of a tanh MLP, mean over the batch.
+
+    params: list of (W, b) with W of shape (fan_in, fan_out); x: (batch, fan_in)
+    or (fan_in,); y: one-hot (or any non-negative weights) of shape (..., classes).
+    """
+    h = x
+    for W, b in params[:-1]:
+        h = xp.tanh(h @ W + b)
+    W, b = params[-1]
+    logits = h @ W + b
+    return -xp.mean(xp.sum(y * nn.log_softmax(logits, axis=-1), axis=-1))
+
+
+# One period of the elementwise chain: values stay within about [-2.2, 2.2] and the
+# gradient of the whole 200-op chain stays between about 1e-2 and 2 (no vanishing,
+# no blow-up), so a comparison at tight tolerance means something.
+CHAIN_CYCLE = (("sin", None), ("mul", 1.9), ("tanh", None), ("mul", 1.5),
+               ("add", 0.1), ("cos", None), ("mul", 2.2), ("sub", 0.5))
+
+CHAIN_OPS = {
+    "sin": lambda xp, x, c: xp.sin(x),
+    "cos": lambda xp, x, c: xp.cos(x),
+    "tanh": lambda xp, x, c: xp.tanh(x),
+    "mul": lambda xp, x, c: x * c,
+    "add": lambda xp, x, c: x + c,
+    "sub": lambda xp, x, c: x - c,
+}
+
+
+def chain_ops(n=200):
+    return [CHAIN_CYCLE[i % len(CHAIN_CYCLE)] for i in range(n)]
+
+
+def chain_loss(xp, ops, x):
+    """sum(op_n(...op_1(x))) for a list of (name, constant) elementwise ops."""
+    for name, c in ops:
+        x = CHAIN_OPS[name](xp, x, c)
+    return xp.sum(x)
+
+
+def tanh_sq_sum(xp, A, x):
+    """f(x) = sum(tanh(A x)^2)."""
+    return xp.sum(xp.tanh(A @ x) ** 2)
+
+
+def rnn_scan(xp, lax, W, h0, xs):
+    """A 1-layer tanh RNN over xs (time-major); returns (h_T, all h_t)."""
+    def step(h, x_t):
+        h = xp.tanh(W @ h + x_t)
+        return h, h
+    return lax.scan(step, h0, xs)
+
+
+def add4(a, b, c, d):
+    return a + b + c + d
+
+
+# --------------------------------------------------------------------------- plain-NumPy shims
+
+def _np_log_softmax(x, axis=-1):
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def _np_scan(f, init, xs):
+    carry, ys = init, []
+    for x in xs:
+        carry, y = f(carry, x)
+        ys.append(y)
+    return carry, np.stack(ys)
+
+
+numpy_nn = types.SimpleNamespace(log_softmax=_np_log_softmax)
+numpy_lax = types.SimpleNamespace(scan=_np_scan)
+
+
+# --------------------------------------------------------------------------- inputs
+
+MLP_LARGE = dict(sizes=(784, 256, 256, 10), batch=128)
+MLP_SMALL = dict(sizes=(64, 32, 10), batch=32)
+MLP_XL = dict(sizes=(1024, 1024, 1024, 10), batch=512)
+PER_EXAMPLE = dict(sizes=(64, 32, 10), batch=256)
+
+
+def mlp_inputs(sizes, batch, seed=0):
+    """params (list of (W, b)), x (batch, sizes[0]), one-hot y (batch, sizes[-1])."""
+    rng = np.random.default_rng(seed)
+    params = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        W = rng.standard_normal((fan_in, fan_out)) / np.sqrt(fan_in)
+        b = 0.1 * rng.standard_normal(fan_out)
+        params.append((W, b))
+    x = rng.standard_normal((batch, sizes[0]))
+    y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], size=batch)]
+    return params, x, y
+
+
+def chain_inputs(n=8, seed=1):
+    return np.random.default_rng(seed).uniform(-1.0, 1.0, n)
+
+
+def hessian_inputs(n=500, seed=2):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((n, n)) / np.sqrt(n)
+    x = rng.standard_normal(n)
+    return A, x
+
+
+def scan_inputs(steps=1000, units=16, seed=3):
+    rng = np.random.default_rng(seed)
+    W = 0.9 * rng.standard_normal((units, units)) / np.sqrt(units)
+    h0 = 0.1 * rng.standard_normal(units)
+    xs = 0.5 * rng.standard_normal((steps, units))
+    return W, h0, xs
+
+
+def add4_inputs(n=3, seed=4):
+    rng = np.random.default_rng(seed)
+    return tuple(rng.standard_normal(n) for _ in range(4))

@@ -1,0 +1,501 @@
+#!/usr/bin/env python
+"""fungrad against hand-written NumPy, in one process: medians and ratios.
+
+    python bench/run.py [--quick] [--only NAME[,NAME...]] [--peers] [--check] [--json PATH]
+
+Every row is verified against the hand-written NumPy result before it is timed;
+a wrong result prints FAIL in the ratio column.  A fungrad feature that raises
+prints ``n/a (Type: message)`` for its row and the run goes on.  See README.md.
+"""
+import argparse
+import functools
+import gc
+import json
+import os
+import statistics
+import sys
+import tracemalloc
+from dataclasses import asdict, dataclass, field
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+import numpy as np  # noqa: E402
+
+from bench import blas_info, handwritten as hw, models, peers, timing  # noqa: E402
+from bench.timing import fmt_time  # noqa: E402
+
+RTOL = 1e-8          # relative tolerance of every correctness check
+ATOL = 1e-10         # absolute tolerance, as a fraction of the largest reference entry
+
+
+# --------------------------------------------------------------------------- rows and groups
+
+@dataclass
+class Row:
+    impl: str
+    value: float = None      # seconds per call ("time") or bytes ("mem")
+    iqr: float = None
+    kind: str = "time"
+    note: str = ""
+    error: str = None        # "n/a (...)" or "skipped (...)": printed instead of figures
+    check: str = None        # "FAIL (...)" when the result disagrees with NumPy
+    err: float = None        # max |got - want| / max |want| over the leaves
+    baseline: bool = False
+
+
+@dataclass
+class Group:
+    name: str
+    title: str
+    rows: list = field(default_factory=list)
+
+    def base(self):
+        return next((r for r in self.rows if r.baseline and r.value is not None), None)
+
+
+def short(msg, n=90):
+    msg = " ".join(str(msg).split())
+    return msg if len(msg) <= n else msg[: n - 3] + "..."
+
+
+def na(exc):
+    return f"n/a ({type(exc).__name__}: {short(exc)})"
+
+
+class Unavailable:
+    """Stands in for fungrad when it cannot be imported: every use re-raises."""
+
+    def __init__(self, name, exc):
+        self.name, self.exc = name, exc
+
+    def supports(self, key):
+        return True
+
+    def __getattr__(self, key):
+        raise self.__dict__["exc"]
+
+
+# --------------------------------------------------------------------------- checking and measuring
+
+def compare(got, want):
+    """(None or "FAIL (...)", max relative error) of pytree ``got`` against ``want``."""
+    g, w = peers.leaves(got), peers.leaves(want)
+    if len(g) != len(w):
+        return f"FAIL ({len(g)} outputs, expected {len(w)})", None
+    worst = 0.0
+    for a, b in zip(g, w):
+        a, b = np.asarray(a), np.asarray(b)
+        if a.shape != b.shape:
+            return f"FAIL (shape {a.shape}, expected {b.shape})", None
+        if a.dtype != b.dtype and a.dtype.kind == "f":
+            return f"FAIL (dtype {a.dtype}, expected {b.dtype})", None
+        scale = float(np.max(np.abs(b))) if b.size else 1.0
+        scale = scale if scale > 0 else 1.0
+        err = float(np.max(np.abs(a - b))) / scale if b.size else 0.0
+        if not np.isfinite(err) or not np.allclose(a, b, rtol=RTOL, atol=ATOL * scale):
+            return f"FAIL (max err {err:.1e})", err
+        worst = max(worst, err)
+    return None, worst
+
+
+class Context:
+    def __init__(self, args):
+        self.quick = args.quick
+        self.settings = timing.QUICK if args.quick else timing.FULL
+        self.fungrad = load_fungrad()
+        self.peers = peers.load_peers(log=lambda s: print("  " + s)) if args.peers else []
+        self.env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
+
+    def frontends(self):
+        return [self.fungrad] + self.peers
+
+
+def load_fungrad():
+    try:
+        fe = peers.fungrad_frontend()
+    except Exception as e:
+        print(f"  fungrad: not importable: {na(e)}")
+        return Unavailable("fungrad", e)
+    mod = fe.module
+    print(f"  fungrad {getattr(mod, '__version__', '(no __version__)')} from "
+          f"{os.path.dirname(getattr(mod, '__file__', '') or '?')}")
+    return fe
+
+
+def baseline_row(label, call, ctx, note=None):
+    t = timing.measure(call, ctx.settings)
+    return Row(label, t.median, t.iqr, baseline=True, note=note(t.median) if note else "")
+
+
+def timed_row(label, build, want, ctx, note=None):
+    """``build()`` -> (call, to_numpy); check ``to_numpy(call())`` against ``want``, then time ``call``."""
+    try:
+        call, to_numpy = build()
+        check, err = compare(to_numpy(call()), want)
+        t = timing.measure(call, ctx.settings)
+    except Exception as e:
+        return Row(label, error=na(e))
+    return Row(label, t.median, t.iqr, check=check, err=err, note=note(t.median) if note else "")
+
+
+def jit_label(fe, jitted):
+    return f"{fe.name}.jit" if jitted else f"{fe.name} (eager)"
+
+
+def blocked(fe, f, args):
+    block = fe.block
+    return lambda: block(f(*args))
+
+
+# --------------------------------------------------------------------------- cases
+
+def case_mlp(ctx, name, spec):
+    params, x, y = models.mlp_inputs(**spec)
+    want = hw.mlp_value_and_grad(params, x, y)
+    sizes = "-".join(map(str, spec["sizes"]))
+    g = Group(name, f"MLP {sizes}, batch {spec['batch']}, tanh, softmax x-entropy: loss + gradient")
+    g.rows.append(baseline_row("numpy (by hand)", lambda: hw.mlp_value_and_grad(params, x, y), ctx))
+    for fe in ctx.frontends():
+        jitted = fe.supports("jit")
+
+        def build(fe=fe, jitted=jitted):
+            f = fe.value_and_grad(functools.partial(models.mlp_loss, fe.xp, fe.nn))
+            f = fe.jit(f) if jitted else f
+            return blocked(fe, f, fe.put((params, x, y))), fe.to_numpy
+        g.rows.append(timed_row(jit_label(fe, jitted), build, want, ctx))
+    return [g]
+
+
+def case_mlp_large(ctx):
+    return case_mlp(ctx, "mlp_large", models.MLP_LARGE)
+
+
+def case_mlp_small(ctx):
+    return case_mlp(ctx, "mlp_small", models.MLP_SMALL)
+
+
+def case_chain200(ctx):
+    ops = models.chain_ops(200)
+    x = models.chain_inputs()
+    want = hw.chain_value_and_grad(ops, x)
+    per_op = lambda s: f"{fmt_time(s / len(ops))}/op"  # noqa: E731
+    g = Group("chain200", f"{len(ops)} elementwise ops on a length-{x.size} vector: value + grad of the sum")
+    g.rows.append(baseline_row("numpy (by hand)", lambda: hw.chain_value_and_grad(ops, x), ctx, per_op))
+    for fe in ctx.frontends():
+        for jitted in (False, True) if fe.supports("jit") else (False,):
+            def build(fe=fe, jitted=jitted):
+                f = fe.value_and_grad(lambda v: models.chain_loss(fe.xp, ops, v))
+                f = fe.jit(f) if jitted else f
+                return blocked(fe, f, fe.put((x,))), fe.to_numpy
+            g.rows.append(timed_row(jit_label(fe, jitted), build, want, ctx, per_op))
+    return [g]
+
+
+def case_jit_call_overhead(ctx):
+    a, b, c, d = models.add4_inputs()
+    want = hw.add4(a, b, c, d)
+    g = Group("jit_call_overhead", "jitted a + b + c + d on length-3 arrays: per call, minus the NumPy expression")
+    base = baseline_row("numpy a+b+c+d", lambda: a + b + c + d, ctx)
+    g.rows.append(base)
+    overhead = lambda s: f"overhead {fmt_time(s - base.value)}/call"  # noqa: E731
+    for fe in ctx.frontends():
+        if not fe.supports("jit"):
+            continue
+
+        def build(fe=fe):
+            return blocked(fe, fe.jit(models.add4), fe.put((a, b, c, d))), fe.to_numpy
+        g.rows.append(timed_row(f"{fe.name}.jit", build, want, ctx, overhead))
+    return [g]
+
+
+def subprocess_row(label, impl, ctx, n, baseline=False):
+    cmd = [sys.executable, os.path.join(HERE, "coldstart.py"), impl]
+    times = []
+    try:
+        for _ in range(n):
+            times.append(float(timing.run_subprocess(cmd, cwd=ROOT, env=ctx.env)[1].strip().splitlines()[-1]))
+    except Exception as e:
+        return Row(label, error=f"n/a ({short(e)})" if isinstance(e, timing.SubprocessError) else na(e))
+    q1, med, q3 = timing.quartiles(times)
+    return Row(label, med, q3 - q1, baseline=baseline, note=f"{n} fresh processes")
+
+
+def case_first_call(ctx):
+    n = 2 if ctx.quick else 5
+    g = Group("first_call", "first call of jit(value_and_grad(loss)), mlp_small shapes, in a fresh process")
+    g.rows.append(subprocess_row("numpy (by hand)", "numpy", ctx, n, baseline=True))
+    g.rows.append(subprocess_row("fungrad.jit", "fungrad", ctx, n))
+    if any(fe.name == "jax" for fe in ctx.peers):
+        g.rows.append(subprocess_row("jax.jit", "jax", ctx, n))
+    return [g]
+
+
+def case_import_time(ctx):
+    n = 3 if ctx.quick else 7
+    mods = ["numpy", "fungrad"] + [fe.name for fe in ctx.peers]
+    cmds = {"pass": [sys.executable, "-c", "pass"]}
+    cmds.update({m: [sys.executable, "-c", f"import {m}"] for m in mods})
+    res = timing.subprocess_times(cmds, n, cwd=ROOT, env=ctx.env)
+    g = Group("import_time", f"`python -c 'import M'` minus `python -c pass`, median of {n} processes")
+    if isinstance(res["pass"], Exception):
+        g.rows.append(Row("python -c pass", error=f"n/a ({short(res['pass'])})"))
+        return [g]
+    empty = statistics.median(res["pass"])
+    for m in mods:
+        label = f"import {m}"
+        if isinstance(res[m], Exception):
+            g.rows.append(Row(label, error=f"n/a ({short(res[m])})"))
+            continue
+        q1, med, q3 = timing.quartiles(res[m])
+        g.rows.append(Row(label, med - empty, q3 - q1, baseline=(m == "numpy")))
+    g.rows[0].note = f"empty interpreter: {fmt_time(empty)}"
+    return [g]
+
+
+def case_hessian500(ctx):
+    A, x = models.hessian_inputs()
+    want = hw.tanh_sq_hessian(A, x)
+    g = Group("hessian500", f"Hessian of sum(tanh(A x)^2), x in R^{x.size}, against A^T diag(d) A")
+    g.rows.append(baseline_row("numpy (closed form)", lambda: hw.tanh_sq_hessian(A, x), ctx))
+    for fe in ctx.frontends():
+        for jitted in (False, True) if fe.supports("jit") else (False,):
+            def build(fe=fe, jitted=jitted):
+                An, xn = fe.put((A, x))
+                xp = fe.xp
+                f = fe.hessian(lambda v: models.tanh_sq_sum(xp, An, v))
+                f = fe.jit(f) if jitted else f
+                return blocked(fe, f, (xn,)), fe.to_numpy
+            g.rows.append(timed_row(jit_label(fe, jitted), build, want, ctx))
+    return [g]
+
+
+def peak_bytes(call, repeat):
+    """Peak traced allocation (bytes) during one call, after a warm-up; median over ``repeat``."""
+    call()
+    peaks = []
+    for _ in range(repeat):
+        gc.collect()
+        tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            out = call()
+            peaks.append(tracemalloc.get_traced_memory()[1] - base)
+        finally:
+            tracemalloc.stop()
+        del out
+    return statistics.median(peaks)
+
+
+def fmt_mb(b):
+    return f"{b / 2**20:.2f} MB"
+
+
+def case_memory(ctx):
+    repeat = 1 if ctx.quick else 3
+    groups = []
+    for name, spec in (("mlp_large", models.MLP_LARGE), ("mlp_xl", models.MLP_XL)):
+        params, x, y = models.mlp_inputs(**spec)
+        want = hw.mlp_value_and_grad(params, x, y)
+        sizes = "-".join(map(str, spec["sizes"]))
+        g = Group(f"memory/{name}", f"peak traced memory of one loss+grad step, MLP {sizes}, batch {spec['batch']}")
+        inputs = sum(a.nbytes for a in peers.leaves((params, x, y)))
+        g.rows.append(Row("numpy (by hand)", peak_bytes(lambda: hw.mlp_value_and_grad(params, x, y), repeat),
+                          kind="mem", baseline=True, note=f"inputs: {fmt_mb(inputs)}"))
+        for fe in ctx.frontends():
+            jitted = fe.supports("jit")
+            label = jit_label(fe, jitted)
+            if fe.name in ("jax", "torch"):
+                g.rows.append(Row(label, error="skipped (its allocator is not visible to tracemalloc)"))
+                continue
+            try:
+                f = fe.value_and_grad(functools.partial(models.mlp_loss, fe.xp, fe.nn))
+                f = fe.jit(f) if jitted else f
+                call = blocked(fe, f, fe.put((params, x, y)))
+                check, err = compare(fe.to_numpy(call()), want)
+                g.rows.append(Row(label, peak_bytes(call, repeat), kind="mem", check=check, err=err))
+            except Exception as e:
+                g.rows.append(Row(label, error=na(e)))
+        groups.append(g)
+    return groups
+
+
+def case_per_example_grads(ctx):
+    params, x, y = models.mlp_inputs(**models.PER_EXAMPLE)
+    want = hw.mlp_per_example_grads(params, x, y)
+    sizes = "-".join(map(str, models.PER_EXAMPLE["sizes"]))
+    g = Group("per_example_grads", f"vmap(grad(loss), in_axes=(None, 0, 0)), MLP {sizes}, batch {x.shape[0]}")
+    g.rows.append(baseline_row("numpy (by hand)", lambda: hw.mlp_per_example_grads(params, x, y), ctx))
+    for fe in ctx.frontends():
+        if not fe.supports("vmap"):
+            continue
+        jitted = fe.supports("jit")
+
+        def build(fe=fe, jitted=jitted):
+            f = fe.vmap(fe.grad(functools.partial(models.mlp_loss, fe.xp, fe.nn)), in_axes=(None, 0, 0))
+            f = fe.jit(f) if jitted else f
+            return blocked(fe, f, fe.put((params, x, y))), fe.to_numpy
+        g.rows.append(timed_row(jit_label(fe, jitted), build, want, ctx))
+    return [g]
+
+
+def case_scan1000(ctx):
+    W, h0, xs = models.scan_inputs()
+    want = hw.rnn_scan(W, h0, xs)
+    per_step = lambda s: f"{fmt_time(s / xs.shape[0])}/step"  # noqa: E731
+    g = Group("scan1000", f"{xs.shape[0]} steps of h = tanh(W h + x_t), {h0.size} units (forward)")
+    g.rows.append(baseline_row("numpy (for loop)", lambda: hw.rnn_scan(W, h0, xs), ctx, per_step))
+    for fe in ctx.frontends():
+        if not fe.supports("lax"):
+            continue
+        jitted = fe.supports("jit")
+        label = jit_label(fe, jitted) if jitted else f"{fe.name} (python loop)"
+
+        def build(fe=fe, jitted=jitted):
+            xp, lax = fe.xp, fe.lax
+            f = functools.partial(models.rnn_scan, xp, lax)
+            f = fe.jit(f) if jitted else f
+            return blocked(fe, f, fe.put((W, h0, xs))), fe.to_numpy
+        g.rows.append(timed_row(label, build, want, ctx, per_step))
+    return [g]
+
+
+CASES = {
+    "mlp_large": case_mlp_large,
+    "mlp_small": case_mlp_small,
+    "chain200": case_chain200,
+    "jit_call_overhead": case_jit_call_overhead,
+    "first_call": case_first_call,
+    "import_time": case_import_time,
+    "hessian500": case_hessian500,
+    "memory": case_memory,
+    "per_example_grads": case_per_example_grads,
+    "scan1000": case_scan1000,
+}
+
+
+# --------------------------------------------------------------------------- printing
+
+def fmt_value(row):
+    return fmt_mb(row.value) if row.kind == "mem" else fmt_time(row.value)
+
+
+def ratio_text(row, base):
+    if row.check:
+        return row.check
+    if base is None or row.value is None or base.value <= 0:
+        return "-"
+    return f"{row.value / base.value:.2f}x"
+
+
+def print_group(g):
+    print(f"\n{g.name}: {g.title}")
+    base = g.base()
+    print(f"  {'impl':<22}{'median':>11}{'IQR':>11}  {'vs NumPy':<10}{'max err':>9}  note")
+    for r in g.rows:
+        if r.error:
+            print(f"  {r.impl:<22}{r.error}")
+            continue
+        iqr = "-" if r.iqr is None else (fmt_mb(r.iqr) if r.kind == "mem" else fmt_time(r.iqr))
+        err = "-" if r.err is None else f"{r.err:.0e}"
+        print(f"  {r.impl:<22}{fmt_value(r):>11}{iqr:>11}  {ratio_text(r, base):<10}{err:>9}  {r.note}")
+    sys.stdout.flush()
+
+
+def owner(impl):
+    """The library a row label belongs to: "fungrad.jit" -> fungrad, "import jax" -> jax."""
+    return impl[len("import "):] if impl.startswith("import ") else impl.replace(".", " ").split()[0]
+
+
+def print_summary(groups, peer_names):
+    print("\nsummary (ratio = implementation / hand-written NumPy; lower is better)")
+    head = f"  {'case':<20}{'NumPy':>11}  {'fungrad':<18}{'median':>11}  {'ratio':<10}"
+    print(head + "".join(f"{p:>12}" for p in peer_names))
+    for g in groups:
+        base = g.base()
+        for r in (r for r in g.rows if owner(r.impl) == "fungrad"):
+            value = r.error.split(" ", 1)[0] if r.error else fmt_value(r)
+            ratio = "-" if r.error else ratio_text(r, base)
+            line = f"  {g.name:<20}{fmt_value(base) if base else '-':>11}  {r.impl:<18}{value:>11}  {ratio:<10}"
+            for p in peer_names:
+                line += f"{peer_ratio(g, p, r.impl, base):>12}"
+            print(line)
+    if peer_names:
+        print("  * the peer has no such variant (e.g. no jit): its own row is shown")
+
+
+def peer_ratio(g, peer, fungrad_impl, base):
+    """Ratio of the peer's row of the same variant as fungrad's (".jit", " (eager)").
+
+    A peer without that variant shows its first row's ratio marked "*".
+    """
+    rows = [r for r in g.rows if owner(r.impl) == peer]
+    suffix = fungrad_impl[len("fungrad"):] if fungrad_impl.startswith("fungrad") else ""
+    match = [r for r in rows if r.impl.endswith(suffix)]
+    mark = "" if match else "*"
+    match = match or rows
+    if not match:
+        return "-"
+    r = match[0]
+    if r.error:
+        return r.error.split(" ", 1)[0] + mark
+    return ratio_text(r, base)[:10] + mark
+
+
+# --------------------------------------------------------------------------- main
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="few repeats: a smoke test, not a measurement")
+    p.add_argument("--only", metavar="NAME", help="comma-separated case names: " + ", ".join(CASES))
+    p.add_argument("--peers", action="store_true", help="also run JAX, autograd and PyTorch when installed")
+    p.add_argument("--check", action="store_true",
+                   help="only verify the hand-written baselines (closed forms, finite differences); no fungrad")
+    p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    args = p.parse_args(argv)
+    args.names = list(CASES)
+    if args.only:
+        args.names = [n.strip() for n in args.only.split(",") if n.strip()]
+        unknown = [n for n in args.names if n not in CASES]
+        if unknown:
+            p.error(f"unknown case(s) {', '.join(unknown)}; choose from {', '.join(CASES)}")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.check:
+        from bench import selfcheck
+        return selfcheck.main()
+    print("configuration")
+    for line in blas_info.lines():
+        print("  " + line)
+    ctx = Context(args)
+    print(f"  timing: median of up to {ctx.settings.repeat} samples of >= {ctx.settings.target * 1e3:.0f} ms"
+          f"{' (--quick)' if args.quick else ''}; correctness rtol={RTOL:g}, atol={ATOL:g} x max|ref|")
+    groups = []
+    for name in args.names:
+        try:
+            new = CASES[name](ctx)
+        except Exception as e:          # a bug in the harness itself must not stop the run either
+            new = [Group(name, "harness error", [Row("(case)", error=na(e))])]
+        for g in new:
+            print_group(g)
+        groups.extend(new)
+    print_summary(groups, [fe.name for fe in ctx.peers])
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"configuration": blas_info.lines(),
+                       "groups": [dict(name=g.name, title=g.title, rows=[asdict(r) for r in g.rows])
+                                  for g in groups]}, f, indent=1)
+    failed = [f"{g.name}/{r.impl}" for g in groups for r in g.rows if r.check]
+    if failed:
+        print(f"\nFAIL: results disagree with NumPy in {', '.join(failed)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
