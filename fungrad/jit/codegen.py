@@ -1,0 +1,198 @@
+"""Code generation: a jaxpr becomes one straight-line Python function of NumPy calls.
+
+Each equation becomes one statement. A primitive's statement comes from, in order:
+``codegen_rules[prim]`` (other modules plug in here, e.g. control flow emitting real ``if``/
+``while``), the fast emitters of ``fungrad.jit.emitters`` (matmul, reductions, views...), a direct
+ufunc call for primitives in ``fungrad.lax.registry.ufunc_of`` (which may write ``out=`` into a
+dying buffer), or else the primitive's impl bound to its params.
+
+The source holds generated names only (``a0`` arguments, ``v3`` values, ``g1`` globals):
+constants, literals, params, ufuncs and impls reach the function through its globals dict.
+
+>>> import fungrad, fungrad.numpy as fnp, numpy as np
+>>> jaxpr = fungrad.make_jaxpr(lambda x: fnp.sin(x) * 2.0)(np.ones(3))
+>>> print(compile_jaxpr(jaxpr).source)
+def jitted(a0):
+    v0 = g0(a0)
+    g2(v0, g1, out=v0)
+    return (v0,)
+<BLANKLINE>
+"""
+from __future__ import annotations
+
+import functools
+import itertools
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from fungrad.core import Primitive, impl_rules
+from fungrad.ir import Eqn, Jaxpr, Literal, Var
+from fungrad.jit.liveness import Kind, plan_buffers
+from fungrad.lax.registry import ufunc_of
+
+Emitter = Callable[["EmitContext", Eqn, list[str], list[str]], list[str]]
+
+# ``codegen_rules[prim] = emit(ctx, eqn, in_names, out_names) -> source lines``. Outputs of a
+# rule are assumed to possibly share memory with its inputs, unless ``prim in fresh_outputs``.
+codegen_rules: dict[Primitive, Emitter] = {}
+fresh_outputs: set[Primitive] = set()
+
+_program_ids = itertools.count()
+
+
+class EmitContext:
+    """What emitters get: fresh names, and ``ref`` to pass any Python object in as a global.
+
+    ``inplace`` holds the name of the buffer the current equation may write its output into
+    (only offered to ufunc-like emitters; it is then also the output's name), else None.
+    """
+
+    def __init__(self) -> None:
+        self.globals: dict[str, Any] = {}
+        self._ref_of: dict[int, str] = {}
+        self._counts: dict[str, itertools.count[int]] = {}
+        self.inplace: str | None = None
+        self.out_actions: list[str] = []  # of the last block: see liveness.Plan.out_action
+
+    def new_name(self, prefix: str = "v") -> str:
+        """A fresh local name (``v0``, ``v1``...)."""
+        counter = self._counts.setdefault(prefix, itertools.count())
+        return f"{prefix}{next(counter)}"
+
+    def ref(self, value: Any) -> str:
+        """The global name under which the generated code sees ``value`` (one name per object)."""
+        name = self._ref_of.get(id(value))
+        if name is None:
+            name = self._ref_of[id(value)] = self.new_name("g")
+            self.globals[name] = value
+        return name
+
+    def literal(self, lit: Literal) -> str:
+        return self.ref(lit.val[()])
+
+    def block(self, jaxpr: Jaxpr, in_names: Sequence[str],
+              owned: Sequence[bool] = ()) -> tuple[list[str], list[str]]:
+        """Lines computing ``jaxpr`` from ``in_names``, and the names holding its outputs.
+
+        Inside the block, buffers it creates are freed and reused; the inputs (outer names)
+        are never written to unless ``owned`` says so. For control-flow emitters.
+        """
+        names: dict[Var, str] = dict(zip(jaxpr.invars, in_names))
+        for v, c in zip(jaxpr.constvars, jaxpr.consts):
+            names[v] = self.ref(c)
+        plan = plan_buffers(jaxpr, kind_of, owned)
+        outer = set(jaxpr.invars) | set(jaxpr.constvars)
+        lines: list[str] = []
+        for i, eqn in enumerate(jaxpr.eqns):
+            ins = [self.literal(a) if type(a) is Literal else names[a]  # type: ignore[index]
+                   for a in eqn.inputs]
+            donor = plan.donor[i]
+            if donor is not None:
+                self.inplace = names[donor]
+                outs = [self.inplace]
+            else:
+                self.inplace = None
+                outs = [self.new_name() for _ in eqn.outvars]
+            lines += emitter_of(eqn)(self, eqn, ins, outs)
+            self.inplace = None
+            names.update(zip(eqn.outvars, outs))
+            dead = [names[v] for v in plan.dies[i] if v not in outer and v is not donor]
+            if dead:
+                lines.append(f"del {', '.join(dead)}")
+        out_names = [self.literal(a) if type(a) is Literal else names[a]  # type: ignore[index]
+                     for a in jaxpr.outvars]
+        self.out_actions = plan.out_action
+        return lines, out_names
+
+
+# ---------------------------------------------------------------- choosing a statement
+
+def kind_of(eqn: Eqn) -> Kind:
+    """How the statement of ``eqn`` treats buffers (see fungrad.jit.liveness)."""
+    prim = eqn.primitive
+    if prim in codegen_rules:
+        return "fresh" if prim in fresh_outputs else "alias"
+    from fungrad.jit.emitters import fast_emitters
+    fast = fast_emitters.get(prim.name)
+    if fast is not None:
+        kind: Kind = fast[1](eqn) if callable(fast[1]) else fast[1]
+        return kind
+    return "inplace" if prim in ufunc_of else "alias"
+
+
+def emitter_of(eqn: Eqn) -> Emitter:
+    prim = eqn.primitive
+    rule = codegen_rules.get(prim)
+    if rule is not None:
+        return rule
+    from fungrad.jit.emitters import fast_emitters
+    fast = fast_emitters.get(prim.name)
+    if fast is not None:
+        return fast[0]
+    return emit_ufunc if prim in ufunc_of else emit_impl
+
+
+def call(fn: str, args: Sequence[str], out: str | None = None) -> str:
+    """``fn(a, b)`` or ``fn(a, b, out=o)``."""
+    return f"{fn}({', '.join(args)}{f', out={out}' if out else ''})"
+
+
+def emit_ufunc(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    """A direct ufunc call, in place when the context offers a dying buffer."""
+    fn = ctx.ref(ufunc_of[eqn.primitive])
+    if ctx.inplace:
+        return [call(fn, ins, ctx.inplace)]
+    return [f"{outs[0]} = {call(fn, ins)}"]
+
+
+def emit_impl(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    """The primitive's NumPy impl, with its params bound by ``functools.partial``."""
+    impl = impl_rules[eqn.primitive]
+    fn = ctx.ref(functools.partial(impl, **eqn.params) if eqn.params else impl)
+    target = ", ".join(outs) + ("," if eqn.primitive.multiple_results and len(outs) == 1 else "")
+    if eqn.primitive.multiple_results and not outs:
+        return [call(fn, ins)]
+    return [f"{target} = {call(fn, ins)}"]
+
+
+# ---------------------------------------------------------------- whole functions
+
+def _owned_result(x: Any) -> Any:
+    """An output of unknown provenance, made a writable array the caller owns."""
+    if type(x) is np.ndarray and x.flags.writeable:
+        return x
+    return np.array(x)
+
+
+class Compiled:
+    """A compiled jaxpr: ``fn(*args) -> tuple of outputs``, with its ``source``."""
+
+    __slots__ = ("fn", "source", "globals")
+
+    def __init__(self, fn: Callable[..., Any], source: str, globals_: dict[str, Any]) -> None:
+        self.fn = fn
+        self.source = source
+        self.globals = globals_
+
+
+def compile_jaxpr(jaxpr: Jaxpr, donated: Sequence[bool] = ()) -> Compiled:
+    """Compile ``jaxpr`` (its consts included) into one Python function of its invars."""
+    ctx = EmitContext()
+    args = [ctx.new_name("a") for _ in jaxpr.invars]
+    body, out_names = ctx.block(jaxpr, args, donated)
+    rets = []
+    for a, name, action in zip(jaxpr.outvars, out_names, ctx.out_actions):
+        if action == "copy":
+            rets.append(f"{ctx.ref(np.array)}({name})")
+        elif action == "check" or a.aval.ndim == 0:
+            rets.append(f"{ctx.ref(_owned_result)}({name})")
+        else:
+            rets.append(name)
+    ret = f"return ({', '.join(rets)}{',' if len(rets) == 1 else ''})"
+    source = "\n".join([f"def jitted({', '.join(args)}):"]
+                       + ["    " + line for line in body + [ret]]) + "\n"
+    code = compile(source, f"<fungrad-jit-{next(_program_ids)}>", "exec")
+    namespace = dict(ctx.globals)
+    exec(code, namespace)
+    return Compiled(namespace["jitted"], source, namespace)

@@ -1,0 +1,95 @@
+"""Fast statements for the hot primitives, keyed by primitive name.
+
+``fast_emitters[name] = (emit, kind)``: ``emit(ctx, eqn, ins, outs)`` returns source lines,
+``kind`` says how it treats buffers ("fresh", "inplace" or "alias", see fungrad.jit.liveness),
+or is a function of the equation giving that. Every param reaches the code through ``ctx.ref``.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+
+from fungrad.ir import Eqn
+
+if TYPE_CHECKING:
+    from fungrad.jit.codegen import EmitContext
+
+Lines = list[str]
+
+
+def _assign(outs: list[str], expr: str) -> Lines:
+    return [f"{outs[0]} = {expr}"]
+
+
+def emit_reduce_sum(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> Lines:
+    axes = eqn.params["axes"]
+    return _assign(outs, f"{ctx.ref(np.add.reduce)}({ins[0]}, {ctx.ref(axes)})")
+
+
+def emit_reshape(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> Lines:
+    return _assign(outs, f"{ins[0]}.reshape({ctx.ref(eqn.params['new_sizes'])})")
+
+
+def emit_transpose(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> Lines:
+    return _assign(outs, f"{ins[0]}.transpose({ctx.ref(eqn.params['permutation'])})")
+
+
+def emit_broadcast_in_dim(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> Lines:
+    shape, dims = eqn.params["shape"], eqn.params["broadcast_dimensions"]
+    x = ins[0]
+    in_shape = eqn.inputs[0].aval.shape
+    if dims != tuple(range(len(shape) - len(dims), len(shape))):
+        expanded = [1] * len(shape)
+        for d, n in zip(dims, in_shape):
+            expanded[d] = n
+        x = f"{x}.reshape({ctx.ref(tuple(expanded))})"
+    return _assign(outs, f"{ctx.ref(np.broadcast_to)}({x}, {ctx.ref(shape)})")
+
+
+def emit_select(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> Lines:
+    return _assign(outs, f"{ctx.ref(np.where)}({', '.join(ins)})")
+
+
+def emit_convert(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> Lines:
+    return _assign(outs, f"{ins[0]}.astype({ctx.ref(eqn.params['new_dtype'])})")
+
+
+def emit_full(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> Lines:
+    p = eqn.params
+    args = ", ".join(ctx.ref(p[k]) for k in ("shape", "fill_value", "dtype"))
+    return _assign(outs, f"{ctx.ref(np.full)}({args})")
+
+
+def emit_integer_pow(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> Lines:
+    y, x = eqn.params["y"], ins[0]
+    mul = ctx.ref(np.multiply)
+    if y == 2:
+        if ctx.inplace:
+            return [f"{mul}({x}, {x}, out={ctx.inplace})"]
+        return _assign(outs, f"{mul}({x}, {x})")
+    if y == 3:
+        return _assign(outs, f"{mul}({mul}({x}, {x}), {x})")
+    from fungrad.jit.codegen import emit_impl
+    return emit_impl(ctx, eqn, ins, outs)
+
+
+def _integer_pow_kind(eqn: Eqn) -> str:
+    y = eqn.params["y"]
+    return "inplace" if y == 2 else "fresh" if y == 3 else "alias"
+
+
+def _dot_kind(eqn: Eqn) -> str:
+    return "fresh"
+
+
+fast_emitters: dict[str, tuple[Callable[..., Lines], Any]] = {
+    "reduce_sum": (emit_reduce_sum, "fresh"),
+    "reshape": (emit_reshape, "alias"),
+    "transpose": (emit_transpose, "alias"),
+    "broadcast_in_dim": (emit_broadcast_in_dim, "alias"),
+    "select": (emit_select, "fresh"),
+    "convert_element_type": (emit_convert, "fresh"),
+    "full": (emit_full, "fresh"),
+    "integer_pow": (emit_integer_pow, _integer_pow_kind),
+}

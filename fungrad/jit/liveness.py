@@ -1,0 +1,108 @@
+"""Liveness and buffer ownership: which buffers die where, and which may be overwritten.
+
+For every equation of a straight-line program this finds the variables that die there (so the
+generated code can ``del`` them) and, for operations able to write into an input's buffer, a
+*donor*: an input whose buffer
+
+- is owned (produced by an operation that returns a new array, or a donated argument),
+- dies at this equation, and no view of it lives on,
+- has exactly the output's shape and dtype, and is not 0-d.
+
+Buffers are tracked through views: the output of a view (reshape, transpose, broadcast, an
+unknown implementation) may alias its inputs' buffers, so a buffer lives until its last view dies.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from fungrad.ir import Eqn, Jaxpr, Literal, Var
+
+# What an equation does with buffers: "fresh" (new arrays out), "inplace" (new arrays out, and it
+# can write into a donor given one) or "alias" (outputs may share memory with the inputs).
+Kind = str
+
+
+class Plan:
+    """Per-equation donors and deaths, and how each output must be handed to the caller."""
+
+    __slots__ = ("donor", "dies", "out_action")
+
+    def __init__(self, n: int) -> None:
+        self.donor: list[Var | None] = [None] * n
+        self.dies: list[list[Var]] = [[] for _ in range(n)]
+        # per output: "keep" (owned, return as is), "copy" (shares memory with something the
+        # caller can see), "check" (unknown provenance: copy if read-only or not an array).
+        self.out_action: list[str] = []
+
+
+def plan_buffers(jaxpr: Jaxpr, kind_of: Callable[[Eqn], Kind],
+                 owned_inputs: Sequence[bool] = ()) -> Plan:
+    """Plan the buffers of ``jaxpr``; ``owned_inputs[i]``: invar ``i`` may be overwritten."""
+    eqns = jaxpr.eqns
+    n = len(eqns)
+    end = n  # outputs live past the last equation
+    last_use: dict[Var, int] = {}
+    for i, eqn in enumerate(eqns):
+        for a in eqn.inputs:
+            if type(a) is Var:
+                last_use[a] = i
+    for a in jaxpr.outvars:
+        if type(a) is Var:
+            last_use[a] = end
+
+    # roots[v]: the buffers v may share memory with; owned: buffers we are free to overwrite.
+    roots: dict[Var, frozenset[Var]] = {}
+    owned: set[Var] = set()
+    unknown: set[Var] = set()
+    for v in jaxpr.constvars:
+        roots[v] = frozenset((v,))
+    for i, v in enumerate(jaxpr.invars):
+        roots[v] = frozenset((v,))
+        if i < len(owned_inputs) and owned_inputs[i]:
+            owned.add(v)
+    kinds = [kind_of(e) for e in eqns]
+    for eqn, kind in zip(eqns, kinds):
+        if kind == "alias":
+            shared = frozenset().union(*(roots[a] for a in eqn.inputs if type(a) is Var))
+            for v in eqn.outvars:
+                roots[v] = shared | {v}
+                unknown.add(v)
+        else:
+            for v in eqn.outvars:
+                roots[v] = frozenset((v,))
+                owned.add(v)
+
+    buffer_end: dict[Var, int] = {}
+    for v, rs in roots.items():
+        t = last_use.get(v, -1)
+        for r in rs:
+            if buffer_end.get(r, -1) < t:
+                buffer_end[r] = t
+
+    plan = Plan(n)
+    for i, (eqn, kind) in enumerate(zip(eqns, kinds)):
+        for a in dict.fromkeys(a for a in eqn.inputs if type(a) is Var):
+            if last_use[a] == i:
+                plan.dies[i].append(a)
+        if kind != "inplace" or len(eqn.outvars) != 1:
+            continue
+        out = eqn.outvars[0].aval
+        for a in eqn.inputs:
+            if (type(a) is Var and a in owned and buffer_end.get(a, -1) == i and out.ndim > 0
+                    and a.aval.shape == out.shape and a.aval.dtype == out.dtype):
+                plan.donor[i] = a
+                break
+
+    seen: set[Var] = set()
+    for a in jaxpr.outvars:
+        if not isinstance(a, Var):
+            plan.out_action.append("copy")
+            continue
+        rs = roots[a]
+        mine = (rs - {a}) <= owned if a in unknown else a in owned
+        if rs & seen or not mine:
+            plan.out_action.append("copy")
+        else:
+            plan.out_action.append("check" if a in unknown else "keep")
+        seen |= rs
+    return plan
