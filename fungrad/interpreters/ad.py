@@ -94,11 +94,11 @@ class JVPTrace(Trace):
             else:
                 primals.append(a)
                 tangents.append(Zero(None, a))
-        ctx = core._ctx
-        ctx.trace = self.parent  # type: ignore[assignment]
+        ctx, parent = core._ctx, self.parent
+        ctx.trace = parent  # type: ignore[assignment]
         try:
             if not any_tangent:
-                return prim.bind(*primals, **params)
+                return parent.process_primitive(prim, primals, params)  # type: ignore[union-attr]
             out, out_t = jvp_rules[prim](primals, tangents, **params)
         finally:
             ctx.trace = self

@@ -70,6 +70,12 @@ class StagingTrace(Trace):
         """The jaxpr atom for ``x``: our tracer's variable, a literal, or a new constant."""
         if type(x) is StagingTracer and x._trace is self:
             return x.ir_var
+        if type(x) is np.ndarray and x.ndim:
+            var = self.constvar_of.get(id(x))
+            if var is None:
+                var = self.constvar_of[id(x)] = Var(ShapedArray(x.shape, x.dtype))
+                self.consts.append(x)
+            return var
         if isinstance(x, _SCALARS) or (type(x) is np.ndarray and x.ndim == 0):
             return Literal(x)
         if isinstance(x, Tracer) and not (x._trace.alive and x._trace.is_ancestor_of(self)):
@@ -87,10 +93,10 @@ class StagingTrace(Trace):
                 if type(a) is StagingTracer and a._trace is self:
                     break
             else:
-                ctx = core._ctx
-                ctx.trace = self.parent  # type: ignore[assignment]
+                ctx, parent = core._ctx, self.parent
+                ctx.trace = parent  # type: ignore[assignment]
                 try:
-                    return prim.bind(*args, **params)
+                    return parent.process_primitive(prim, args, params)  # type: ignore[union-attr]
                 finally:
                     ctx.trace = self
             rule = partial_eval_rules.get(prim)

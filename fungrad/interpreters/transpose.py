@@ -40,36 +40,44 @@ transpose_rules: dict[Primitive, Callable[..., Sequence[Any]]] = {}
 def backward_pass(jaxpr: Jaxpr, consts: Sequence[Any], cts_out: Sequence[Any]) -> list[Any]:
     """Cotangents of ``jaxpr``'s inputs given its outputs' (``Zero`` where nothing flows)."""
     env: dict[Var, Any] = dict(zip(jaxpr.constvars, consts))
-    linear: set[Var] = set(jaxpr.invars)
-    for eqn in jaxpr.eqns:
-        linear.update(eqn.outvars)
     ct_env: dict[Var, Any] = {}
+    # Equations that touch no linear input (constant subcomputations) are evaluated first;
+    # every other variable is linear.
+    linear_eqns = []
+    for eqn in jaxpr.eqns:
+        if all(type(v) is Literal or v in env for v in eqn.inputs):
+            outs = eqn.primitive.bind(*[v.val if type(v) is Literal else env[v]
+                                        for v in eqn.inputs], **eqn.params)
+            env.update(zip(eqn.outvars, outs if eqn.primitive.multiple_results else [outs]))
+        else:
+            linear_eqns.append(eqn)
 
     def write_ct(v: Any, ct: Any) -> None:
-        if ct is not None and type(ct) is not Zero and type(v) is Var and v in linear:
-            ct_env[v] = add_tangents(ct_env[v], ct) if v in ct_env else ct
-
-    def read(v: Any) -> Any:
-        if type(v) is Literal:
-            return v.val
-        return UndefinedPrimal(v.aval) if v in linear else env[v]
+        if ct is None or type(ct) is Zero or type(v) is not Var or v in env:
+            return
+        prev = ct_env.get(v)
+        ct_env[v] = ct if prev is None else add_tangents(prev, ct)
 
     for v, ct in zip(jaxpr.outvars, cts_out):
         write_ct(v, ct)
-    for eqn in reversed(jaxpr.eqns):
-        cts = [ct_env.pop(v, None) for v in eqn.outvars]
-        if all(ct is None for ct in cts):
-            continue
+    for eqn in reversed(linear_eqns):
+        if eqn.primitive.multiple_results:
+            cts = [ct_env.pop(v, None) for v in eqn.outvars]
+            if all(ct is None for ct in cts):
+                continue
+            ct_arg: Any = [Zero(v.aval) if ct is None else ct for v, ct in zip(eqn.outvars, cts)]
+        else:
+            ct_arg = ct_env.pop(eqn.outvars[0], None)
+            if ct_arg is None:
+                continue
         rule = transpose_rules.get(eqn.primitive)
         if rule is None:
             raise NotImplementedError(f"no transpose rule for {eqn.primitive}: is it linear?")
-        args = [read(v) for v in eqn.inputs]
-        if eqn.primitive.multiple_results:
-            ct_arg: Any = [Zero(v.aval) if ct is None else ct for v, ct in zip(eqn.outvars, cts)]
-        else:
-            ct_arg = cts[0]
+        args = [v.val if type(v) is Literal else env[v] if v in env else UndefinedPrimal(v.aval)
+                for v in eqn.inputs]
         for v, ct in zip(eqn.inputs, rule(ct_arg, *args, **eqn.params)):
-            write_ct(v, ct)
+            if ct is not None:
+                write_ct(v, ct)
     return [ct_env.get(v, Zero(v.aval)) for v in jaxpr.invars]
 
 

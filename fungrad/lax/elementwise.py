@@ -10,12 +10,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from fungrad.core import Primitive, get_aval
+from fungrad.core import Primitive, _ctx, get_aval
 from fungrad.interpreters.ad import defjvp, defjvp_zero, deflinear
 from fungrad.interpreters.batching import broadcast_batcher, vectorized_batcher
 from fungrad.interpreters.transpose import aval_of, deftranspose, unbroadcast
 from fungrad.ir import ShapedArray
-from fungrad.lax.registry import as_operand, elementwise_shape, primitive
+from fungrad.lax.registry import _PY_SCALARS, as_operand, elementwise_shape, primitive
 
 Jvp = Callable[..., Any] | None
 Op1 = Callable[[Any], Any]
@@ -47,7 +47,7 @@ def binary(name: str, impl: Callable[..., Any], jvp_x: Jvp | str, jvp_y: Jvp = N
 
 def _bind1(prim: Primitive) -> Callable[[Any], Any]:
     def op(x: Any) -> Any:
-        return prim.bind(x)
+        return _ctx.trace.process_primitive(prim, (x,), {})
     op.__name__ = op.__qualname__ = prim.name
     op.__doc__ = f"Elementwise ``{prim.name}`` (the primitive, no dtype promotion)."
     return op
@@ -55,7 +55,11 @@ def _bind1(prim: Primitive) -> Callable[[Any], Any]:
 
 def _bind2(prim: Primitive) -> Callable[[Any, Any], Any]:
     def op(x: Any, y: Any) -> Any:
-        return prim.bind(as_operand(x, y), as_operand(y, x))
+        if type(x) in _PY_SCALARS:
+            x = as_operand(x, y)
+        elif type(y) in _PY_SCALARS:
+            y = as_operand(y, x)
+        return _ctx.trace.process_primitive(prim, (x, y), {})
     op.__name__ = op.__qualname__ = prim.name
     op.__doc__ = f"Elementwise ``{prim.name}`` of operands of one dtype (Python scalars adapt)."
     return op

@@ -52,7 +52,11 @@ def elementwise_shape(name: str, out_dtype: Any = None) -> Callable[..., ShapedA
 
     def rule(*avals: ShapedArray, **params: Any) -> ShapedArray:
         first = avals[0]
-        if fixed is None and all(a == first for a in avals):
+        if fixed is None and len(avals) == 2:
+            second = avals[1]
+            if first.shape == second.shape and first.dtype == second.dtype:
+                return first
+        elif fixed is None and len(avals) == 1:
             return first
         dtype = same_dtype(name, *avals)
         shape = avals[0].shape
