@@ -8,4 +8,7 @@ from fungrad.api import (
 from fungrad.core import eval_jaxpr
 from fungrad.ir import Jaxpr
 from fungrad.version import __version__
-
+from fungrad.custom_derivatives import custom_jvp, custom_vjp
+from fungrad.checkpoint import checkpoint, remat
+from fungrad.lax.ad_prims import stop_gradient
+from fungrad.residuals import print_saved_residuals

@@ -6,5 +6,11 @@ from fungrad.lax.elementwise import (
     rem, round, rsqrt, select, sign, sin, sinh, sqrt, sub, tan, tanh,
 )
 from fungrad.lax.shape_ops import (
-    broadcast_in_dim, broadcast_to, full, reduce_sum, reshape, transpose,
+    broadcast_in_dim, broadcast_to, broadcasted_iota, full, iota, reduce_sum, reshape, transpose,
 )
+from fungrad.lax.indexing import (
+    dynamic_index_in_dim, dynamic_slice, dynamic_slice_in_dim, dynamic_update_index_in_dim,
+    dynamic_update_slice, dynamic_update_slice_in_dim, gather, index_in_dim, scatter, slice,
+    slice_in_dim,
+)
+from fungrad.lax.ad_prims import stop_gradient

@@ -1,0 +1,210 @@
+"""``checkpoint`` (alias ``remat``): recompute a function's forward pass during the backward pass.
+
+``checkpoint(f)`` stages ``f`` into one ``checkpoint`` equation. Its rules:
+
+- JVP: a ``checkpoint`` of the JVP program (primals and tangents in, both out), so the
+  boundary survives differentiation.
+- partial evaluation (the split ``linearize`` makes): the known outputs are computed now from
+  the known inputs, and the unknown ones are staged as a ``checkpoint`` that takes the known
+  *inputs* (not the intermediates) and recomputes what it needs. The residuals reverse mode
+  keeps are the inputs, plus whatever a ``policy`` says may be saved.
+- transpose: re-run the program with the linear inputs unknown (the forward recomputation
+  happens here, on the backward pass), then transpose the linear part.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Sequence
+
+from fungrad import core
+from fungrad.api.util import as_leaf, flatten_leaves
+from fungrad.core import Primitive, Tracer, get_aval, set_current_trace
+from fungrad.custom_derivatives import batch_front, batch_jaxpr, trace_closed
+from fungrad.interpreters.ad import Zero, jvp_flat, jvp_rules
+from fungrad.interpreters.batching import batch_rules
+from fungrad.interpreters.staging import StagingTrace, partial_eval_rules
+from fungrad.interpreters.transpose import backward_pass, is_undefined, transpose_rules
+from fungrad.ir import Eqn, Jaxpr, Literal, ShapedArray, Var
+from fungrad.lax.registry import primitive
+from fungrad.tree_util import tree_flatten, tree_unflatten
+
+__all__ = ["checkpoint", "remat", "checkpoint_policies"]
+
+Policy = Callable[..., bool]
+
+
+def _impl(*args: Any, jaxpr: Jaxpr, **_: Any) -> list[Any]:
+    return core.call_jaxpr(jaxpr, *args)
+
+
+def _shape(*avals: ShapedArray, jaxpr: Jaxpr, **_: Any) -> list[ShapedArray]:
+    return jaxpr.out_avals
+
+
+checkpoint_p = primitive("checkpoint", _impl, _shape, multiple_results=True)
+
+
+def checkpoint(fun: Callable[..., Any], *, prevent_cse: bool = True, policy: Policy | None = None,
+               static_argnums: int | Sequence[int] = ()) -> Callable[..., Any]:
+    """``fun``, but reverse mode saves only its inputs and recomputes the rest when needed.
+
+    ``policy(prim, *avals, **params) -> bool`` may name intermediate results worth saving
+    instead (see ``checkpoint_policies``).
+
+    >>> import fungrad, fungrad.lax as lax
+    >>> f = fungrad.checkpoint(lambda x: lax.sin(lax.sin(x)))
+    >>> float(fungrad.grad(f)(0.0))
+    1.0
+    """
+    static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+
+    @functools.wraps(fun)
+    def remat_f(*args: Any) -> Any:
+        dyn_idx = [i for i in range(len(args)) if i not in static]
+        leaves, in_tree = flatten_leaves([args[i] for i in dyn_idx], "a checkpointed argument")
+        if core.current_trace() is core.EVAL_TRACE and not any(
+                isinstance(x, Tracer) for x in leaves):
+            return fun(*args)
+        store: list[Any] = []
+
+        def flat(*xs: Any) -> list[Any]:
+            full = list(args)
+            for i, v in zip(dyn_idx, tree_unflatten(in_tree, xs)):
+                full[i] = v
+            out_leaves, out_tree = tree_flatten(fun(*full))
+            store[:] = [out_tree]
+            return [as_leaf(x, "the output of a checkpointed function") for x in out_leaves]
+
+        jaxpr, consts = trace_closed(flat, [get_aval(x) for x in leaves])
+        outs = checkpoint_p.bind(*consts, *leaves, jaxpr=jaxpr, prevent_cse=prevent_cse,
+                                 policy=policy)
+        return tree_unflatten(store[0], outs)
+
+    return remat_f
+
+
+remat = checkpoint
+
+
+class checkpoint_policies:
+    """Ready-made policies: which intermediate results reverse mode may keep."""
+
+    @staticmethod
+    def nothing_saveable(prim: Primitive, *avals: Any, **params: Any) -> bool:
+        """Recompute everything (the default)."""
+        return False
+
+    @staticmethod
+    def everything_saveable(prim: Primitive, *avals: Any, **params: Any) -> bool:
+        """Save everything: no recomputation, as without checkpoint."""
+        return True
+
+    @staticmethod
+    def dots_saveable(prim: Primitive, *avals: Any, **params: Any) -> bool:
+        """Save the results of matrix products, recompute the cheap elementwise work."""
+        return prim.name == "dot_general"
+
+
+# ---------------------------------------------------------------- JVP
+
+def _checkpoint_jvp(primals: Sequence[Any], tangents: Sequence[Any], *, jaxpr: Jaxpr,
+                    **params: Any) -> tuple[list[Any], list[Any]]:
+    nonzero = [type(t) is not Zero for t in tangents]
+    n_in, n_out = len(primals), len(jaxpr.outvars)
+    out_nonzero: list[bool] = []
+
+    def jvp_fun(*xs: Any) -> list[Any]:
+        ts = iter(xs[n_in:])
+        t_in = [next(ts) if nz else Zero(a) for nz, a in zip(nonzero, jaxpr.in_avals)]
+        outs, out_ts = jvp_flat(lambda *ys: core.call_jaxpr(jaxpr, *ys), xs[:n_in], t_in)
+        out_nonzero[:] = [type(t) is not Zero for t in out_ts]
+        return [*outs, *[t for t in out_ts if type(t) is not Zero]]
+
+    t_avals = [a for a, nz in zip(jaxpr.in_avals, nonzero) if nz]
+    jvp_jaxpr, consts = trace_closed(jvp_fun, [*jaxpr.in_avals, *t_avals])
+    res = checkpoint_p.bind(*consts, *primals, *[t for t in tangents if type(t) is not Zero],
+                            jaxpr=jvp_jaxpr, **params)
+    ts_out = iter(res[n_out:])
+    return res[:n_out], [next(ts_out) if nz else Zero(a)
+                         for nz, a in zip(out_nonzero, jaxpr.out_avals)]
+
+
+# ---------------------------------------------------------------- partial evaluation
+
+def _dce(jaxpr: Jaxpr, outvars: Sequence[Any], invars: Sequence[Var]) -> tuple[Jaxpr, list[bool]]:
+    """The equations of ``jaxpr`` needed for ``outvars``, as a jaxpr over the used ``invars``."""
+    live = {v for v in outvars if type(v) is Var}
+    eqns: list[Eqn] = []
+    for eqn in reversed(jaxpr.eqns):
+        if any(v in live for v in eqn.outvars):
+            eqns.append(eqn)
+            live.update(a for a in eqn.inputs if type(a) is Var)
+    used = [v in live for v in invars]
+    return Jaxpr([], [v for v, u in zip(invars, used) if u], eqns[::-1], outvars), used
+
+
+def _checkpoint_partial_eval(trace: StagingTrace, args: Sequence[Any],
+                             params: dict[str, Any]) -> list[Any]:
+    jaxpr: Jaxpr = params["jaxpr"]
+    policy: Policy | None = params["policy"]
+    unknown = {v for v, a in zip(jaxpr.invars, args) if not trace.is_known(a)}
+    saved: list[Var] = []  # known intermediates the policy lets us keep as residuals
+    for eqn in jaxpr.eqns:
+        if any(type(a) is Var and a in unknown for a in eqn.inputs):
+            unknown.update(eqn.outvars)
+        elif policy is not None and policy(eqn.primitive, *[a.aval for a in eqn.inputs],
+                                           **eqn.params):
+            saved.extend(eqn.outvars)
+    known_outs: list[Any] = [v for v in jaxpr.outvars if not (type(v) is Var and v in unknown)]
+    unknown_outs = [v for v in jaxpr.outvars if type(v) is Var and v in unknown]
+    # The unknown program: recompute from the known inputs, except for the saved values.
+    cut = set(saved)
+    body = Jaxpr([], jaxpr.invars, [e for e in jaxpr.eqns if not cut.intersection(e.outvars)],
+                 unknown_outs)
+    unknown_jaxpr, used = _dce(body, unknown_outs, [*jaxpr.invars, *saved])
+    residuals = [v for v, u in zip(saved, used[len(jaxpr.invars):]) if u]
+    # The known program runs now, on the parent trace (as a checkpoint, so outer transforms
+    # keep the boundary), and also hands out the saved residuals.
+    known_in = [v for v in jaxpr.invars if v not in unknown]
+    known_jaxpr, _ = _dce(Jaxpr([], known_in, jaxpr.eqns, [*known_outs, *residuals]),
+                          [*known_outs, *residuals], known_in)
+    known_jaxpr = Jaxpr([], known_in, known_jaxpr.eqns, known_jaxpr.outvars)
+    env: dict[Any, Any] = dict(zip(jaxpr.invars, args))
+    with set_current_trace(trace.parent):  # type: ignore[arg-type]
+        if known_jaxpr.eqns:
+            known_vals = checkpoint_p.bind(*[env[v] for v in known_in],
+                                           **{**params, "jaxpr": known_jaxpr})
+        else:
+            known_vals = core.call_jaxpr(known_jaxpr, *[env[v] for v in known_in])
+    env.update(zip([*known_outs, *residuals], known_vals))
+    if unknown_outs:
+        in_atoms = [v for v, u in zip([*jaxpr.invars, *saved], used) if u]
+        staged = trace.add_eqn(checkpoint_p, [trace.to_atom(env[v]) for v in in_atoms],
+                               {**params, "jaxpr": unknown_jaxpr}, unknown_jaxpr.out_avals)
+        env.update(zip(unknown_outs, staged))
+    return [v.val if type(v) is Literal else env[v] for v in jaxpr.outvars]
+
+
+# ---------------------------------------------------------------- transpose and batching
+
+def _checkpoint_transpose(cts: Sequence[Any], *args: Any, jaxpr: Jaxpr,
+                          **params: Any) -> list[Any]:
+    partial = StagingTrace(core.current_trace(), forward_known=True, record_source=False)
+    with core.new_trace(partial):
+        ins = [partial.new_arg(a.aval) if is_undefined(a) else a for a in args]
+        linear = partial.build(core.call_jaxpr(jaxpr, *ins))
+    in_cts = iter(backward_pass(linear, linear.consts, cts))
+    return [next(in_cts) if is_undefined(a) else None for a in args]
+
+
+def _checkpoint_batch(vals: Sequence[Any], dims: Sequence[int | None], *, jaxpr: Jaxpr,
+                      **params: Any) -> tuple[list[Any], list[int]]:
+    vals, dims, size = batch_front(vals, dims)
+    outs = checkpoint_p.bind(*vals, jaxpr=batch_jaxpr(jaxpr, dims, size), **params)
+    return outs, [0] * len(outs)
+
+
+jvp_rules[checkpoint_p] = _checkpoint_jvp
+partial_eval_rules[checkpoint_p] = _checkpoint_partial_eval
+transpose_rules[checkpoint_p] = _checkpoint_transpose
+batch_rules[checkpoint_p] = _checkpoint_batch
