@@ -14,3 +14,4 @@ from fungrad.lax.indexing import (
     slice_in_dim,
 )
 from fungrad.lax.ad_prims import stop_gradient
+from fungrad.lax import linalg as linalg
