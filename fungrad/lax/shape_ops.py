@@ -186,3 +186,40 @@ def reduce_sum(x: Any, axes: Sequence[int]) -> Any:
     if not axes:
         return x
     return reduce_sum_p.bind(x, axes=axes)
+
+
+# ---------------------------------------------------------------- iota
+def _iota(*, dtype: np.dtype[Any], shape: tuple[int, ...], dimension: int) -> Any:
+    ones = [1] * len(shape)
+    ones[dimension] = shape[dimension]
+    return np.broadcast_to(np.arange(shape[dimension], dtype=dtype).reshape(ones), shape)
+
+
+def _iota_shape(*, dtype: np.dtype[Any], shape: tuple[int, ...], dimension: int) -> ShapedArray:
+    if not 0 <= dimension < len(shape):
+        raise ShapeError(f"broadcasted_iota: dimension {dimension} out of range for shape {shape}")
+    return ShapedArray(shape, dtype)
+
+
+iota_p = primitive("iota", _iota, _iota_shape)
+defjvp_zero(iota_p)
+
+
+def broadcasted_iota(dtype: Any, shape: Sequence[int], dimension: int) -> Any:
+    """An array of ``shape`` counting 0, 1, ... along ``dimension``.
+
+    >>> broadcasted_iota(np.int64, (2, 3), 1)
+    array([[0, 1, 2],
+           [0, 1, 2]])
+    """
+    shape = tuple(int(d) for d in shape)
+    return iota_p.bind(dtype=np.dtype(dtype), shape=shape, dimension=int(dimension) % len(shape))
+
+
+def iota(dtype: Any, size: int) -> Any:
+    """``[0, 1, ..., size - 1]`` of ``dtype``.
+
+    >>> iota(np.int32, 3)
+    array([0, 1, 2], dtype=int32)
+    """
+    return broadcasted_iota(dtype, (int(size),), 0)
