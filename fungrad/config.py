@@ -17,6 +17,10 @@ from typing import Any
 class Config:
     """The option values, as attributes; change them with ``update``."""
 
+    explain_cache_misses: bool
+    jit_cache_size: int
+    jit_optimize: bool
+
     def __init__(self) -> None:
         self._docs: dict[str, str] = {}
 
@@ -39,6 +43,9 @@ class Config:
             object.__setattr__(self, name, value)
         else:
             self.update(name, value)
+
+    def __getattr__(self, name: str) -> Any:  # options defined elsewhere with ``define``
+        raise AttributeError(f"unknown fungrad option {name!r}")
 
     def options(self) -> dict[str, str]:
         """The known options and what they do."""

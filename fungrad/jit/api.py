@@ -1,0 +1,382 @@
+"""``jit``: trace once per abstract signature, optimize, compile to NumPy code, call that.
+
+The cache key of a call is the pytree structure of the dynamic arguments, the shape and dtype of
+each leaf, and the values of the static arguments. Each jitted function keeps its own bounded LRU
+cache, so dropping the function frees its traces.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+from collections import OrderedDict
+from typing import Any, Callable, NamedTuple, Sequence
+
+import numpy as np
+
+from fungrad import core
+from fungrad.api.staging import abstractify
+from fungrad.api.util import as_leaf
+from fungrad.config import config
+from fungrad.core import EVAL_TRACE, Tracer
+from fungrad.interpreters.staging import trace_to_jaxpr
+from fungrad.ir import Jaxpr, ShapedArray
+from fungrad.jit.codegen import Compiled, compile_jaxpr
+from fungrad.jit.passes import optimize
+from fungrad.jit.primitive import call, jit_p
+from fungrad.interpreters.jaxpr_transforms import split_consts
+from fungrad.tree_util import PyTreeDef, tree_flatten, tree_unflatten
+
+logger = logging.getLogger("fungrad.jit")
+_ndarray = np.ndarray
+
+
+class CacheInfo(NamedTuple):
+    hits: int
+    misses: int
+    size: int
+
+
+class _NotFast(Exception):
+    """A leaf the fast path does not handle (scalar, tracer, anything but an ndarray)."""
+
+
+def _not_fast(x: Any) -> Any:
+    raise _NotFast
+
+
+class Lowered:
+    """What ``jit(f).lower(*args)`` gives: the optimized ``jaxpr`` and the generated ``source``."""
+
+    def __init__(self, jaxpr: Jaxpr, compiled: Compiled, in_tree: PyTreeDef,
+                 out_tree: PyTreeDef) -> None:
+        self.jaxpr = jaxpr
+        self.compiled = compiled
+        self.source = compiled.source
+        self.in_tree = in_tree
+        self.out_tree = out_tree
+
+    def as_text(self) -> str:
+        return self.source
+
+    def __repr__(self) -> str:
+        return f"Lowered(\n{self.jaxpr}\n{self.source})"
+
+
+class _Entry:
+    """One trace: the optimized jaxpr, its compiled code (made on first use) and output tree."""
+
+    __slots__ = ("jaxpr", "out_tree", "fn", "_compiled", "_donating", "_call")
+
+    def __init__(self, jaxpr: Jaxpr, out_tree: PyTreeDef) -> None:
+        self.jaxpr = jaxpr
+        self.out_tree = out_tree
+        self._compiled: Compiled | None = None
+        self._donating: dict[tuple[bool, ...], Compiled] = {}
+        self._call: tuple[Jaxpr, list[Any]] | None = None
+        self.fn: Callable[..., Any] = self._first_call
+
+    def _first_call(self, *args: Any) -> Any:
+        self.fn = self.compiled().fn
+        return self.fn(*args)
+
+    def compiled(self, donated: tuple[bool, ...] = ()) -> Compiled:
+        if any(donated):
+            c = self._donating.get(donated)
+            if c is None:
+                c = self._donating[donated] = compile_jaxpr(self.jaxpr, donated)
+            return c
+        if self._compiled is None:
+            self._compiled = compile_jaxpr(self.jaxpr)
+        return self._compiled
+
+    def closed_call(self) -> tuple[Jaxpr, list[Any]]:
+        if self._call is None:
+            self._call = split_consts(self.jaxpr)
+        return self._call
+
+
+class JitFunction:
+    """A jitted function: call it like the original; see ``jit``."""
+
+    def __init__(self, fun: Callable[..., Any], static_argnums: tuple[int, ...],
+                 static_argnames: tuple[str, ...], donate_argnums: tuple[int, ...]) -> None:
+        functools.update_wrapper(self, fun)
+        self._fun = fun
+        self._name = getattr(fun, "__name__", type(fun).__name__)
+        self._params = _positional_names(fun)
+        nums, names = set(static_argnums), set(static_argnames)
+        for i, p in enumerate(self._params):
+            if p in names:
+                nums.add(i)
+            if i in nums:
+                names.add(p)
+        self._static_nums = tuple(sorted(nums))
+        self._static_names = frozenset(names)
+        self._donate = tuple(sorted(set(donate_argnums)))
+        self._simple = not nums and not self._donate
+        self._cache: OrderedDict[Any, _Entry] = OrderedDict()
+        self._maxsize = int(config.jit_cache_size)
+        self._hits = 0
+        self._misses = 0
+
+    # ------------------------------------------------------------ calling
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._simple and not kwargs:
+            leaves, treedef = tree_flatten(args)
+            try:
+                key = (treedef, *[(x.shape, x.dtype) if type(x) is _ndarray else _not_fast(x)
+                                  for x in leaves])
+            except _NotFast:
+                return self._call_general(args, kwargs)
+            entry = self._cache.get(key)
+            if entry is not None and core.current_trace() is EVAL_TRACE:
+                self._hits += 1
+                if len(self._cache) > 1:
+                    self._cache.move_to_end(key)
+                return tree_unflatten(entry.out_tree, entry.fn(*leaves))
+        return self._call_general(args, kwargs)
+
+    def _call_general(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        leaves, treedef, statics = self._split(args, kwargs)
+        leaves = [as_leaf(x, f"an argument of jit({self._name})") for x in leaves]
+        key = self._key(treedef, [core.get_aval(x) for x in leaves], statics)
+        entry = self._lookup(key, args, kwargs, treedef, statics)
+        staged = core.current_trace() is not EVAL_TRACE or any(
+            isinstance(x, Tracer) for x in leaves)
+        if staged:
+            jaxpr, consts = entry.closed_call()
+            outs = call(jaxpr, consts, leaves, self._name)
+        elif self._donate:
+            outs = entry.compiled(self._donated(args, kwargs, leaves)).fn(*leaves)
+        else:
+            outs = entry.fn(*leaves)
+        return tree_unflatten(entry.out_tree, outs)
+
+    def _split(self, args: tuple[Any, ...], kwargs: dict[str, Any]
+               ) -> tuple[list[Any], PyTreeDef, tuple[Any, ...]]:
+        """Dynamic leaves, their structure, and the static arguments as part of the key."""
+        if not self._static_nums and not self._static_names:
+            tree: Any = (args, kwargs) if kwargs else args
+            leaves, treedef = tree_flatten(tree)
+            return leaves, treedef, ()
+        dyn_args = tuple(a for i, a in enumerate(args) if i not in self._static_nums)
+        dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self._static_names}
+        statics: tuple[Any, ...] = tuple((i, _hashable(a, self._label(i), self._name))
+                                         for i, a in enumerate(args) if i in self._static_nums)
+        statics += tuple((k, _hashable(v, repr(k), self._name))
+                         for k, v in sorted(kwargs.items()) if k in self._static_names)
+        leaves, treedef = tree_flatten((dyn_args, dyn_kwargs))
+        return leaves, treedef, statics
+
+    def _key(self, treedef: PyTreeDef, avals: Sequence[ShapedArray],
+             statics: tuple[Any, ...]) -> Any:
+        key = (treedef, *[(a.shape, a.dtype) for a in avals])
+        return key + (("static", statics),) if statics else key
+
+    def _lookup(self, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
+                treedef: PyTreeDef, statics: tuple[Any, ...]) -> _Entry:
+        entry = self._cache.get(key)
+        if entry is not None:
+            self._hits += 1
+            self._cache.move_to_end(key)
+            return entry
+        self._misses += 1
+        if config.explain_cache_misses:
+            logger.warning("jit(%s): tracing because %s", self._name, self._explain(key))
+        entry, cacheable = self._trace(args, kwargs, treedef, key)
+        if cacheable:
+            self._cache[key] = entry
+            while len(self._cache) > self._maxsize:
+                self._cache.popitem(last=False)
+        return entry
+
+    def _trace(self, args: tuple[Any, ...], kwargs: dict[str, Any], treedef: PyTreeDef,
+               key: Any) -> tuple[_Entry, bool]:
+        avals = [ShapedArray(s, d) for s, d in key[1:1 + treedef.num_leaves]]
+        store: list[PyTreeDef] = []
+        fun, static_nums, static_names = self._fun, self._static_nums, self._static_names
+
+        def flat(*xs: Any) -> list[Any]:
+            dyn = tree_unflatten(treedef, xs)
+            if static_nums or static_names:
+                dyn_args, dyn_kwargs = dyn
+                it = iter(dyn_args)
+                full = [a if i in static_nums else next(it) for i, a in enumerate(args)]
+                kw = {k: (v if k in static_names else dyn_kwargs[k]) for k, v in kwargs.items()}
+            else:
+                full, kw = (list(dyn[0]), dyn[1]) if kwargs else (list(dyn), {})
+            out_leaves, out_tree = tree_flatten(fun(*full, **kw))
+            store[:] = [out_tree]
+            return [as_leaf(o, f"the output of jit({self._name})") for o in out_leaves]
+
+        jaxpr = trace_to_jaxpr(flat, avals)
+        cacheable = not any(isinstance(c, Tracer) for c in jaxpr.consts)
+        if config.jit_optimize:
+            jaxpr = optimize(jaxpr, {jit_p})
+        return _Entry(jaxpr, store[0]), cacheable
+
+    def _donated(self, args: tuple[Any, ...], kwargs: dict[str, Any],
+                 leaves: Sequence[Any]) -> tuple[bool, ...]:
+        """Per leaf: may the compiled code overwrite it? (donated, writable, not aliased)."""
+        mark = [False] * len(leaves)
+        pos = 0
+        dyn_index = 0
+        for i, a in enumerate(args):
+            if i in self._static_nums:
+                continue
+            n = tree_flatten(a)[1].num_leaves
+            if i in self._donate:
+                for j in range(pos, pos + n):
+                    mark[j] = True
+            pos += n
+            dyn_index += 1
+        for j, flag in enumerate(mark):
+            x = leaves[j]
+            if flag and not (type(x) is _ndarray and x.flags.writeable and x.flags.owndata
+                             and not any(k != j and np.may_share_memory(x, y)
+                                         for k, y in enumerate(leaves))):
+                mark[j] = False
+        return tuple(mark)
+
+    # ------------------------------------------------------------ introspection
+    def lower(self, *args: Any, **kwargs: Any) -> Lowered:
+        """The optimized jaxpr and generated source for these arguments (shapes/dtypes suffice).
+
+        >>> import fungrad, fungrad.numpy as fnp
+        >>> print(fungrad.jit(lambda x: fnp.sin(x) + 1.0).lower(1.0).source)
+        def jitted(a0):
+            v0 = g0(a0)
+            g2(v0, g1, out=v0)
+            return (g3(v0),)
+        <BLANKLINE>
+        """
+        leaves, treedef, statics = self._split(args, kwargs)
+        key = self._key(treedef, [abstractify(x) for x in leaves], statics)
+        entry = self._lookup(key, args, kwargs, treedef, statics)
+        return Lowered(entry.jaxpr, entry.compiled(), treedef, entry.out_tree)
+
+    def cache_info(self) -> CacheInfo:
+        """``(hits, misses, size)`` of this function's trace cache."""
+        return CacheInfo(self._hits, self._misses, len(self._cache))
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        return self if obj is None else functools.partial(self, obj)
+
+    def __repr__(self) -> str:
+        return f"<jitted function {self._name}>"
+
+    # ------------------------------------------------------------ explaining misses
+    def _label(self, i: int) -> str:
+        return f"{self._params[i]!r}" if i < len(self._params) else f"#{i}"
+
+    def _explain(self, key: Any) -> str:
+        if not self._cache:
+            return "it is the first call"
+        best = min(self._cache, key=lambda k: _distance(k, key))
+        old_tree, new_tree = best[0], key[0]
+        if old_tree != new_tree:
+            return (f"the structure of the arguments changed from {old_tree} to {new_tree} "
+                    f"(closest of {len(self._cache)} cached signatures)")
+        changes = []
+        names = self._leaf_names(new_tree)
+        for i, (a, b) in enumerate(zip(best[1:], key[1:])):
+            if a == b:
+                continue
+            if isinstance(a, tuple) and a and a[0] == "static":
+                for (name, va), (_, vb) in zip(a[1], b[1]):
+                    if va != vb:
+                        label = self._label(name) if isinstance(name, int) else repr(name)
+                        changes.append(f"static argument {label} changed from {va[1]!r} "
+                                       f"to {vb[1]!r}")
+            else:
+                changes.append(f"argument {names[i]} changed from {ShapedArray(*a)} "
+                               f"to {ShapedArray(*b)}")
+        return "; ".join(changes) or "the arguments differ"
+
+    def _leaf_names(self, treedef: PyTreeDef) -> list[str]:
+        """A label per leaf: the parameter it belongs to (the tree is ``(args, kwargs)`` when
+        there are static or keyword arguments, else ``args``)."""
+        kids = treedef.children()
+        wrapped = self._static_nums or self._static_names or (
+            len(kids) == 2 and treedef.num_leaves == sum(k.num_leaves for k in kids)
+            and _is_kwargs_split(treedef))
+        positions = [i for i in range(len(self._params) + treedef.num_leaves)
+                     if i not in self._static_nums]
+        groups = kids[0].children() + kids[1].children() if wrapped else kids
+        names: list[str] = []
+        for k, kid in enumerate(groups):
+            label = self._label(positions[k]) if k < len(positions) else f"#{k}"
+            n = kid.num_leaves
+            names += [label] if n == 1 else [f"{label} (leaf {j})" for j in range(n)]
+        return names + [f"leaf {k}" for k in range(len(names), treedef.num_leaves)]
+
+
+def _is_kwargs_split(treedef: PyTreeDef) -> bool:
+    return repr(treedef).startswith("PyTreeDef(((") and "{" in repr(treedef)
+
+
+def _distance(a: Any, b: Any) -> int:
+    if a[0] != b[0] or len(a) != len(b):
+        return 1 << 30
+    return sum(x != y for x, y in zip(a, b))
+
+
+def _hashable(value: Any, label: str, fname: str) -> tuple[type, Any]:
+    try:
+        hash(value)
+    except TypeError:
+        raise TypeError(
+            f"jit({fname}): static argument {label} has unhashable type "
+            f"{type(value).__name__}; static arguments must be hashable (use a tuple instead "
+            f"of a list, or pass arrays as ordinary, non-static arguments)") from None
+    return (type(value), value)
+
+
+def _positional_names(fun: Callable[..., Any]) -> list[str]:
+    try:
+        sig = inspect.signature(fun)
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in sig.parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def _argnums(x: int | Sequence[int] | None) -> tuple[int, ...]:
+    if x is None:
+        return ()
+    return (int(x),) if isinstance(x, int) else tuple(int(i) for i in x)
+
+
+def jit(fun: Callable[..., Any] | None = None, *, static_argnums: int | Sequence[int] = (),
+        static_argnames: str | Sequence[str] = (),
+        donate_argnums: int | Sequence[int] = ()) -> Any:
+    """Compile ``fun``: trace it once per argument signature, optimize, generate NumPy code.
+
+    The signature is the pytree structure of the arguments, each leaf's shape and dtype, and the
+    values of the static arguments (``static_argnums``/``static_argnames``, which must be
+    hashable). Inside ``fun`` values are abstract, so Python control flow on them raises a
+    ``ConcretizationError``: use ``fungrad.lax.cond`` or make the argument static.
+    Python side effects (printing, appending to a list) happen once per trace, not per call.
+    ``donate_argnums`` lets the compiled code overwrite those arguments' buffers.
+    Use as ``jit(f)``, ``@jit`` or ``@jit(static_argnums=1)``.
+
+    >>> import fungrad, fungrad.numpy as fnp, numpy as np
+    >>> f = fungrad.jit(lambda x, y: fnp.sin(x) * y)
+    >>> f(np.zeros(2), 3.0)
+    array([0., 0.])
+    >>> f.cache_info()
+    CacheInfo(hits=0, misses=1, size=1)
+    """
+    kw = dict(static_argnums=_argnums(static_argnums),
+              static_argnames=(static_argnames,) if isinstance(static_argnames, str)
+              else tuple(static_argnames),
+              donate_argnums=_argnums(donate_argnums))
+    if fun is None:
+        return lambda f: JitFunction(f, **kw)  # type: ignore[arg-type]
+    if not callable(fun):
+        raise TypeError(f"jit expects a callable, got {type(fun).__name__}")
+    return JitFunction(fun, **kw)  # type: ignore[arg-type]
