@@ -7,6 +7,8 @@ from fungrad.api import (
 )
 from fungrad.core import eval_jaxpr
 from fungrad.ir import Jaxpr
+from fungrad.jit import jit as jit
+from fungrad.config import config as config
 from fungrad.version import __version__
 from fungrad.custom_derivatives import custom_jvp, custom_vjp
 from fungrad.checkpoint import checkpoint, remat
