@@ -162,10 +162,13 @@ class JitFunction:
             return leaves, treedef, ()
         dyn_args = tuple(a for i, a in enumerate(args) if i not in self._static_nums)
         dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self._static_names}
-        statics: tuple[Any, ...] = tuple((i, _hashable(a, self._label(i), self._name))
-                                         for i, a in enumerate(args) if i in self._static_nums)
-        statics += tuple((k, _hashable(v, repr(k), self._name))
-                         for k, v in sorted(kwargs.items()) if k in self._static_names)
+        # Keyed by parameter name where known, so f(x, 3) and f(x, n=3) share a trace.
+        named = {self._params[i] if i < len(self._params) else i: a
+                 for i, a in enumerate(args) if i in self._static_nums}
+        named.update((k, v) for k, v in kwargs.items() if k in self._static_names)
+        statics = tuple((k, _hashable(v, repr(k) if isinstance(k, str) else self._label(k),
+                                      self._name))
+                        for k, v in sorted(named.items(), key=lambda kv: str(kv[0])))
         leaves, treedef = tree_flatten((dyn_args, dyn_kwargs))
         return leaves, treedef, statics
 
@@ -289,7 +292,7 @@ class JitFunction:
             if isinstance(a, tuple) and a and a[0] == "static":
                 for (name, va), (_, vb) in zip(a[1], b[1]):
                     if va != vb:
-                        label = self._label(name) if isinstance(name, int) else repr(name)
+                        label = repr(name) if isinstance(name, str) else self._label(name)
                         changes.append(f"static argument {label} changed from {va[1]!r} "
                                        f"to {vb[1]!r}")
             else:
