@@ -82,7 +82,7 @@ _erf_scalar = np.frompyfunc(math.erf, 1, 1)
 
 def _erf(x: Any) -> Any:
     x = np.asarray(x)
-    return _erf_scalar(x).astype(x.dtype)
+    return np.asarray(_erf_scalar(x), x.dtype)
 
 
 def _div(x: Any, y: Any) -> Any:
