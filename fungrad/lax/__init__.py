@@ -15,3 +15,4 @@ from fungrad.lax.indexing import (
 )
 from fungrad.lax.ad_prims import stop_gradient
 from fungrad.lax import linalg as linalg
+from fungrad.lax.control_flow import cond, fori_loop, map, scan, switch, while_loop
