@@ -1,0 +1,365 @@
+"""NumPy indexing on fungrad values: ``x[idx]``, ``x.at[idx].set(v)``, take, where, searchsorted.
+
+Basic indices (ints, slices, None, Ellipsis) lower to cheap ``slice``/``rev``/``reshape``
+primitives; integer arrays, traced integer scalars and concrete boolean masks go through
+``lax.gather``, with NumPy's placement of the advanced-index dimensions. A traced boolean mask
+has no static shape, so it is an error pointing to ``where``.
+
+>>> import fungrad.numpy as fnp
+>>> x = np.arange(6.0).reshape(2, 3)
+>>> fnp.at(x)[0, 1].add(10.0)[0]
+array([ 0., 11.,  2.])
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from fungrad import lax
+from fungrad.core import Tracer, concrete_or_none
+from fungrad.errors import ConcretizationError
+from fungrad.numpy.manipulation import broadcast_shapes, canonical_axis, ravel, reshape
+from fungrad.numpy.promotion import asarray, asarray_of, promote
+from fungrad.source_info import at_user_line
+
+_BASIC = (int, np.integer, slice, type(None), type(Ellipsis))
+
+
+def _as_tuple(idx: Any) -> tuple[Any, ...]:
+    return idx if isinstance(idx, tuple) else (idx,)
+
+
+def _expand_ellipsis(idx: tuple[Any, ...], ndim: int) -> list[Any]:
+    n_real = sum(_consumed(e) for e in idx)
+    out: list[Any] = []
+    seen = False
+    for e in idx:
+        if e is Ellipsis:
+            if seen:
+                raise IndexError("an index can only have a single ellipsis ('...')")
+            seen = True
+            out.extend([slice(None)] * (ndim - n_real))
+        else:
+            out.append(e)
+    if n_real > ndim:
+        raise IndexError(f"too many indices for array: array is {ndim}-dimensional, but "
+                         f"{n_real} were indexed{at_user_line()}")
+    return out + [slice(None)] * (0 if seen else ndim - n_real)
+
+
+def _consumed(e: Any) -> int:
+    """How many axes of the array an index entry consumes."""
+    if e is None or e is Ellipsis:
+        return 0
+    return e.ndim if isinstance(e, np.ndarray) and e.dtype == bool else 1
+
+
+def _basic_getitem(x: Any, idx: tuple[Any, ...]) -> Any:
+    """``x[idx]`` for static ints/slices/None/Ellipsis: one slice, one rev, one reshape."""
+    entries = _expand_ellipsis(idx, x.ndim)
+    starts, limits, strides, flips, out_shape = [], [], [], [], []
+    axis = 0
+    for e in entries:
+        if e is None:
+            out_shape.append(1)
+            continue
+        n = x.shape[axis]
+        if isinstance(e, slice):
+            start, stop, step = e.indices(n)
+            count = len(range(start, stop, step))
+            if step < 0:
+                first = start + (count - 1) * step if count else 0
+                start, step = first, -step
+                flips.append(axis)
+            starts.append(start)
+            limits.append(start + (count - 1) * step + 1 if count else start)
+            strides.append(step)
+            out_shape.append(count)
+        else:
+            i = int(e)
+            if not -n <= i < n:
+                raise IndexError(f"index {i} is out of bounds for axis {axis} with size {n}"
+                                 f"{at_user_line()}")
+            i %= n
+            starts.append(i)
+            limits.append(i + 1)
+            strides.append(1)
+        axis += 1
+    out = x
+    if starts != [0] * x.ndim or limits != list(x.shape) or strides != [1] * x.ndim:
+        out = lax.slice(x, starts, limits, strides)
+    if flips:
+        out = lax.rev(out, flips)
+    return lax.reshape(out, out_shape)
+
+
+def _concrete_mask(e: Any) -> Any:
+    """A boolean index as a concrete NumPy array, or a clear error."""
+    val = concrete_or_none(e)
+    if val is None:
+        raise ConcretizationError(
+            f"a boolean mask index needs concrete values: under jit/vmap its number of True "
+            f"entries (and so the result's shape) is unknown. Use "
+            f"fungrad.numpy.where(mask, x, 0) or a fixed-size integer index{at_user_line()}")
+    return np.asarray(val)
+
+
+def _normalize(x: Any, idx: Any) -> tuple[Any, ...]:
+    """The index with lists as arrays, boolean masks concrete, and array bounds checked."""
+    out = []
+    for e in _as_tuple(idx):
+        if isinstance(e, (list, np.ndarray)) or (isinstance(e, Tracer) and e.dtype == bool):
+            if isinstance(e, Tracer) or (isinstance(e, (list, np.ndarray))
+                                         and np.asarray(e).dtype == bool):
+                e = _concrete_mask(e)
+            else:
+                e = np.asarray(e)
+                if e.dtype.kind not in "iub":
+                    if e.size == 0:
+                        e = e.astype(np.int64)
+                    else:
+                        raise IndexError(f"arrays used as indices must be of integer (or "
+                                         f"boolean) type{at_user_line()}")
+        out.append(e)
+    return tuple(out)
+
+
+def _check_bounds(x: Any, idx: tuple[Any, ...]) -> None:
+    """NumPy raises IndexError for out-of-bounds concrete integer arrays; so do we."""
+    if not any(isinstance(e, np.ndarray) and e.dtype.kind in "iu" for e in idx):
+        return
+    entries = _expand_ellipsis(idx, x.ndim)
+    axis = 0
+    for e in entries:
+        if e is None:
+            continue
+        if isinstance(e, np.ndarray) and e.dtype == bool:
+            axis += e.ndim
+            continue
+        if isinstance(e, np.ndarray) and e.size:
+            n = x.shape[axis]
+            if e.min() < -n or e.max() >= n:
+                raise IndexError(f"index {int(e.max() if e.max() >= n else e.min())} is out "
+                                 f"of bounds for axis {axis} with size {n}{at_user_line()}")
+        axis += 1
+
+
+def getitem(x: Any, idx: Any) -> Any:
+    """``x[idx]`` with NumPy's semantics (traced integer indices are clamped into range)."""
+    x = asarray(x)
+    tup = _as_tuple(idx)
+    if all(isinstance(e, _BASIC) and not isinstance(e, (bool, np.bool_)) for e in tup) and \
+            all(not isinstance(e, slice) or _static_slice(e) for e in tup):
+        return _basic_getitem(x, tup)
+    tup = _normalize(x, tup)
+    _check_bounds(x, tup)
+    return lax.gather(x, tup)
+
+
+def _static_slice(s: slice) -> bool:
+    return all(v is None or isinstance(v, (int, np.integer)) for v in (s.start, s.stop, s.step))
+
+
+# ---------------------------------------------------------------- x.at[idx].op(v)
+class IndexUpdateHelper:
+    """``x.at``: indexing it gives an ``IndexUpdateRef`` for functional updates."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array: Any) -> None:
+        self.array = array
+
+    def __getitem__(self, index: Any) -> IndexUpdateRef:
+        return IndexUpdateRef(self.array, index)
+
+    def __repr__(self) -> str:
+        return f"_IndexUpdateHelper({self.array!r})"
+
+
+class IndexUpdateRef:
+    """``x.at[idx]``: each method returns a new array, ``x`` itself is never changed."""
+
+    __slots__ = ("array", "index")
+
+    def __init__(self, array: Any, index: Any) -> None:
+        self.array = array
+        self.index = index
+
+    def _scatter(self, values: Any, mode: str) -> Any:
+        x = asarray(self.array)
+        idx = _normalize(x, _as_tuple(self.index))
+        _check_bounds(x, idx)
+        return lax.scatter(x, idx, asarray_of(values, x.dtype), mode)
+
+    def get(self, mode: str | None = None, fill_value: Any = None) -> Any:
+        """``x[idx]`` (``mode="fill"``: out-of-bounds entries give ``fill_value``)."""
+        if mode == "fill":
+            x = asarray(self.array)
+            return lax.gather(x, _normalize(x, _as_tuple(self.index)), "fill", fill_value)
+        return getitem(self.array, self.index)
+
+    def set(self, values: Any) -> Any:
+        """``x`` with ``x[idx] = values``."""
+        return self._scatter(values, "set")
+
+    def add(self, values: Any) -> Any:
+        """``x`` with ``x[idx] += values`` (repeated indices accumulate)."""
+        return self._scatter(values, "add")
+
+    def subtract(self, values: Any) -> Any:
+        """``x`` with ``x[idx] -= values``."""
+        return self._scatter(lax.neg(asarray_of(values, asarray(self.array).dtype)), "add")
+
+    def multiply(self, values: Any) -> Any:
+        """``x`` with ``x[idx] *= values``."""
+        return self._scatter(values, "mul")
+
+    mul = multiply
+
+    def divide(self, values: Any) -> Any:
+        """``x`` with ``x[idx] /= values``."""
+        from fungrad.numpy.ufuncs import divide
+        x = asarray(self.array)
+        ones = lax.full(x.shape, 1, x.dtype)
+        return divide(x, IndexUpdateRef(ones, self.index).multiply(values))
+
+    def power(self, values: Any) -> Any:
+        """``x`` with ``x[idx] **= values``."""
+        from fungrad.numpy.ufuncs import BINARY
+        x = asarray(self.array)
+        ones = lax.full(x.shape, 1, x.dtype)
+        return BINARY["power"](x, IndexUpdateRef(ones, self.index).multiply(values))
+
+    def min(self, values: Any) -> Any:
+        """``x`` with ``x[idx] = minimum(x[idx], values)``."""
+        return self._scatter(values, "min")
+
+    def max(self, values: Any) -> Any:
+        """``x`` with ``x[idx] = maximum(x[idx], values)``."""
+        return self._scatter(values, "max")
+
+    def apply(self, func: Callable[[Any], Any]) -> Any:
+        """``x`` with ``x[idx] = func(x[idx])`` (indices assumed unique)."""
+        return self.set(func(getitem(self.array, self.index)))
+
+
+def at(x: Any) -> IndexUpdateHelper:
+    """``x.at`` for any array, NumPy arrays included: ``fnp.at(x)[i].set(v)``."""
+    return IndexUpdateHelper(asarray(x))
+
+
+# ---------------------------------------------------------------- index-based functions
+def take(a: Any, indices: Any, axis: int | None = None, mode: str | None = None) -> Any:
+    """Elements of ``a`` at ``indices`` along ``axis`` (of the flattened array when None)."""
+    a = asarray(a)
+    if axis is None:
+        a, axis = ravel(a), 0
+    axis = canonical_axis(axis, a.ndim)
+    ind = indices if isinstance(indices, Tracer) else np.asarray(indices)
+    if mode == "wrap":
+        ind = lax.rem(ind, a.shape[axis]) if isinstance(ind, Tracer) else ind % a.shape[axis]
+    elif mode == "clip" and not isinstance(ind, Tracer):
+        ind = np.clip(ind, 0, a.shape[axis] - 1)
+    return getitem(a, (slice(None),) * axis + (ind,))
+
+
+def take_along_axis(arr: Any, indices: Any, axis: int | None) -> Any:
+    """``arr`` indexed along ``axis`` by ``indices`` (same rank; other axes broadcast)."""
+    arr = asarray(arr)
+    if axis is None:
+        arr, axis = ravel(arr), 0
+    ind = asarray(indices)
+    if ind.ndim != arr.ndim:
+        raise ValueError(f"take_along_axis: `indices` and `arr` must have the same number of "
+                         f"dimensions{at_user_line()}")
+    axis = canonical_axis(axis, arr.ndim)
+    shape = broadcast_shapes(tuple(n for i, n in enumerate(arr.shape) if i != axis),
+                             tuple(n for i, n in enumerate(ind.shape) if i != axis))
+    full_shape = list(shape)
+    full_shape.insert(axis, ind.shape[axis])
+    ind = lax.broadcast_to(ind, full_shape)
+    index: list[Any] = []
+    for d in range(arr.ndim):
+        if d == axis:
+            index.append(ind)
+        else:
+            s = [1] * arr.ndim
+            s[d] = full_shape[d]
+            index.append(np.arange(full_shape[d]).reshape(s) if arr.shape[d] != 1
+                         else np.zeros(s, np.int64))
+    return getitem(arr, tuple(index))
+
+
+def where(condition: Any, x: Any = None, y: Any = None) -> Any:
+    """``x`` where ``condition`` else ``y`` (broadcast); with one argument, ``nonzero``."""
+    if x is None and y is None:
+        return nonzero(condition)
+    if x is None or y is None:
+        raise ValueError("where: either both or neither of x and y should be given")
+    c = asarray(condition)
+    if c.dtype != bool:
+        c = lax.ne(c, np.zeros((), c.dtype))
+    a, b = promote(x, y)
+    shape = broadcast_shapes(c.shape, np.shape(a) if not isinstance(a, Tracer) else a.shape,
+                             np.shape(b) if not isinstance(b, Tracer) else b.shape)
+    return lax.select(lax.broadcast_to(c, shape), a, b)
+
+
+def select(condlist: Any, choicelist: Any, default: Any = 0) -> Any:
+    """The first choice whose condition holds, elementwise (``default`` when none does)."""
+    out = default
+    for c, v in reversed(list(zip(condlist, choicelist))):
+        out = where(c, v, out)
+    return asarray(out)
+
+
+def _concrete(a: Any, name: str) -> Any:
+    val = concrete_or_none(a)
+    if val is None:
+        raise ConcretizationError(
+            f"{name} needs concrete values: its result's shape depends on the data. Under "
+            f"jit/vmap use fungrad.numpy.where{at_user_line()}")
+    return np.asarray(val)
+
+
+def nonzero(a: Any) -> tuple[Any, ...]:
+    """Indices of the nonzero elements, one array per axis (concrete input only)."""
+    return tuple(np.nonzero(_concrete(a, "nonzero")))
+
+
+def flatnonzero(a: Any) -> Any:
+    """Indices of the nonzero elements of the flattened array (concrete input only)."""
+    return np.flatnonzero(_concrete(a, "flatnonzero"))
+
+
+def argwhere(a: Any) -> Any:
+    """Indices of the nonzero elements, one row per element (concrete input only)."""
+    return np.argwhere(_concrete(a, "argwhere"))
+
+
+def compress(condition: Any, a: Any, axis: int | None = None) -> Any:
+    """The slices of ``a`` along ``axis`` where the concrete ``condition`` holds."""
+    keep = np.nonzero(_concrete(condition, "compress"))[0]
+    return take(a, keep, axis)
+
+
+def extract(condition: Any, arr: Any) -> Any:
+    """The elements of ``arr`` where the concrete ``condition`` holds."""
+    return take(ravel(asarray(arr)), np.flatnonzero(_concrete(condition, "extract")))
+
+
+def searchsorted(a: Any, v: Any, side: str = "left", sorter: Any = None) -> Any:
+    """Where to insert ``v`` into the sorted 1-D ``a`` to keep it sorted (int64 indices)."""
+    a, v = promote(asarray(a), asarray(v))
+    if sorter is not None:
+        a = take(a, sorter)
+    cmp = lax.lt if side == "left" else lax.le
+    hits = cmp(reshape(a, (1,) * v.ndim + (a.shape[0],)), reshape(v, tuple(v.shape) + (1,)))
+    from fungrad.numpy.reductions import sum as _sum
+    return _sum(hits, -1, np.int64)
+
+
+def digitize(x: Any, bins: Any, right: bool = False) -> Any:
+    """Indices of the bins (increasing ``bins``) that ``x`` falls in."""
+    return searchsorted(bins, x, side="left" if right else "right")
