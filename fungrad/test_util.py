@@ -39,25 +39,36 @@ def _close(a: Any, b: Any, tol: float, what: str) -> None:
                                  f"got      {x}\nexpected {y}")
 
 
+def _numerical_jvp(f: Callable[..., Any], args: Sequence[Any], v: Sequence[Any],
+                   eps: float) -> list[Any]:
+    plus = f(*[np.asarray(a + eps * d, np.asarray(a).dtype) for a, d in zip(args, v)])
+    minus = f(*[np.asarray(a - eps * d, np.asarray(a).dtype) for a, d in zip(args, v)])
+    return [(np.asarray(p, np.float64) - np.asarray(m, np.float64)) / (2 * eps)
+            for p, m in zip(_flat(plus), _flat(minus))]
+
+
 def check_jvp(f: Callable[..., Any], args: Sequence[Any], eps: float, tol: float,
               rng: np.random.Generator) -> None:
     """Forward mode against central differences along a random direction."""
     from fungrad import jvp
     v = [_random_like(a, rng) for a in args]
     _, tangent = jvp(f, tuple(args), tuple(v))
-    plus = f(*[np.asarray(a + eps * d, np.asarray(a).dtype) for a, d in zip(args, v)])
-    minus = f(*[np.asarray(a - eps * d, np.asarray(a).dtype) for a, d in zip(args, v)])
-    fd = [(np.asarray(p, np.float64) - np.asarray(m, np.float64)) / (2 * eps)
-          for p, m in zip(_flat(plus), _flat(minus))]
-    _close(tangent, fd, tol, "JVP vs finite differences")
+    _close(tangent, _numerical_jvp(f, args, v, eps), tol, "JVP vs finite differences")
 
 
 def check_vjp(f: Callable[..., Any], args: Sequence[Any], tol: float,
-              rng: np.random.Generator) -> None:
-    """Reverse mode against forward mode: <u, J v> == <J^T u, v>."""
+              rng: np.random.Generator, eps: float | None = None) -> None:
+    """Reverse mode against forward mode: <u, J v> == <J^T u, v>.
+
+    With ``eps`` (reverse mode checked alone, e.g. for a ``custom_vjp`` function, which has no
+    forward mode) ``J v`` comes from central differences instead.
+    """
     from fungrad import jvp, vjp
     v = [_random_like(a, rng) for a in args]
-    out, tangent = jvp(f, tuple(args), tuple(v))
+    if eps is None:
+        out, tangent = jvp(f, tuple(args), tuple(v))
+    else:
+        out, tangent = f(*args), _numerical_jvp(f, args, v, eps)
     out2, pullback = vjp(f, *args)
     from fungrad.tree_util import tree_map
     u = tree_map(lambda o: _random_like(o, rng), out)
@@ -86,7 +97,7 @@ def check_grads(f: Callable[..., Any], args: Sequence[Any], order: int = 2,
     if "fwd" in modes:
         check_jvp(f, args, eps, tol, rng)
     if "rev" in modes:
-        check_vjp(f, args, tol, rng)
+        check_vjp(f, args, tol, rng, None if "fwd" in modes else eps)
     if order > 1:
         v = [_random_like(a, rng) for a in args]
         if "fwd" in modes:
