@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from fungrad import numpy as fnp
+import fungrad.numpy as fnp
 from fungrad.core import get_aval
 from fungrad.custom_derivatives import custom_jvp
 from fungrad.errors import ShapeError
