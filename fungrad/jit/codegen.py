@@ -54,6 +54,7 @@ class EmitContext:
         self._counts: dict[str, itertools.count[int]] = {}
         self.inplace: str | None = None
         self.out_actions: list[str] = []  # of the last block: see liveness.Plan.out_action
+        self._literal_names: dict[Any, str] = {}
 
     def new_name(self, prefix: str = "v") -> str:
         """A fresh local name (``v0``, ``v1``...)."""
@@ -69,7 +70,12 @@ class EmitContext:
         return name
 
     def literal(self, lit: Literal) -> str:
-        return self.ref(lit.val[()])
+        """The global name of a literal's value (one per distinct value and dtype)."""
+        key = ("literal", lit.val.dtype, lit.val.tobytes())
+        name = self._literal_names.get(key)
+        if name is None:
+            name = self._literal_names[key] = self.ref(lit.val[()])
+        return name
 
     def block(self, jaxpr: Jaxpr, in_names: Sequence[str],
               owned: Sequence[bool] = ()) -> tuple[list[str], list[str]]:

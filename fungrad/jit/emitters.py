@@ -74,17 +74,56 @@ def emit_integer_pow(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]
     return emit_impl(ctx, eqn, ins, outs)
 
 
+def emit_div(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> Lines:
+    """Division is true division for inexact dtypes, floor division for integers."""
+    kind = eqn.outvars[0].aval.dtype.kind
+    fn = ctx.ref(np.floor_divide if kind in "iub" else np.true_divide)
+    if ctx.inplace:
+        return [f"{fn}({', '.join(ins)}, out={ctx.inplace})"]
+    return _assign(outs, f"{fn}({', '.join(ins)})")
+
+
 def _integer_pow_kind(eqn: Eqn) -> str:
     y = eqn.params["y"]
     return "inplace" if y == 2 else "fresh" if y == 3 else "alias"
 
 
+def _matmul_operands(eqn: Eqn) -> tuple[bool, bool] | None:
+    """For a dot_general that is a (batched) matrix product of possibly transposed operands:
+    whether each operand needs its last two axes swapped. None for any other contraction."""
+    (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
+    pref = eqn.params.get("preferred_element_type")
+    la, ra = eqn.inputs[0].aval, eqn.inputs[1].aval
+    nb = len(lb)
+    if (pref is not None and pref != la.dtype) or len(lc) != 1 or len(rc) != 1:
+        return None
+    if tuple(lb) != tuple(range(nb)) or tuple(rb) != tuple(range(nb)):
+        return None
+    lfree, rfree = la.ndim - nb - 1, ra.ndim - nb - 1
+    if not (0 <= lfree <= 1 and 0 <= rfree <= 1) or (nb and (lfree != 1 or rfree != 1)):
+        return None
+    swap_l = lfree == 1 and lc[0] == nb       # lhs is (k, m): use its transpose
+    swap_r = rfree == 1 and rc[0] == ra.ndim - 1  # rhs is (n, k)
+    return swap_l, swap_r
+
+
+def emit_dot_general(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> Lines:
+    plan = _matmul_operands(eqn)
+    if plan is None:
+        from fungrad.jit.codegen import emit_impl
+        return emit_impl(ctx, eqn, ins, outs)
+    a, b = (f"{x}.swapaxes(-1, -2)" if s else x for x, s in zip(ins, plan))
+    return _assign(outs, f"{ctx.ref(np.matmul)}({a}, {b})")
+
+
 def _dot_kind(eqn: Eqn) -> str:
-    return "fresh"
+    return "fresh" if _matmul_operands(eqn) is not None else "alias"
 
 
 fast_emitters: dict[str, tuple[Callable[..., Lines], Any]] = {
+    "dot_general": (emit_dot_general, _dot_kind),
     "reduce_sum": (emit_reduce_sum, "fresh"),
+    "div": (emit_div, "inplace"),
     "reshape": (emit_reshape, "alias"),
     "transpose": (emit_transpose, "alias"),
     "broadcast_in_dim": (emit_broadcast_in_dim, "alias"),

@@ -156,32 +156,44 @@ _BROADCASTING = {"add", "sub", "mul", "div", "max", "min", "pow", "atan2", "rem"
                  "eq", "ne", "lt", "le", "gt", "ge", "and", "or", "xor", "nextafter"}
 
 
-def _scalar_source(rw: Rewriter, a: Atom) -> Atom | None:
-    """If ``a`` is a scalar broadcast (or a ``full``), the scalar it repeats."""
+def _broadcast_source(rw: Rewriter, a: Atom, out_ndim: int) -> Atom | None:
+    """If ``a`` is a broadcast (or a ``full``), something smaller that NumPy broadcasting
+    expands the same way: the scalar, or the operand with size-1 axes where it was expanded."""
     eqn = rw.producer.get(a) if type(a) is Var else None
     if eqn is None:
         return None
-    name = eqn.primitive.name
-    if name == "broadcast_in_dim" and eqn.inputs[0].aval.ndim == 0:
-        return eqn.inputs[0]
-    if name == "full":
+    if eqn.primitive.name == "full":
         return Literal(np.asarray(eqn.params["fill_value"], eqn.params["dtype"]))
-    return None
+    if eqn.primitive.name != "broadcast_in_dim":
+        return None
+    x, dims = eqn.inputs[0], eqn.params["broadcast_dimensions"]
+    if x.aval.ndim == 0:
+        return x
+    shape = [1] * len(eqn.params["shape"])
+    for d, n in zip(dims, x.aval.shape):
+        shape[d] = n
+    while shape and shape[0] == 1 and len(shape) > x.aval.ndim:
+        shape.pop(0)
+    if tuple(shape) == x.aval.shape:
+        return x
+    from fungrad.lax.shape_ops import reshape_p
+    v = Var(ShapedArray(tuple(shape), x.aval.dtype))
+    rw.keep(Eqn(reshape_p, [x], {"new_sizes": tuple(shape)}, [v], eqn.source))
+    return v
 
 
-def _unbroadcast_scalars(rw: Rewriter, eqn: Eqn) -> Eqn:
-    """``add(x, broadcast(2.0))`` -> ``add(x, 2.0)`` when the result keeps its shape."""
+def _unbroadcast_operands(rw: Rewriter, eqn: Eqn) -> Eqn:
+    """``add(x, broadcast(y))`` -> ``add(x, y')``: NumPy broadcasts, no need to materialize."""
     if eqn.primitive.name not in _BROADCASTING or len(eqn.outvars) != 1:
         return eqn
     ins = list(eqn.inputs)
     out_shape = eqn.outvars[0].aval.shape
     for i, a in enumerate(ins):
-        s = _scalar_source(rw, a)
-        if s is None:
-            continue
-        trial = ins[:i] + [s] + ins[i + 1:]
-        if np.broadcast_shapes(*(t.aval.shape for t in trial)) == out_shape:
-            ins = trial
+        if not any(j != i and b.aval.shape == out_shape for j, b in enumerate(ins)):
+            continue  # the broadcast is what gives the result its shape
+        s = _broadcast_source(rw, a, len(out_shape))
+        if s is not None:
+            ins[i] = s
     if all(x is y for x, y in zip(ins, eqn.inputs)):
         return eqn
     return Eqn(eqn.primitive, ins, eqn.params, eqn.outvars, eqn.source)
@@ -253,7 +265,7 @@ def simplify(jaxpr: Jaxpr) -> Jaxpr:
             if same is not None:
                 rw.replace(eqn.outvars[0], same)
                 continue
-            eqn = _fuse_views(rw, _unbroadcast_scalars(rw, eqn))
+            eqn = _fuse_views(rw, _unbroadcast_operands(rw, eqn))
         rw.keep(eqn)
     return rw.finish()
 
@@ -282,12 +294,44 @@ def inline_calls(jaxpr: Jaxpr, call_prims: set[Primitive]) -> Jaxpr:
     return rw.finish()
 
 
+def transposed_products(jaxpr: Jaxpr) -> Jaxpr:
+    """``transpose(dot(a, b))`` of matrices -> ``dot(b, a)``, when the product has no other use:
+    the result comes out contiguous, with no transposed view to copy later."""
+    uses: dict[Var, int] = {}
+    for e in jaxpr.eqns:
+        for a in e.inputs:
+            if isinstance(a, Var):
+                uses[a] = uses.get(a, 0) + 1
+    for a in jaxpr.outvars:
+        if isinstance(a, Var):
+            uses[a] = uses.get(a, 0) + 1
+    rw = Rewriter(jaxpr)
+    for eqn in rw.walk():
+        src = eqn.inputs[0] if eqn.inputs else None
+        dot = rw.producer.get(src) if isinstance(src, Var) else None
+        if (eqn.primitive.name == "transpose" and eqn.params["permutation"] == (1, 0)
+                and dot is not None and dot.primitive.name == "dot_general"
+                and uses.get(dot.outvars[0]) == 1 and _is_plain_matrix_product(dot)):
+            (lc, rc), _ = dot.params["dimension_numbers"]
+            params = dict(dot.params, dimension_numbers=((rc, lc), ((), ())))
+            rw.keep(Eqn(dot.primitive, dot.inputs[::-1], params, eqn.outvars, eqn.source))
+        else:
+            rw.keep(eqn)
+    return rw.finish()
+
+
+def _is_plain_matrix_product(eqn: Eqn) -> bool:
+    (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
+    return (not lb and len(lc) == 1 and eqn.inputs[0].aval.ndim == 2
+            and eqn.inputs[1].aval.ndim == 2)
+
+
 def _sub(env: dict[Var, Atom], a: Atom) -> Atom:
     return env.get(a, a) if isinstance(a, Var) else a
 
 
 Pass = Callable[[Jaxpr], Jaxpr]
-PIPELINE: list[Pass] = [simplify, fold_constants, cse, simplify, dce]
+PIPELINE: list[Pass] = [simplify, fold_constants, cse, simplify, dce, transposed_products, dce]
 
 
 def optimize(jaxpr: Jaxpr, call_prims: set[Primitive] | None = None) -> Jaxpr:
