@@ -63,6 +63,14 @@ class ArrayMethods:
         return fnp().imag(self)
 
     @property
+    def itemsize(self) -> int:
+        return int(self.aval.dtype.itemsize)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.aval.dtype.itemsize * self.aval.size)
+
+    @property
     def at(self) -> Any:
         from fungrad.numpy.indexing import IndexUpdateHelper
         return IndexUpdateHelper(self)
@@ -97,15 +105,19 @@ class ArrayMethods:
     def __xor__(self, o: Any) -> Any: return fnp().bitwise_xor(self, o)
     def __rxor__(self, o: Any) -> Any: return fnp().bitwise_xor(o, self)
     def __lshift__(self, o: Any) -> Any: return fnp().left_shift(self, o)
+    def __rlshift__(self, o: Any) -> Any: return fnp().left_shift(o, self)
     def __rshift__(self, o: Any) -> Any: return fnp().right_shift(self, o)
+    def __rrshift__(self, o: Any) -> Any: return fnp().right_shift(o, self)
+    def __round__(self, ndigits: int | None = None) -> Any:
+        return fnp().round(self, ndigits or 0)
 
     # -- comparisons
     def __lt__(self, o: Any) -> Any: return fnp().less(self, o)
     def __le__(self, o: Any) -> Any: return fnp().less_equal(self, o)
     def __gt__(self, o: Any) -> Any: return fnp().greater(self, o)
     def __ge__(self, o: Any) -> Any: return fnp().greater_equal(self, o)
-    def __eq__(self, o: Any) -> Any: return fnp().equal(self, o)  # type: ignore[override]
-    def __ne__(self, o: Any) -> Any: return fnp().not_equal(self, o)  # type: ignore[override]
+    def __eq__(self, o: Any) -> Any: return fnp().equal(self, o)
+    def __ne__(self, o: Any) -> Any: return fnp().not_equal(self, o)
     __hash__ = None  # type: ignore[assignment]
 
     # -- indexing
@@ -251,3 +263,15 @@ class ArrayMethods:
 
     def take(self, indices: Any, axis: Any = None) -> Any:
         return fnp().take(self, indices, axis=axis)
+
+    def ptp(self, axis: Any = None, keepdims: bool = False) -> Any:
+        return fnp().ptp(self, axis=axis, keepdims=keepdims)
+
+    def searchsorted(self, v: Any, side: str = "left") -> Any:
+        return fnp().searchsorted(self, v, side=side)
+
+    def __copy__(self) -> Any:
+        return self  # values are immutable
+
+    def __deepcopy__(self, memo: Any) -> Any:
+        return self
