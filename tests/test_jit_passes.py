@@ -173,3 +173,46 @@ def test_live_view_blocks_in_place() -> None:
     c = compile_jaxpr(fungrad.make_jaxpr(f)(x3))
     np.testing.assert_allclose(c.fn(x3)[0], np.sin(np.exp(x3)) * np.exp(x3), rtol=1e-14)
     assert "(v0, out=v0)" not in c.source
+
+
+DOTS = [  # (lhs shape, rhs shape, dimension_numbers): matmul forms and others
+    ((2, 3), (3, 4), (((1,), (0,)), ((), ()))),
+    ((3, 2), (3, 4), (((0,), (0,)), ((), ()))),
+    ((2, 3), (4, 3), (((1,), (1,)), ((), ()))),
+    ((3, 2), (4, 3), (((0,), (1,)), ((), ()))),
+    ((3,), (3, 4), (((0,), (0,)), ((), ()))),
+    ((3,), (4, 3), (((0,), (1,)), ((), ()))),
+    ((2, 3), (3,), (((1,), (0,)), ((), ()))),
+    ((3,), (3,), (((0,), (0,)), ((), ()))),
+    ((5, 2, 3), (5, 3, 4), (((2,), (1,)), ((0,), (0,)))),
+    ((5, 3, 2), (5, 4, 3), (((1,), (2,)), ((0,), (0,)))),
+    ((2, 3, 4), (4, 3), (((2, 1), (0, 1)), ((), ()))),
+]
+
+
+@pytest.mark.parametrize("ls,rs,dims", DOTS)
+def test_dot_general_code_matches_impl(ls: Any, rs: Any, dims: Any) -> None:
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(ls), rng.standard_normal(rs)
+    f = lambda a, b: lax.dot_general(a, b, dims) * 2.0
+    c = compile_jaxpr(passes.optimize(fungrad.make_jaxpr(f)(a, b)))
+    np.testing.assert_allclose(c.fn(a, b)[0], f(a, b), rtol=1e-13)
+
+
+def test_transposed_product_is_computed_directly() -> None:
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((3, 2)), rng.standard_normal((3, 4))
+    after = check_pass(lambda j: passes.dce(passes.transposed_products(j)),
+                       lambda a, b: lax.transpose(lax.dot_general(
+                           a, b, (((0,), (0,)), ((), ()))), (1, 0)), a, b)
+    assert prims(after) == ["dot_general"]
+    kept = check_pass(passes.transposed_products, lambda a, b: (lambda d: (
+        lax.transpose(d, (1, 0)), d))(lax.dot_general(a, b, (((0,), (0,)), ((), ())))), a, b)
+    assert prims(kept) == ["dot_general", "transpose"]  # the product is used as is too
+
+
+def test_rank_expanding_broadcast_left_to_numpy() -> None:
+    m = np.arange(6.0).reshape(2, 3)
+    after = check_pass(lambda j: passes.dce(passes.simplify(j)),
+                       lambda m, v: m * lax.broadcast_in_dim(v, (2, 3), (0,)), m, np.ones(2))
+    assert "broadcast_in_dim" not in prims(after) and "reshape" in prims(after)
