@@ -35,7 +35,7 @@ import numpy as np
 from fungrad.core import Primitive, get_aval
 from fungrad.errors import ShapeError
 from fungrad.interpreters.ad import Zero, defjvp, jvp_rules
-from fungrad.interpreters.batching import batch_rules, bdim_to_front
+from fungrad.interpreters.batching import batch_rules, bdim_to_front, moveaxis
 from fungrad.interpreters.transpose import deftranspose
 from fungrad.ir import ShapedArray
 from fungrad.lax.elementwise import add, div, mul, neg, sub
@@ -141,6 +141,27 @@ def _batch_to_front(prim: Primitive) -> None:
     batch_rules[prim] = rule
 
 
+def _batch_solve(prim: Primitive) -> None:
+    """Batch rule of a solve: with one matrix and a batch of right-hand sides, fold the batch
+    into the right-hand side's free axis (one factorization, not one per example)."""
+    _batch_to_front(prim)
+    generic = batch_rules[prim]
+
+    def rule(vals: Sequence[Any], dims: Sequence[int | None], **params: Any) -> tuple[Any, Any]:
+        (a, b), (da, db) = vals, dims
+        if da is not None or db is None:
+            return generic(vals, dims, **params)
+        nd = get_aval(b).ndim
+        left = params.get("left_side", True)
+        b = moveaxis(b, db, nd - 1 if left else nd - 3)     # next to the free axis
+        shape = get_aval(b).shape
+        merged = shape[:-2] + (shape[-2] * shape[-1],) if left else \
+            shape[:-3] + (shape[-3] * shape[-2], shape[-1])
+        x = prim.bind(a, reshape(b, merged), **params)
+        return reshape(x, shape), (nd - 1 if left else nd - 3)
+    batch_rules[prim] = rule
+
+
 def _nan_on_failure(fn: Callable[..., Any], out_shape: tuple[int, ...],
                     *args: np.ndarray[Any, Any]) -> Any:
     """``fn(*args)``; if a matrix of the stack makes it fail, NaN for that matrix only."""
@@ -229,16 +250,29 @@ def _triangular_solve_impl(a: Any, b: Any, *, left_side: bool, lower: bool, tran
         a, lower = np.swapaxes(a, -1, -2), not lower
     if not left_side:                     # x a = b  <=>  aᵀ xᵀ = bᵀ
         a, b, lower = np.swapaxes(a, -1, -2), np.swapaxes(b, -1, -2), not lower
-    if lower:
-        # Reverse rows and columns: the matrix becomes upper triangular, for which LU with
-        # partial pivoting never pivots and reduces to back substitution.
+    if lower:                             # reversing rows and columns makes it upper
         a, b = a[..., ::-1, ::-1], b[..., ::-1, :]
-    x = _nan_on_failure(np.linalg.solve, b.shape, a, b)
+    x = _nan_on_failure(_upper_solve, b.shape, a, b)
     if lower:
         x = x[..., ::-1, :]
     if not left_side:
         x = np.swapaxes(x, -1, -2)
     return np.ascontiguousarray(x, dtype=b.dtype)
+
+
+def _upper_solve(u: Any, b: Any) -> Any:
+    """``u⁻¹ b`` for upper triangular ``u``, by blocks: ``x₂ = U₂₂⁻¹ b₂``, ``x₁ = U₁₁⁻¹ (b₁ - U₁₂ x₂)``.
+
+    The n²k work of substitution is done by matrix products; small diagonal blocks go to LU
+    (``np.linalg.solve``), which on a triangular matrix never pivots: it is back substitution.
+    """
+    n = u.shape[-1]
+    if n <= 128:
+        return np.linalg.solve(u, b)
+    h = n // 2
+    x2 = _upper_solve(u[..., h:, h:], b[..., h:, :])
+    x1 = _upper_solve(u[..., :h, :h], b[..., :h, :] - u[..., :h, h:] @ x2)
+    return np.concatenate([x1, x2], axis=-2)
 
 
 def _triangular_solve_shape(a: ShapedArray, b: ShapedArray, *, left_side: bool,
@@ -271,7 +305,7 @@ triangular_solve_p = primitive("triangular_solve", _triangular_solve_impl, _tria
 defjvp(triangular_solve_p, _triangular_solve_jvp_a,
        lambda t, x, a, b, **params: triangular_solve(a, t, **params))
 deftranspose(triangular_solve_p, None, _triangular_solve_transpose_b)
-_batch_to_front(triangular_solve_p)
+_batch_solve(triangular_solve_p)
 
 
 def triangular_solve(a: Any, b: Any, *, left_side: bool = False, lower: bool = False,
@@ -311,7 +345,7 @@ solve_p = primitive("solve", _solve_impl, _solve_shape)
 defjvp(solve_p, lambda t, x, a, b: neg(solve(a, _mm(t, x))),
        lambda t, x, a, b: solve(a, t))
 deftranspose(solve_p, None, lambda ct, a, b: solve(_mT(a), ct))
-_batch_to_front(solve_p)
+_batch_solve(solve_p)
 
 
 def solve(a: Any, b: Any) -> Any:

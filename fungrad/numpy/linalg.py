@@ -246,7 +246,8 @@ def pinv(a: Any, rtol: Any = None, hermitian: bool = False) -> Any:
 
 def lstsq(a: Any, b: Any, rcond: float | None = None) -> tuple[Any, Any, Any, Any]:
     """Least squares ``argmin |a x - b|``: ``(x, residuals, rank, s)`` as in NumPy, except that
-    ``residuals`` (squared norms of ``b - a x`` per column) are always returned.
+    ``residuals`` (squared norms of ``b - a x`` per column; shape ``(1,)`` for a vector ``b``)
+    are always returned, even when NumPy gives an empty array (rank-deficient or wide ``a``).
 
     >>> lstsq(np.array([[1.0], [1.0]]), np.array([1.0, 3.0]))[0]
     array([2.])
@@ -258,7 +259,8 @@ def lstsq(a: Any, b: Any, rcond: float | None = None) -> tuple[Any, Any, Any, An
     x = fnp.matmul(_pinv(a, rtol), b)
     r = b - fnp.matmul(a, x)
     s = svdvals(a)
-    return x, fnp.sum(r * r, axis=0), matrix_rank(a, rtol), s
+    resid = fnp.sum(r * r, axis=0, keepdims=b.ndim == 1)
+    return x, fnp.reshape(resid, (1,)) if b.ndim == 1 else resid, matrix_rank(a, rtol), s
 
 
 def matrix_rank(M: Any, rtol: Any = None, *, tol: Any = None) -> Any:
