@@ -6,13 +6,20 @@ from fungrad.lax.elementwise import (
     rem, round, rsqrt, select, sign, sin, sinh, sqrt, sub, tan, tanh,
 )
 from fungrad.lax.shape_ops import (
-    broadcast_in_dim, broadcast_to, broadcasted_iota, full, iota, reduce_sum, reshape, transpose,
+    broadcast_in_dim, broadcast_to, broadcasted_iota, clamp, concatenate, expand_dims, full, iota,
+    pad, reduce_sum, reshape, rev, squeeze, transpose,
 )
 from fungrad.lax.indexing import (
     dynamic_index_in_dim, dynamic_slice, dynamic_slice_in_dim, dynamic_update_index_in_dim,
     dynamic_update_slice, dynamic_update_slice_in_dim, gather, index_in_dim, scatter, slice,
     slice_in_dim,
 )
+from fungrad.lax.dot import dot, dot_general
+from fungrad.lax.reductions import (
+    argmax, argmin, reduce_and, reduce_max, reduce_min, reduce_or, reduce_prod,
+)
+from fungrad.lax.cumulative import cummax, cummin, cumprod, cumsum
+from fungrad.lax.sorting import argsort, sort, top_k
 from fungrad.lax.ad_prims import stop_gradient
 from fungrad.lax import linalg as linalg
 from fungrad.lax.control_flow import cond, fori_loop, map, scan, switch, while_loop

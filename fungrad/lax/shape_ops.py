@@ -1,4 +1,5 @@
-"""Shape primitives: full, broadcast_in_dim, reshape, transpose (more are added beside them)."""
+"""Shape primitives: full, iota, broadcast_in_dim, reshape, transpose, reduce_sum, concatenate,
+pad, rev, clamp (and squeeze/expand_dims, which are reshapes)."""
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -7,11 +8,12 @@ import numpy as np
 
 from fungrad.core import get_aval
 from fungrad.errors import ShapeError
-from fungrad.interpreters.ad import deflinear, defjvp_zero
-from fungrad.interpreters.batching import batch_rules, moveaxis
-from fungrad.interpreters.transpose import aval_of, deftranspose
+from fungrad.interpreters.ad import defjvp, deflinear, defjvp_zero
+from fungrad.interpreters.batching import batch_rules, bdim_to_front, moveaxis, shift_axes
+from fungrad.interpreters.transpose import aval_of, deftranspose, is_undefined, transpose_rules
 from fungrad.ir import ShapedArray
 from fungrad.lax.registry import primitive
+from fungrad.source_info import at_user_line
 
 
 def _full(*, shape: tuple[int, ...], fill_value: Any, dtype: np.dtype[Any]) -> Any:
@@ -223,3 +225,239 @@ def iota(dtype: Any, size: int) -> Any:
     array([0, 1, 2], dtype=int32)
     """
     return broadcasted_iota(dtype, (int(size),), 0)
+
+
+# ---------------------------------------------------------------- concatenate
+def _concatenate_shape(*xs: ShapedArray, dimension: int) -> ShapedArray:
+    first = xs[0]
+    if not 0 <= dimension < first.ndim or any(
+            x.ndim != first.ndim or x.dtype != first.dtype
+            or any(n != m for i, (n, m) in enumerate(zip(x.shape, first.shape)) if i != dimension)
+            for x in xs):
+        raise ShapeError(f"concatenate along dimension {dimension}: operands "
+                         f"{', '.join(map(str, xs))} must agree in rank, dtype and every other axis")
+    size = sum(x.shape[dimension] for x in xs)
+    return ShapedArray(first.shape[:dimension] + (size,) + first.shape[dimension + 1:], first.dtype)
+
+
+def _concatenate_transpose(ct: Any, *xs: Any, dimension: int) -> list[Any]:
+    from fungrad.lax.indexing import slice_in_dim
+    outs, start = [], 0
+    for x in xs:
+        n = aval_of(x).shape[dimension]
+        outs.append(slice_in_dim(ct, start, start + n, axis=dimension) if is_undefined(x) else None)
+        start += n
+    return outs
+
+
+def _concatenate_batch(vals: Any, dims: Any, *, dimension: int) -> tuple[Any, int]:
+    size = next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
+    return concatenate([bdim_to_front(v, d, size) for v, d in zip(vals, dims)], dimension + 1), 0
+
+
+concatenate_p = primitive("concatenate", lambda *xs, dimension: np.concatenate(xs, dimension),
+                          _concatenate_shape)
+deflinear(concatenate_p)
+transpose_rules[concatenate_p] = _concatenate_transpose
+batch_rules[concatenate_p] = _concatenate_batch
+
+
+def concatenate(operands: Sequence[Any], dimension: int) -> Any:
+    """The ``operands`` joined along axis ``dimension`` (same dtype, same other axes).
+
+    >>> concatenate([np.zeros(2), np.ones(1)], 0)
+    array([0., 0., 1.])
+    """
+    operands = list(operands)
+    if not operands:
+        raise ValueError("concatenate needs at least one operand")
+    if len(operands) == 1:
+        return operands[0]
+    return concatenate_p.bind(*operands, dimension=int(dimension) % get_aval(operands[0]).ndim)
+
+
+# ---------------------------------------------------------------- pad
+PadConfig = tuple[tuple[int, int, int], ...]
+
+
+def _pad(x: Any, value: Any, *, padding_config: PadConfig) -> Any:
+    x = np.asarray(x)
+    grown = [(max(lo, 0), max(hi, 0), i) for lo, hi, i in padding_config]
+    shape = [lo + hi + (n + (n - 1) * i if n else 0) for (lo, hi, i), n in zip(grown, x.shape)]
+    out = np.full(shape, value, x.dtype)
+    out[tuple(slice(lo, lo + (n - 1) * (i + 1) + 1, i + 1) for (lo, _, i), n
+              in zip(grown, x.shape))] = x
+    return out[tuple(slice(max(-lo, 0), m - max(-hi, 0))
+                     for (lo, hi, _), m in zip(padding_config, shape))]
+
+
+def _pad_shape(x: ShapedArray, value: ShapedArray, *, padding_config: PadConfig) -> ShapedArray:
+    if value.shape != () or value.dtype != x.dtype:
+        raise ShapeError(f"pad: the padding value must be a scalar of dtype {x.dtype}, got {value}")
+    if len(padding_config) != x.ndim or any(i < 0 for _, _, i in padding_config):
+        raise ShapeError(f"pad: padding_config {padding_config} needs one (lo, hi, interior) "
+                         f"with interior >= 0 per axis of {x}")
+    shape = tuple(lo + hi + (n + (n - 1) * i if n else 0)
+                  for (lo, hi, i), n in zip(padding_config, x.shape))
+    if any(n < 0 for n in shape):
+        raise ShapeError(f"pad: padding_config {padding_config} leaves a negative size for {x}")
+    return ShapedArray(shape, x.dtype)
+
+
+def _unpad(ct: Any, padding_config: PadConfig) -> Any:
+    """The transpose of ``pad`` in its operand: crop the edges, keep every (interior+1)-th entry."""
+    from fungrad.lax.indexing import slice as slice_
+    cropped = pad(ct, 0, [(-lo, -hi, 0) for lo, hi, _ in padding_config])
+    shape = get_aval(cropped).shape
+    return slice_(cropped, [0] * len(shape), shape, [i + 1 for _, _, i in padding_config])
+
+
+def _pad_transpose(ct: Any, x: Any, value: Any, *, padding_config: PadConfig) -> list[Any]:
+    ct_x = _unpad(ct, padding_config)
+    ct_v = None
+    if is_undefined(value):
+        everything = tuple(range(get_aval(ct).ndim))
+        from fungrad.lax.elementwise import sub
+        ct_v = sub(reduce_sum(ct, everything), reduce_sum(ct_x, everything))
+    return [ct_x if is_undefined(x) else None, ct_v]
+
+
+def _pad_batch(vals: Any, dims: Any, *, padding_config: PadConfig) -> tuple[Any, int]:
+    x, value = vals
+    xd, vd = dims
+    size = get_aval(x if xd is not None else value).shape[xd if xd is not None else vd]
+    config = ((0, 0, 0),) + padding_config
+    if vd is None:
+        return pad(moveaxis(x, xd, 0), value, config), 0
+    from fungrad.lax.elementwise import select
+    x = bdim_to_front(x, xd, size)
+    padded = pad(x, np.zeros((), get_aval(x).dtype), config)
+    inside = pad(full(get_aval(x).shape, True, bool), False, config)
+    everywhere = broadcast_in_dim(moveaxis(value, vd, 0), get_aval(padded).shape, (0,))
+    return select(inside, padded, everywhere), 0
+
+
+pad_p = primitive("pad", _pad, _pad_shape)
+deflinear(pad_p)
+transpose_rules[pad_p] = _pad_transpose
+batch_rules[pad_p] = _pad_batch
+
+
+def pad(x: Any, padding_value: Any, padding_config: Sequence[Sequence[int]]) -> Any:
+    """``x`` padded with the scalar ``padding_value``: ``(lo, hi, interior)`` per axis, where
+    negative lo/hi crop and ``interior`` entries go between neighbours.
+
+    >>> pad(np.array([1, 2, 3]), 0, [(1, -1, 1)])
+    array([0, 1, 0, 2, 0])
+    """
+    from fungrad.lax.registry import as_operand
+    config = tuple((int(lo), int(hi), int(i)) for lo, hi, i in padding_config)
+    return pad_p.bind(x, as_operand(padding_value, x), padding_config=config)
+
+
+# ---------------------------------------------------------------- squeeze, expand_dims, rev
+def squeeze(x: Any, dimensions: Sequence[int]) -> Any:
+    """``x`` without the axes ``dimensions``, each of size 1.
+
+    >>> squeeze(np.zeros((1, 3, 1)), (0, 2)).shape
+    (3,)
+    """
+    shape = get_aval(x).shape
+    dims = {int(d) % len(shape) for d in dimensions} if shape else set()
+    if any(shape[d] != 1 for d in dims):
+        raise ShapeError(f"squeeze: axes {tuple(dimensions)} of {get_aval(x)} are not all of "
+                         f"size 1{at_user_line()}")
+    return reshape(x, tuple(n for i, n in enumerate(shape) if i not in dims))
+
+
+def expand_dims(x: Any, dimensions: Sequence[int]) -> Any:
+    """``x`` with new axes of size 1 at ``dimensions`` (positions in the result).
+
+    >>> expand_dims(np.zeros(3), (0, 2)).shape
+    (1, 3, 1)
+    """
+    shape = list(get_aval(x).shape)
+    rank = len(shape) + len(dimensions)
+    for d in sorted(int(d) % rank for d in dimensions):
+        shape.insert(d, 1)
+    return reshape(x, shape)
+
+
+def _rev_batch(vals: Any, dims: Any, *, dimensions: tuple[int, ...]) -> tuple[Any, int]:
+    return rev(vals[0], shift_axes(dimensions, dims[0])), dims[0]
+
+
+rev_p = primitive("rev", lambda x, *, dimensions: np.flip(x, dimensions),
+                  lambda x, *, dimensions: _check_axes("rev", x, dimensions))
+deflinear(rev_p)
+deftranspose(rev_p, lambda ct, x, *, dimensions: rev(ct, dimensions))
+batch_rules[rev_p] = _rev_batch
+
+
+def _check_axes(name: str, x: ShapedArray, axes: tuple[int, ...]) -> ShapedArray:
+    if any(not 0 <= a < x.ndim for a in axes) or len(set(axes)) != len(axes):
+        raise ShapeError(f"{name}: axes {axes} are not distinct axes of {x}")
+    return x
+
+
+def rev(x: Any, dimensions: Sequence[int]) -> Any:
+    """``x`` reversed along the axes ``dimensions``.
+
+    >>> rev(np.arange(3), (0,))
+    array([2, 1, 0])
+    """
+    nd = get_aval(x).ndim
+    dims = tuple(sorted(int(d) % nd for d in dimensions)) if nd else ()
+    return rev_p.bind(x, dimensions=dims) if dims else x
+
+
+# ---------------------------------------------------------------- clamp
+def _clamp_shape(lo: ShapedArray, x: ShapedArray, hi: ShapedArray) -> ShapedArray:
+    for bound in (lo, hi):
+        if bound.shape not in ((), x.shape) or bound.dtype != x.dtype:
+            raise ShapeError(f"clamp: bounds must be scalars or of the operand's type {x}, "
+                             f"got {lo} and {hi}")
+    return x
+
+
+def _clamp_jvps() -> tuple[Any, Any, Any]:
+    from fungrad.lax.elementwise import bitwise_and, gt, lt, select
+
+    def where(pred: Any, t: Any) -> Any:
+        t = broadcast_to(t, get_aval(pred).shape)
+        return select(pred, t, full(get_aval(t).shape, 0, get_aval(t).dtype))
+    return (lambda t, ans, lo, x, hi: where(bitwise_and(gt(lo, x), lt(lo, hi)), t),
+            lambda t, ans, lo, x, hi: where(bitwise_and(gt(x, lo), lt(x, hi)), t),
+            lambda t, ans, lo, x, hi: where(lt(hi, x), t))
+
+
+clamp_p = primitive("clamp", lambda lo, x, hi: np.minimum(np.maximum(x, lo), hi), _clamp_shape)
+defjvp(clamp_p, *_clamp_jvps())
+
+
+def _clamp_batch(vals: Any, dims: Any) -> tuple[Any, int]:
+    size = next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
+    x_shape = _logical_shape(vals[1], dims[1])
+    args = [bdim_to_front(broadcast_to(v, x_shape) if d is None else v, d, size)
+            for v, d in zip(vals, dims)]
+    args = [a if get_aval(a).ndim == len(x_shape) + 1 else
+            broadcast_in_dim(a, (size,) + x_shape, (0,)) for a in args]
+    return clamp_p.bind(*args), 0
+
+
+def _logical_shape(v: Any, d: int | None) -> tuple[int, ...]:
+    shape = get_aval(v).shape
+    return shape if d is None else shape[:d] + shape[d + 1:]
+
+
+batch_rules[clamp_p] = _clamp_batch
+
+
+def clamp(min: Any, x: Any, max: Any) -> Any:
+    """``x`` limited to ``[min, max]`` elementwise (bounds: scalars or arrays shaped like x).
+
+    >>> clamp(0.0, np.array([-1.0, 0.5, 2.0]), 1.0)
+    array([0. , 0.5, 1. ])
+    """
+    from fungrad.lax.registry import as_operand
+    return clamp_p.bind(as_operand(min, x), x, as_operand(max, x))
