@@ -22,7 +22,7 @@ from fungrad import core
 from fungrad.api.util import as_leaf, flatten_leaves
 from fungrad.core import Tracer, get_aval
 from fungrad.errors import InvalidArgumentError, NotDifferentiableError
-from fungrad.interpreters.ad import Zero, add_tangents, instantiate, jvp_flat, jvp_rules
+from fungrad.interpreters.ad import Zero, add_tangents, instantiate, jvp_rules
 from fungrad.interpreters.batching import batch_flat, batch_rules, bdim_to_front, moveaxis
 from fungrad.interpreters.staging import trace_to_jaxpr
 from fungrad.interpreters.transpose import transpose_rules
@@ -118,13 +118,29 @@ def _merge(nondiff_argnums: Sequence[int], nondiff: Sequence[Any], dyn: Sequence
     return out
 
 
+def _resolve_kwargs(fun: Callable[..., Any], args: Sequence[Any],
+                    kwargs: dict[str, Any]) -> Sequence[Any]:
+    """All arguments as positional ones, defaults filled in (the rules see them all)."""
+    try:
+        sig = inspect.signature(fun)
+    except (TypeError, ValueError):
+        if kwargs:
+            raise TypeError("keyword arguments need a function with a signature") from None
+        return args
+    bound = sig.bind(*args, **kwargs)
+    bound.apply_defaults()
+    if bound.kwargs:
+        raise TypeError(f"keyword-only arguments {sorted(bound.kwargs)} cannot be passed to a "
+                        "custom-derivative function: make them positional")
+    return bound.args
+
+
 class _Traced:
     """A call of a custom-derivative function, traced: the jaxpr, its consts, the trees."""
 
     def __init__(self, fun: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any],
                  nondiff_argnums: tuple[int, ...], fname: str) -> None:
-        if kwargs:
-            args = inspect.signature(fun).bind(*args, **kwargs).args
+        args = _resolve_kwargs(fun, args, kwargs)
         self.nondiff, dyn = _split_args(args, nondiff_argnums, fname)
         self.leaves, self.in_tree = flatten_leaves(tuple(dyn), f"an argument of {fname}")
         self.nondiff_argnums = nondiff_argnums
@@ -260,20 +276,24 @@ def _flat_jvp_rule(user_jvp: Callable[..., Any], symbolic_zeros: bool, call: _Tr
         return outs, [Zero(t.aval) if isinstance(t, SymbolicZero) or o.dtype.kind not in "fc"
                       else t for o, t in zip(call.out_avals, touts)]
     rule.__name__ = getattr(user_jvp, "__name__", "jvp")
+    rule.fname = fname  # type: ignore[attr-defined]
     return rule
 
 
 def _custom_jvp_call_jvp(primals: Sequence[Any], tangents: Sequence[Any], *, call_jaxpr: Jaxpr,
                          num_consts: int, jvp: Callable[..., Any]) -> tuple[Any, Any]:
-    consts, args = primals[:num_consts], primals[num_consts:]
-    outs, out_ts = jvp(args, tangents[num_consts:])
-    if any(type(t) is not Zero for t in tangents[:num_consts]):
-        # The function closes over a value being differentiated: the user's rule covers the
-        # arguments, and the closed-over values contribute through the function itself.
-        _, extra = jvp_flat(lambda *cs: core.call_jaxpr(call_jaxpr, *cs, *args), consts,
-                            tangents[:num_consts])
-        out_ts = [add_tangents(a, b) for a, b in zip(out_ts, extra)]
-    return outs, out_ts
+    _check_no_closure_tangents(tangents[:num_consts], "custom_jvp", getattr(jvp, "fname", ""))
+    return jvp(primals[num_consts:], tangents[num_consts:])  # type: ignore[no-any-return]
+
+
+def _check_no_closure_tangents(tangents: Sequence[Any], kind: str, fname: str) -> None:
+    """As in JAX: a custom rule only knows the explicit arguments, so differentiating with
+    respect to a value the function closes over is an error rather than a silent zero."""
+    if any(type(t) is not Zero for t in tangents):
+        raise NotDifferentiableError(
+            f"the {kind} function {fname} closes over a value that is being differentiated, "
+            f"but its custom rule only covers its explicit arguments. Pass the value as an "
+            f"argument instead{at_user_line()}")
 
 
 def _custom_jvp_call_batch(vals: Sequence[Any], dims: Sequence[int | None], *,
@@ -286,11 +306,12 @@ def _custom_jvp_call_batch(vals: Sequence[Any], dims: Sequence[int | None], *,
     def batched_jvp(primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
         ts = [Zero(_unbatched(t.aval, d)) if type(t) is Zero else t
               for t, d in zip(tangents, arg_dims)]
+        t_dims = [None if type(t) is Zero else d for t, d in zip(ts, arg_dims)]
 
         def both(*pt: Any) -> list[Any]:
             outs, out_ts = jvp(pt[:n], pt[n:])
             return [*outs, *map(instantiate, out_ts)]
-        res, res_dims = batch_flat(both, [*primals, *ts], arg_dims * 2, size)
+        res, res_dims = batch_flat(both, [*primals, *ts], [*arg_dims, *t_dims], size)
         res = [bdim_to_front(r, d, size) for r, d in zip(res, res_dims)]
         return res[:len(res) // 2], res[len(res) // 2:]
     batched_jvp.__name__ = f"vmap({getattr(jvp, '__name__', 'jvp')})"
@@ -423,11 +444,7 @@ def _custom_vjp_call_jvp(primals: Sequence[Any], tangents: Sequence[Any], *, cal
                          num_consts: int, fwd: Callable[..., Any], bwd: Callable[..., Any],
                          fname: str) -> tuple[Any, Any]:
     params = dict(call_jaxpr=call_jaxpr, num_consts=num_consts, fwd=fwd, bwd=bwd, fname=fname)
-    if any(type(t) is not Zero for t in tangents[:num_consts]):
-        raise NotDifferentiableError(
-            f"the custom_vjp function {fname} closes over a value that is being differentiated; "
-            f"custom_vjp functions cannot see derivatives through closures. Pass the value as "
-            f"an argument instead{at_user_line()}")
+    _check_no_closure_tangents(tangents[:num_consts], "custom_vjp", fname)
     args, arg_ts = primals[num_consts:], tangents[num_consts:]
     nonzero = tuple(type(t) is not Zero for t in arg_ts)
     if not any(nonzero):
@@ -501,6 +518,11 @@ def _custom_vjp_call_batch(vals: Sequence[Any], dims: Sequence[int | None], *,
     return outs, [0] * len(outs)
 
 
+def _lin_batch(vals: Sequence[Any], dims: Sequence[int | None], **params: Any) -> Any:
+    return _lin_impl(**params)
+
+
 jvp_rules[custom_vjp_call_p] = _custom_vjp_call_jvp
+batch_rules[custom_vjp_lin_p] = _lin_batch
 batch_rules[custom_vjp_call_p] = _custom_vjp_call_batch
 transpose_rules[custom_vjp_lin_p] = _custom_vjp_lin_transpose
