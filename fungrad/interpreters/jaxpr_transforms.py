@@ -18,7 +18,7 @@ from fungrad import core
 from fungrad.core import get_aval
 from fungrad.interpreters.ad import Zero, instantiate as instantiate_zero, is_float, jvp_flat
 from fungrad.interpreters.batching import batch_flat, bdim_to_front, moveaxis
-from fungrad.interpreters.partial_eval_jaxpr import partial_eval_jaxpr
+from fungrad.interpreters.partial_eval_jaxpr import memoized, partial_eval_jaxpr
 from fungrad.interpreters.staging import trace_to_jaxpr
 from fungrad.interpreters.transpose import backward_pass
 from fungrad.ir import Jaxpr, ShapedArray
@@ -37,6 +37,7 @@ def split_consts(jaxpr: Jaxpr) -> tuple[Jaxpr, list[Any]]:
             list(jaxpr.consts))
 
 
+@memoized
 def jvp_jaxpr(jaxpr: Jaxpr, nonzeros: Sequence[bool],
               instantiate: bool | Sequence[bool] = False) -> tuple[Jaxpr, list[bool]]:
     """The JVP of ``jaxpr``: ``(primals, nonzero tangents) -> (outputs, nonzero out tangents)``.
@@ -61,6 +62,7 @@ def jvp_jaxpr(jaxpr: Jaxpr, nonzeros: Sequence[bool],
     return trace_to_jaxpr(fun, avals), list(found)
 
 
+@memoized
 def batch_jaxpr(jaxpr: Jaxpr, in_dims: Sequence[int | None], axis_size: int,
                 instantiate: bool | Sequence[bool] = False) -> tuple[Jaxpr, list[bool]]:
     """``jaxpr`` vectorized over inputs batched along ``in_dims`` (None: not batched).
@@ -88,6 +90,7 @@ def _insert_axis(aval: ShapedArray, dim: int, size: int) -> ShapedArray:
     return ShapedArray(aval.shape[:dim] + (size,) + aval.shape[dim:], aval.dtype)
 
 
+@memoized
 def transpose_fn(jaxpr: Jaxpr, linear: Sequence[bool]
                  ) -> Callable[[Sequence[Any], Sequence[Any]], list[Any]]:
     """``f(nonlinear_inputs, output_cts) -> cts of the linear inputs`` (``Zero`` where none flows).
@@ -106,6 +109,7 @@ def transpose_fn(jaxpr: Jaxpr, linear: Sequence[bool]
     return transposed
 
 
+@memoized
 def transpose_jaxpr(jaxpr: Jaxpr, linear: Sequence[bool]) -> Jaxpr:
     """The transpose of ``jaxpr`` in its ``linear`` inputs, as a jaxpr:
     ``(non-linear inputs, output cotangents) -> cotangents of the linear inputs``."""

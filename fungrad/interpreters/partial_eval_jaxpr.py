@@ -18,13 +18,45 @@ control flow splits itself the same way through ``partial_eval_rules``.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+import functools
+import weakref
+from typing import Any, Callable, Sequence, TypeVar
 
 from fungrad import core
 from fungrad.interpreters.staging import StagingTrace, trace_to_jaxpr
 from fungrad.ir import Jaxpr, Var
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def memoized(transform: F) -> F:
+    """Cache ``transform(jaxpr, *args)`` per jaxpr (weakly) and hashable arguments.
+
+    Re-tracing a loop body under a transform re-binds the same nested jaxprs, and fixed points
+    ask for the same transform several times: each is traced once.
+    """
+    cache: weakref.WeakKeyDictionary[Jaxpr, dict[Any, Any]] = weakref.WeakKeyDictionary()
+
+    @functools.wraps(transform)
+    def cached(jaxpr: Jaxpr, *args: Any, **kwargs: Any) -> Any:
+        key = tuple(_hashable(a) for a in args) + tuple(
+            (k, _hashable(v)) for k, v in sorted(kwargs.items()))
+        per_jaxpr = cache.setdefault(jaxpr, {})
+        if key not in per_jaxpr:
+            per_jaxpr[key] = transform(jaxpr, *args, **kwargs)
+        out = per_jaxpr[key]
+        return tuple(list(o) if isinstance(o, list) else o for o in out) \
+            if isinstance(out, tuple) else out
+
+    return cached  # type: ignore[return-value]
+
+
+def _hashable(x: Any) -> Any:
+    return tuple(x) if isinstance(x, (list, tuple)) else x
+
+
+@memoized
 def partial_eval_jaxpr(jaxpr: Jaxpr, unknowns: Sequence[bool],
                        instantiate: bool | Sequence[bool] = False
                        ) -> tuple[Jaxpr, Jaxpr, int, list[bool]]:

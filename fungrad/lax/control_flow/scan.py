@@ -340,10 +340,10 @@ def _emit_scan(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> l
               for y, a in zip(ys, jaxpr.out_avals[nk:])]
     body, names = ctx.block(jaxpr, consts + carry + slices)
     loop = [f"{s} = {x}[{i}]" for s, x in zip(slices, xs)] + body
-    loop += [f"{', '.join(carry)}, = {', '.join(names[:nk])}," if carry else ""]
-    loop += [f"{y}[{i}] = {n}" for y, n in zip(ys, names[nk:])]
-    lines += [f"for {i} in {steps}:"] + ["    " + line for line in loop if line] + ["    pass"]
-    return lines
+    loop += [f"{y}[{i}] = {n}" for y, n in zip(ys, names[nk:])]  # before carries are rebound
+    if carry:
+        loop.append(f"{', '.join(carry)}, = {', '.join(names[:nk])},")
+    return lines + [f"for {i} in {steps}:"] + ["    " + line for line in loop or ["pass"]]
 
 
 codegen_rules[scan_p] = _emit_scan
