@@ -216,3 +216,12 @@ def test_rank_expanding_broadcast_left_to_numpy() -> None:
     after = check_pass(lambda j: passes.dce(passes.simplify(j)),
                        lambda m, v: m * lax.broadcast_in_dim(v, (2, 3), (0,)), m, np.ones(2))
     assert "broadcast_in_dim" not in prims(after) and "reshape" in prims(after)
+
+
+def test_reductions_and_reshaped_scalar_broadcasts_fuse() -> None:
+    m = np.arange(6.0).reshape(2, 3)
+    after = check_pass(passes.optimize, lambda m: lax.reduce_sum(lax.reduce_sum(m, (1,)), (0,))
+                       + fnp.sum(m * lax.reshape(lax.broadcast_to(np.float64(0.5), (6,)),
+                                                 (2, 3))), m)
+    assert prims(after).count("reduce_sum") == 2
+    assert "broadcast_in_dim" not in prims(after) and "reshape" not in prims(after)

@@ -27,6 +27,16 @@ def emit_reduce_sum(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str])
     return _assign(outs, f"{ctx.ref(np.add.reduce)}({ins[0]}, {ctx.ref(axes)})")
 
 
+def _reducer(ufunc: np.ufunc) -> Callable[..., Lines]:
+    def emit(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> Lines:
+        axes = eqn.params["axes"]
+        if any(eqn.inputs[0].aval.shape[a] == 0 for a in axes):  # empty: the impl knows
+            from fungrad.jit.codegen import emit_impl
+            return emit_impl(ctx, eqn, ins, outs)
+        return _assign(outs, f"{ctx.ref(ufunc.reduce)}({ins[0]}, {ctx.ref(axes)})")
+    return emit
+
+
 def emit_reshape(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> Lines:
     return _assign(outs, f"{ins[0]}.reshape({ctx.ref(eqn.params['new_sizes'])})")
 
@@ -123,6 +133,8 @@ def _dot_kind(eqn: Eqn) -> str:
 fast_emitters: dict[str, tuple[Callable[..., Lines], Any]] = {
     "dot_general": (emit_dot_general, _dot_kind),
     "reduce_sum": (emit_reduce_sum, "fresh"),
+    "reduce_max": (_reducer(np.maximum), "fresh"),
+    "reduce_min": (_reducer(np.minimum), "fresh"),
     "div": (emit_div, "inplace"),
     "reshape": (emit_reshape, "alias"),
     "transpose": (emit_transpose, "alias"),

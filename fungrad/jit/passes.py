@@ -126,7 +126,9 @@ def fold_constants(jaxpr: Jaxpr) -> Jaxpr:
     rw = Rewriter(jaxpr)
     for eqn in rw.walk():
         vals = [rw.known(a) for a in eqn.inputs]
-        if any(v is None for v in vals) or eqn.primitive not in impl_rules:
+        # A broadcast scalar is left to ``simplify``, which hands NumPy the scalar itself.
+        if (any(v is None for v in vals) or eqn.primitive not in impl_rules
+                or (eqn.primitive.name == "broadcast_in_dim" and np.ndim(vals[0]) == 0)):
             rw.keep(eqn)
             continue
         limit = max(FOLD_MAX_SIZE, sum(np.size(v) for v in vals))
@@ -223,6 +225,8 @@ def _identity(rw: Rewriter, eqn: Eqn) -> Atom | None:
     elif name in ("sub", "div"):
         if _is_scalar(rw, ins[1], 0 if name == "sub" else 1):
             return same(ins[0])
+    elif name == "stop_gradient":  # after differentiation, only the value is left
+        return ins[0]
     elif name == "integer_pow" and p["y"] == 1:
         return same(ins[0])
     elif name == "convert_element_type":
@@ -243,16 +247,26 @@ def _compose(first: tuple[int, ...], second: tuple[int, ...]) -> tuple[int, ...]
 
 
 def _fuse_views(rw: Rewriter, eqn: Eqn) -> Eqn:
-    """transpose(transpose x) and reshape(reshape x) become one operation on x."""
+    """transpose(transpose x), reshape(reshape x) and reduce_sum(reduce_sum x) become one
+    operation on x."""
     name = eqn.primitive.name
-    if name not in ("transpose", "reshape") or type(eqn.inputs[0]) is not Var:
+    if name not in ("transpose", "reshape", "reduce_sum") or type(eqn.inputs[0]) is not Var:
         return eqn
     inner = rw.producer.get(eqn.inputs[0])
+    if (name == "reshape" and inner is not None and inner.primitive.name == "broadcast_in_dim"
+            and inner.inputs[0].aval.ndim == 0):  # a reshaped scalar broadcast stays one
+        return Eqn(inner.primitive, inner.inputs, {"shape": eqn.params["new_sizes"],
+                                                   "broadcast_dimensions": ()},
+                   eqn.outvars, eqn.source)
     if inner is None or inner.primitive is not eqn.primitive:
         return eqn
     params = dict(eqn.params)
     if name == "transpose":
         params["permutation"] = _compose(inner.params["permutation"], eqn.params["permutation"])
+    elif name == "reduce_sum":
+        first = inner.params["axes"]
+        kept = [i for i in range(inner.inputs[0].aval.ndim) if i not in first]
+        params["axes"] = tuple(sorted(first + tuple(kept[j] for j in eqn.params["axes"])))
     return Eqn(eqn.primitive, [inner.inputs[0]], params, eqn.outvars, eqn.source)
 
 
