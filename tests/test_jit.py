@@ -100,6 +100,14 @@ def test_compositions_match_eager(cname: str, compose: Any, name: str, f: Any) -
     np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-12)
 
 
+def test_hessian_through_jit() -> None:
+    f = lambda x: fnp.sum(fnp.sin(x) * x ** 3)
+    x = np.array([0.3, 1.2, -0.7])
+    want = np.diag(-np.sin(x) * x**3 + 6 * np.cos(x) * x**2 + 6 * np.sin(x) * x)
+    for h in (fungrad.hessian(fungrad.jit(f)), fungrad.jit(fungrad.hessian(fungrad.jit(f)))):
+        np.testing.assert_allclose(h(x), want, rtol=1e-12, atol=1e-12)
+
+
 def test_jvp_of_jit_and_symbolic_zero_tangents() -> None:
     f = fungrad.jit(lambda x, y: (fnp.sin(x) * y, y * 2.0))
     x, y, t = rand((3,), 0), rand((3,), 1), rand((3,), 2)

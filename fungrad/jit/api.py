@@ -22,8 +22,7 @@ from fungrad.core import EVAL_TRACE, Tracer
 from fungrad.interpreters.staging import trace_to_jaxpr
 from fungrad.ir import Jaxpr, ShapedArray
 from fungrad.jit.codegen import Compiled, compile_jaxpr
-from fungrad.jit.passes import optimize
-from fungrad.jit.primitive import call, jit_p
+from fungrad.jit.primitive import call, optimized
 from fungrad.interpreters.jaxpr_transforms import split_consts
 from fungrad.tree_util import PyTreeDef, tree_flatten, tree_unflatten
 
@@ -216,7 +215,7 @@ class JitFunction:
         jaxpr = trace_to_jaxpr(flat, avals)
         cacheable = not any(isinstance(c, Tracer) for c in jaxpr.consts)
         if config.jit_optimize:
-            jaxpr = optimize(jaxpr, {jit_p})
+            jaxpr = optimized(jaxpr)
         return _Entry(jaxpr, store[0]), cacheable
 
     def _donated(self, args: tuple[Any, ...], kwargs: dict[str, Any],

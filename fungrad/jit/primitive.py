@@ -50,9 +50,18 @@ def compiled(jaxpr: Jaxpr) -> Compiled:
     return derived(jaxpr, "compiled", lambda: compile_jaxpr(jaxpr))  # type: ignore[no-any-return]
 
 
+def optimized(jaxpr: Jaxpr) -> Jaxpr:
+    """``jaxpr`` through the passes (nested calls inlined); type-checked when checking is on."""
+    from fungrad import typecheck
+    out = optimize(jaxpr, {jit_p})
+    if typecheck.check_enabled:
+        typecheck.typecheck_jaxpr(out)
+    return out
+
+
 def closed_call(jaxpr: Jaxpr) -> tuple[Jaxpr, list[Any]]:
-    """``jaxpr`` optimized (nested calls inlined) with its consts turned into leading inputs."""
-    return split_consts(optimize(jaxpr, {jit_p}))
+    """``jaxpr`` optimized with its consts turned into leading inputs."""
+    return split_consts(optimized(jaxpr))
 
 
 def call(jaxpr: Jaxpr, consts: Sequence[Any], args: Sequence[Any], name: str) -> list[Any]:
@@ -142,7 +151,7 @@ def _partial_eval(trace: StagingTrace, args: Sequence[Any], params: dict[str, An
     def make() -> tuple[Jaxpr, list[Any], Jaxpr, int, list[bool]]:
         known, rest, num_res, out_uk = partial_eval_jaxpr(jaxpr, unknown)
         k, k_consts = closed_call(known)
-        return k, k_consts, optimize(rest, {jit_p}), num_res, out_uk
+        return k, k_consts, optimized(rest), num_res, out_uk
 
     known, k_consts, rest, num_res, out_uk = derived(jaxpr, ("partial_eval", unknown), make)
     with set_current_trace(trace.parent):  # type: ignore[arg-type]
