@@ -11,6 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fungrad
+import fungrad.numpy as fnp
+import fungrad.scipy.linalg as fsl
 from fungrad import lax
 from fungrad.errors import ShapeError
 from fungrad.lax import linalg as la
@@ -334,6 +336,34 @@ def test_vmap_with_unbatched_matrix() -> None:
                                rtol=1e-12)
 
 
+@pytest.mark.parametrize("left_side", [True, False])
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_vmap_triangular_solve_folds_batch_of_rhs(left_side: bool, axis: int) -> None:
+    rng = np.random.default_rng(13)
+    a = triangular_ish(rng, (2, 4, 4))
+    bs = np.moveaxis(rng.standard_normal((5, 2) + ((4, 3) if left_side else (3, 4))), 0, axis)
+
+    def f(b: Array) -> Array:
+        return la.triangular_solve(a, b, left_side=left_side, transpose_a=True)
+    want = np.stack([reference_triangular_solve(a[j], np.take(bs, i, axis)[j], left_side, False,
+                                                True, False) for i in range(5) for j in range(2)])
+    got = fungrad.vmap(f, in_axes=axis)(bs)
+    np.testing.assert_allclose(got, want.reshape(got.shape), rtol=1e-12)
+
+
+def test_jit_of_grad_and_vmap_through_linalg() -> None:
+    rng = np.random.default_rng(14)
+    a, bs = spd(rng, (4, 4)), rng.standard_normal((3, 4))
+
+    def f(a: Array, b: Array) -> Array:
+        x = fnp.linalg.solve(a, b)
+        return fnp.sum(x * x) + fnp.linalg.slogdet(a)[1] + fnp.sum(fnp.linalg.cholesky(a)) \
+            + fnp.sum(fnp.linalg.eigvalsh(a) ** 2) + fnp.linalg.norm(a, "nuc")
+    g = fungrad.vmap(fungrad.grad(f), in_axes=(None, 0))
+    np.testing.assert_allclose(fungrad.jit(g)(a, bs), np.stack([fungrad.grad(f)(a, b) for b in bs]),
+                               rtol=1e-10)
+
+
 def test_vmap_of_grad_matches_loop() -> None:
     rng = np.random.default_rng(11)
     a = general(rng, (4, 3, 3))
@@ -381,8 +411,6 @@ def test_unsupported_derivatives_raise() -> None:
 
 # ---------------------------------------------------------------- fungrad.numpy.linalg
 
-import fungrad.numpy as fnp  # noqa: E402
-import fungrad.scipy.linalg as fsl  # noqa: E402
 
 
 def _rng() -> np.random.Generator:

@@ -267,8 +267,8 @@ def matrix_rank(M: Any, rtol: Any = None, *, tol: Any = None) -> Any:
     """Number of singular values above ``tol`` (default ``max(s) * rtol``, ``rtol`` defaulting
     to ``max(m, n) * eps``).
 
-    >>> matrix_rank(np.array([[1.0, 2.0], [2.0, 4.0]]))
-    array(1)
+    >>> int(matrix_rank(np.array([[1.0, 2.0], [2.0, 4.0]])))
+    1
     """
     x = _matrix(M, "matrix_rank")
     s = svdvals(x)
@@ -310,8 +310,8 @@ def matrix_power(a: Any, n: int) -> Any:
 def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Any:
     """``(sum |x|**ord)**(1/ord)`` over ``axis`` (all axes when None); ``ord`` may be ±inf or 0.
 
-    >>> vector_norm(np.array([3.0, -4.0]))
-    array(5.)
+    >>> float(vector_norm(np.array([3.0, -4.0])))
+    5.0
     """
     x, = _inexact(x)
     if ord is None or ord == 2:
@@ -333,8 +333,8 @@ def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any
 def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Any:
     """Matrix norm over the last two axes: "fro", "nuc", ±1 (columns), ±2 (singular values), ±inf.
 
-    >>> matrix_norm(np.array([[3.0, 0.0], [0.0, -4.0]]), ord=2)
-    array(4.)
+    >>> float(matrix_norm(np.array([[3.0, 0.0], [0.0, -4.0]]), ord=2))
+    4.0
     """
     return _matrix_norm(_matrix(x, "matrix_norm"), ord, (-2, -1), keepdims)
 
@@ -359,8 +359,8 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
     """NumPy's ``norm``: a vector norm over one axis, a matrix norm over two; with ``axis=None``
     and ``ord=None`` the 2-norm of all elements, else of the 1-D or 2-D ``x``.
 
-    >>> norm(np.array([[1.0, 2.0], [2.0, 4.0]]))
-    array(5.)
+    >>> float(norm(np.array([[1.0, 2.0], [2.0, 4.0]])))
+    5.0
     """
     x, = _inexact(x)
     if axis is None:
@@ -382,8 +382,8 @@ def cond(x: Any, p: Any = None) -> Any:
     """Condition number ``norm(x, p) * norm(inv(x), p)`` (ratio of extreme singular values for
     ``p`` None, 2 or -2).
 
-    >>> cond(np.array([[2.0, 0.0], [0.0, 0.5]]))
-    array(4.)
+    >>> float(cond(np.array([[2.0, 0.0], [0.0, 0.5]])))
+    4.0
     """
     x = _matrix(x, "cond")
     if p in (None, 2, -2):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np  # noqa: F401  (the examples use it)
+
 import fungrad.numpy as fnp
 from fungrad.lax import linalg as lax_linalg
 from fungrad.numpy import linalg as np_linalg
