@@ -124,7 +124,7 @@ def test_jvp_batch_and_transpose_jaxpr(seed: int) -> None:
             np.testing.assert_allclose(g[i], w, rtol=1e-15)
     linear = fungrad.make_jaxpr(lambda a, b: (a * x + b, fnp.sum(a) * 2.0))(x, y)
     tj = transpose_jaxpr(linear, [True, True])
-    u = [rng.normal(size=3), rng.normal()]
+    u: list[Any] = [rng.normal(size=3), rng.normal()]
     ct_a, ct_b = fungrad.eval_jaxpr(tj, tj.consts, *u)
     np.testing.assert_allclose(ct_a, u[0] * x + 2.0 * u[1], rtol=1e-14)
     np.testing.assert_allclose(ct_b, u[0], rtol=1e-14)
