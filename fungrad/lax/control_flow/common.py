@@ -160,3 +160,11 @@ def run_compiled(prim: Primitive, args: Sequence[Any], params: dict[str, Any]) -
         eqn = Eqn(prim, list(invars), params, outvars, None)
         fn = per_jaxpr[key] = compile_jaxpr(Jaxpr([], invars, [eqn], outvars)).fn
     return list(fn(*args))
+
+
+def optimized_body(jaxpr: Jaxpr) -> Jaxpr:
+    """A branch or loop body through jit's passes (DCE, CSE, folding...), once per jaxpr, for the
+    code generator: the inputs and outputs stay as they are."""
+    from fungrad.jit.primitive import derived, optimized
+    out: Jaxpr = derived(jaxpr, "optimized body", lambda: optimized(jaxpr))
+    return out

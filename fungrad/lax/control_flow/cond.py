@@ -32,8 +32,8 @@ from fungrad.interpreters.transpose import is_undefined, transpose_rules
 from fungrad.ir import Eqn, Jaxpr, ShapedArray
 from fungrad.jit.codegen import EmitContext, codegen_rules
 from fungrad.lax.control_flow.common import (
-    check_operand_types, check_same_types, flatten_operands, join_consts, merge, pick,
-    stage_whole, trace_fun,
+    check_operand_types, check_same_types, flatten_operands, join_consts, merge, optimized_body,
+    pick, stage_whole, trace_fun,
 )
 from fungrad.lax.registry import primitive
 from fungrad.source_info import at_user_line
@@ -80,7 +80,7 @@ def switch(index: Any, branches: Sequence[Callable[..., Any]], *operands: Any) -
     """Apply ``branches[index]`` to ``operands``; ``index`` is clamped into range.
 
     >>> import numpy as np
-    >>> switch(2, [lambda x: x + 1.0, lambda x: x * 2.0, lambda x: -x], np.float64(3.0))
+    >>> float(switch(2, [lambda x: x + 1.0, lambda x: x * 2.0, lambda x: -x], np.float64(3.0)))
     -3.0
     """
     branches = list(branches)
@@ -106,7 +106,7 @@ def cond(pred: Any, true_fun: Callable[..., Any], false_fun: Callable[..., Any],
     ``vmap`` with a batched ``pred`` both run and the results are selected per example.
 
     >>> import numpy as np
-    >>> cond(np.float64(2.0) > 1.0, lambda x: x * 10.0, lambda x: x, np.float64(3.0))
+    >>> float(cond(np.float64(2.0) > 1.0, lambda x: x * 10.0, lambda x: x, np.float64(3.0)))
     30.0
     """
     if not (callable(true_fun) and callable(false_fun)):
@@ -267,7 +267,7 @@ def _emit_cond(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> l
         head = ("if" if i == 0 else "elif") + f" {index} <= {i}:"
         if i == len(branches) - 1:
             head = "else:"
-        body, names = ctx.block(b, ops)
+        body, names = ctx.block(optimized_body(b), ops)
         body += [f"{o} = {n}" for o, n in zip(outs, names)] or ["pass"]
         lines += [head] + ["    " + line for line in body]
     return lines

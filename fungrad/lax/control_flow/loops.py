@@ -30,8 +30,8 @@ from fungrad.interpreters.transpose import transpose_rules
 from fungrad.ir import Eqn, Jaxpr, ShapedArray
 from fungrad.jit.codegen import EmitContext, codegen_rules
 from fungrad.lax.control_flow.common import (
-    check_operand_types, check_same_types, flatten_operands, groups, merge, pick, run_compiled,
-    stage_whole, trace_fun, with_leading_inputs,
+    check_operand_types, check_same_types, flatten_operands, groups, merge, optimized_body, pick,
+    run_compiled, stage_whole, trace_fun,
 )
 from fungrad.lax.control_flow.scan import scan
 from fungrad.lax.registry import primitive
@@ -91,7 +91,7 @@ def while_loop(cond_fun: Callable[[Any], Any], body_fun: Callable[[Any], Any],
     static bounds instead.
 
     >>> import numpy as np
-    >>> while_loop(lambda x: x < 10.0, lambda x: x * 2.0, np.float64(1.0))
+    >>> float(while_loop(lambda x: x < 10.0, lambda x: x * 2.0, np.float64(1.0)))
     16.0
     """
     if not (callable(cond_fun) and callable(body_fun)):
@@ -118,7 +118,7 @@ def fori_loop(lower: Any, upper: Any, body_fun: Callable[[Any, Any], Any], init_
     bounds it is a ``while_loop``.
 
     >>> import numpy as np
-    >>> fori_loop(0, 4, lambda i, x: x + i, np.float64(0.0))
+    >>> float(fori_loop(0, 4, lambda i, x: x + i, np.float64(0.0)))
     6.0
     """
     if not callable(body_fun):
@@ -300,8 +300,8 @@ def _emit_while(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> 
     cc, bc, init = groups([p["cond_nconsts"], p["body_nconsts"],
                            len(ins) - p["cond_nconsts"] - p["body_nconsts"]], ins)
     lines = [f"{o} = {v}" for o, v in zip(outs, init)]
-    cond_lines, pred = ctx.block(p["cond_jaxpr"], cc + outs)
-    body_lines, names = ctx.block(p["body_jaxpr"], bc + outs)
+    cond_lines, pred = ctx.block(optimized_body(p["cond_jaxpr"]), cc + outs)
+    body_lines, names = ctx.block(optimized_body(p["body_jaxpr"]), bc + outs)
     loop = cond_lines + [f"if not {pred[0]}:", "    break"] + body_lines
     if outs:
         loop.append(f"{', '.join(outs)}, = {', '.join(names)},")

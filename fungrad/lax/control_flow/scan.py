@@ -35,8 +35,8 @@ from fungrad.interpreters.transpose import aval_of, is_undefined, transpose_rule
 from fungrad.ir import Eqn, Jaxpr, ShapedArray
 from fungrad.jit.codegen import EmitContext, codegen_rules
 from fungrad.lax.control_flow.common import (
-    check_operand_types, check_same_types, flatten_operands, groups, merge, pick, reorder,
-    run_compiled, trace_fun,
+    check_operand_types, check_same_types, flatten_operands, groups, merge, optimized_body, pick,
+    reorder, run_compiled, trace_fun,
 )
 from fungrad.lax.registry import primitive
 from fungrad.source_info import at_user_line
@@ -97,7 +97,8 @@ def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any = None,
     accepted for compatibility and does not change results.
 
     >>> import numpy as np
-    >>> scan(lambda c, x: (c + x, c * x), np.float64(0.0), np.arange(1.0, 4.0))
+    >>> carry, ys = scan(lambda c, x: (c + x, c * x), np.float64(0.0), np.arange(1.0, 4.0))
+    >>> float(carry), ys
     (6.0, array([0., 2., 9.]))
     """
     if not callable(f):
@@ -338,7 +339,7 @@ def _emit_scan(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> l
     empty = ctx.ref(np.empty)
     lines += [f"{y} = {empty}({ctx.ref(_stacked(a, length).shape)}, {ctx.ref(a.dtype)})"
               for y, a in zip(ys, jaxpr.out_avals[nk:])]
-    body, names = ctx.block(jaxpr, consts + carry + slices)
+    body, names = ctx.block(optimized_body(jaxpr), consts + carry + slices)
     loop = [f"{s} = {x}[{i}]" for s, x in zip(slices, xs)] + body
     loop += [f"{y}[{i}] = {n}" for y, n in zip(ys, names[nk:])]  # before carries are rebound
     if carry:
