@@ -143,21 +143,55 @@ def _dce(jaxpr: Jaxpr, outvars: Sequence[Any], invars: Sequence[Var]) -> tuple[J
     return Jaxpr([], [v for v, u in zip(invars, used) if u], eqns[::-1], outvars), used
 
 
+KnownBuilder = Callable[[Sequence[Any]], tuple[Jaxpr, list[Any]]]
+
+
+def _split_known(jaxpr: Jaxpr, known_args: Sequence[bool]) -> tuple[set[Var], KnownBuilder]:
+    """Which variables of ``jaxpr`` depend on the known inputs only, and a way to stage the
+    known part.
+
+    The jaxpr is run under a partial evaluator whose known operations are *staged* (not run):
+    nested checkpoints and other calls split themselves by their own rules, so the answer is
+    exact even where one equation has both known and unknown outputs. ``build(outvars)``
+    returns the known part computing ``outvars``, closure-converted (consts first, then the
+    known inputs).
+    """
+    known_stage = StagingTrace(core.current_trace(), record_source=False)
+    pe = StagingTrace(known_stage, forward_known=True, record_source=False)
+    env: dict[Any, Any] = {}
+    with core.new_trace(known_stage):
+        with core.new_trace(pe):
+            for v, k in zip(jaxpr.invars, known_args):
+                env[v] = (known_stage if k else pe).new_arg(v.aval)
+            for eqn in jaxpr.eqns:
+                outs = eqn.primitive.bind(*[a.val if type(a) is Literal else env[a]
+                                            for a in eqn.inputs], **eqn.params)
+                env.update(zip(eqn.outvars, outs if eqn.primitive.multiple_results else [outs]))
+    known = {v for v, x in env.items() if pe.is_known(x)}
+
+    def build(outvars: Sequence[Any]) -> tuple[Jaxpr, list[Any]]:
+        j = known_stage.build([v.val if type(v) is Literal else env[v] for v in outvars])
+        j, _ = _dce(j, j.outvars, j.invars)
+        return Jaxpr([], [*j.constvars, *known_stage.invars], j.eqns, j.outvars), known_stage.consts
+    return known, build
+
+
 def _checkpoint_partial_eval(trace: StagingTrace, args: Sequence[Any],
                              params: dict[str, Any]) -> list[Any]:
     jaxpr: Jaxpr = params["jaxpr"]
     policy: Policy | None = params["policy"]
-    unknown = {v for v, a in zip(jaxpr.invars, args) if not trace.is_known(a)}
+    known_args = [trace.is_known(a) for a in args]
+    with set_current_trace(trace.parent):  # type: ignore[arg-type]
+        known, build_known = _split_known(jaxpr, known_args)
     saved: list[Var] = []  # known intermediates the policy lets us keep as residuals
-    for eqn in jaxpr.eqns:
-        if any(type(a) is Var and a in unknown for a in eqn.inputs):
-            unknown.update(eqn.outvars)
-        elif policy is not None and policy(eqn.primitive, *[a.aval for a in eqn.inputs],
-                                           **eqn.params):
-            saved.extend(eqn.outvars)
-    known_outs: list[Any] = [v for v in jaxpr.outvars if not (type(v) is Var and v in unknown)]
-    unknown_outs = [v for v in jaxpr.outvars if type(v) is Var and v in unknown]
-    # The unknown program: recompute from the known inputs, except for the saved values.
+    if policy is not None:
+        for eqn in jaxpr.eqns:
+            if all(v in known for v in eqn.outvars) and policy(
+                    eqn.primitive, *[a.aval for a in eqn.inputs], **eqn.params):
+                saved.extend(eqn.outvars)
+    known_outs = [v for v in jaxpr.outvars if type(v) is not Var or v in known]
+    unknown_outs = [v for v in jaxpr.outvars if type(v) is Var and v not in known]
+    # The unknown program: recompute from the inputs, except for the saved values.
     cut = set(saved)
     body = Jaxpr([], jaxpr.invars, [e for e in jaxpr.eqns if not cut.intersection(e.outvars)],
                  unknown_outs)
@@ -165,17 +199,14 @@ def _checkpoint_partial_eval(trace: StagingTrace, args: Sequence[Any],
     residuals = [v for v, u in zip(saved, used[len(jaxpr.invars):]) if u]
     # The known program runs now, on the parent trace (as a checkpoint, so outer transforms
     # keep the boundary), and also hands out the saved residuals.
-    known_in = [v for v in jaxpr.invars if v not in unknown]
-    known_jaxpr, _ = _dce(Jaxpr([], known_in, jaxpr.eqns, [*known_outs, *residuals]),
-                          [*known_outs, *residuals], known_in)
-    known_jaxpr = Jaxpr([], known_in, known_jaxpr.eqns, known_jaxpr.outvars)
-    env: dict[Any, Any] = dict(zip(jaxpr.invars, args))
+    known_jaxpr, consts = build_known([*known_outs, *residuals])
+    known_in = [*consts, *[a for a, k in zip(args, known_args) if k]]
     with set_current_trace(trace.parent):  # type: ignore[arg-type]
         if known_jaxpr.eqns:
-            known_vals = checkpoint_p.bind(*[env[v] for v in known_in],
-                                           **{**params, "jaxpr": known_jaxpr})
+            known_vals = checkpoint_p.bind(*known_in, **{**params, "jaxpr": known_jaxpr})
         else:
-            known_vals = core.call_jaxpr(known_jaxpr, *[env[v] for v in known_in])
+            known_vals = core.call_jaxpr(known_jaxpr, *known_in)
+    env: dict[Any, Any] = dict(zip(jaxpr.invars, args))
     env.update(zip([*known_outs, *residuals], known_vals))
     if unknown_outs:
         in_atoms = [v for v, u in zip([*jaxpr.invars, *saved], used) if u]

@@ -15,7 +15,7 @@ from fungrad.api.util import flat_fun, flatten_leaves
 from fungrad.core import get_aval
 from fungrad.interpreters.reverse import linearize_flat
 from fungrad.interpreters.staging import StagingTrace, StagingTracer
-from fungrad.ir import ShapedArray, Var
+from fungrad.ir import Eqn, Jaxpr, ShapedArray, Var
 from fungrad.tree_util import tree_leaves
 
 __all__ = ["saved_residuals", "print_saved_residuals"]
@@ -35,6 +35,19 @@ def _arg_names(f: Callable[..., Any], args: tuple[Any, ...]) -> list[str]:
         n = len(tree_leaves(a))
         names += [base] if n == 1 else [f"{base}[leaf {k}]" for k in range(n)]
     return names
+
+
+def _describe(eqn: Eqn, var: Var) -> str:
+    """``output of sin from file.py:3 (f)``; for an output of a call (checkpoint, jit) the
+    equation inside it that computed the value, which carries the user's line."""
+    sub = eqn.params.get("jaxpr", eqn.params.get("call_jaxpr"))
+    if isinstance(sub, Jaxpr):
+        inner = sub.outvars[eqn.outvars.index(var)]
+        for e in sub.eqns:
+            if inner in e.outvars:
+                return _describe(e, inner)
+    where = f" from {eqn.source}" if eqn.source else ""
+    return f"output of {eqn.primitive.name}{where}"
 
 
 def saved_residuals(f: Callable[..., Any], *args: Any) -> list[tuple[ShapedArray, str]]:
@@ -57,9 +70,7 @@ def saved_residuals(f: Callable[..., Any], *args: Any) -> list[tuple[ShapedArray
             if c.ir_var in arg_of:
                 out.append((c.aval, f"from the argument {arg_of[c.ir_var]}"))
             else:
-                eqn = producer[c.ir_var]
-                where = f" from {eqn.source}" if eqn.source else ""
-                out.append((c.aval, f"output of {eqn.primitive.name}{where}"))
+                out.append((c.aval, _describe(producer[c.ir_var], c.ir_var)))
         else:
             out.append((get_aval(c), "a constant the function closes over"))
     return out

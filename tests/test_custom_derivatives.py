@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
 import fungrad
@@ -79,6 +79,7 @@ def test_custom_jvp_stabilizes_log1pexp() -> None:
     np.testing.assert_allclose(fungrad.grad(log1pexp)(0.5), 1 / (1 + np.exp(-0.5)), rtol=1e-15)
 
 
+@settings(max_examples=10)
 @given(vectors)
 def test_custom_jvp_higher_order(x: Any) -> None:
     d1 = fungrad.grad(lambda x: fnp.sum(good_sin(x)))
