@@ -256,3 +256,12 @@ def test_no_derivative_flows() -> None:
     np.testing.assert_array_equal(fin(x), np.zeros(3))
     _, t = fungrad.jvp(lambda x: lax.lt(x, 0.0), (x,), (np.ones(3),))
     assert not np.any(t)
+
+
+def test_pow_derivatives_at_zero() -> None:
+    """x**3 with a float exponent: every derivative at 0 is finite (no 0 * inf from x**-1)."""
+    d3 = fungrad.grad(fungrad.grad(fungrad.grad(lambda x: lax.pow(x, 3.0))))
+    assert d3(0.0) == 6.0
+    assert fungrad.grad(fungrad.grad(lambda x: lax.pow(x, 1.0)))(0.0) == 0.0
+    # d/dy [y x^(y-1)] = x^(y-1) (1 + y log x): 1/2 at (2, 0); the guard is for x == 0 only
+    assert fungrad.grad(fungrad.grad(lax.pow), 1)(2.0, 0.0) == pytest.approx(0.5, rel=1e-15)
