@@ -39,8 +39,8 @@ class Slice(NamedTuple):
     step: int | None
 
     def __repr__(self) -> str:
-        s = "" if self.step is None else f":{self.step}"
-        return f"{'' if self.start is None else self.start}:{'' if self.stop is None else self.stop}{s}"
+        lo, hi, step = ("" if v is None else str(v) for v in self)
+        return f"{lo}:{hi}" + (f":{step}" if step else "")
 
 
 class Arr(NamedTuple):
@@ -59,7 +59,8 @@ _slice = builtins.slice  # this module defines lax.slice
 
 # ---------------------------------------------------------------- NumPy's indexing layout
 @functools.lru_cache(maxsize=4096)
-def layout(shape: tuple[int, ...], indexer: tuple[Entry, ...], arr_shapes: tuple[tuple[int, ...], ...]
+def layout(shape: tuple[int, ...], indexer: tuple[Entry, ...],
+           arr_shapes: tuple[tuple[int, ...], ...]
            ) -> tuple[tuple[Label, ...], tuple[int, ...], tuple[int, ...]]:
     """(label of each result dim, result shape, axis of ``shape`` each index array indexes)."""
     consuming = sum(e is not None and e is not Ellipsis for e in indexer)
@@ -257,7 +258,7 @@ def gather(x: Any, index: Any, mode: str = "clip", fill_value: Any = None) -> An
     Out-of-bounds array indices are clamped (``mode="clip"``) or give ``fill_value``
     (``mode="fill"``; default NaN for inexact dtypes, else 0).
 
-    >>> gather(np.arange(10.0).reshape(2, 5), (slice(None), np.array([4, 0])))
+    >>> gather(np.arange(10.0).reshape(2, 5), np.s_[:, [4, 0]])
     array([[4., 0.],
            [9., 5.]])
     """
@@ -745,7 +746,7 @@ batch_rules[dynamic_update_slice_p] = _dynamic_update_slice_batch
 
 
 def take_along_axis(x: Any, indices: Any, axis: int) -> Any:
-    """``np.take_along_axis``: ``out[..., i, ...] = x[..., indices[..., i, ...], ...]`` (as a gather).
+    """``np.take_along_axis`` as a gather: ``out[.., i, ..] = x[.., indices[.., i, ..], ..]``.
 
     >>> take_along_axis(np.array([[10, 20, 30]]), np.array([[2, 0]]), 1)
     array([[30, 10]])

@@ -235,7 +235,7 @@ def _concatenate_shape(*xs: ShapedArray, dimension: int) -> ShapedArray:
             or any(n != m for i, (n, m) in enumerate(zip(x.shape, first.shape)) if i != dimension)
             for x in xs):
         raise ShapeError(f"concatenate along dimension {dimension}: operands "
-                         f"{', '.join(map(str, xs))} must agree in rank, dtype and every other axis")
+                         f"{', '.join(map(str, xs))} must agree in rank, dtype and other axes")
     size = sum(x.shape[dimension] for x in xs)
     return ShapedArray(first.shape[:dimension] + (size,) + first.shape[dimension + 1:], first.dtype)
 
