@@ -86,6 +86,12 @@ def check_against_numpy(fn: Callable[..., Any], args: tuple[Any, ...], rtol: flo
         return fn(fnp, *full)
 
     jaxpr = fungrad.make_jaxpr(staged)(*[args[i] for i in where])
-    wants = list(want) if isinstance(want, (tuple, list)) else [want]
+    wants = _leaves(want)
     assert [(a.shape, a.dtype) for a in jaxpr.out_avals] == \
         [(np.shape(w), np.asarray(w).dtype) for w in wants]
+
+
+def _leaves(x: Any) -> list[Any]:
+    if isinstance(x, (tuple, list)):
+        return [leaf for e in x for leaf in _leaves(e)]
+    return [x]

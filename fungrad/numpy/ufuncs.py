@@ -308,6 +308,21 @@ _BINARY: list[tuple[str, Fn2, bool, str]] = [
 UNARY: dict[str, Fn1] = {n: _unary(n, f, inexact, doc) for n, f, inexact, doc in _UNARY}
 BINARY: dict[str, Fn2] = {n: _binary(n, f, inexact, doc) for n, f, inexact, doc in _BINARY}
 
+
+def _int_exponent_power(promoted: Fn2) -> Fn2:
+    """``x ** n`` with a Python int ``n`` is ``integer_pow`` (as in JAX): plain products, with
+    derivatives exact to every order, also at 0 (``pow``'s would involve ``0 * inf`` there)."""
+    def power(x: Any, y: Any) -> Any:
+        if type(y) is int and isinstance(x, _ARRAYS) and x.dtype.kind in "fc":
+            return lax.integer_pow(x, y)
+        return promoted(x, y)
+    power.__name__ = power.__qualname__ = "power"
+    power.__doc__ = promoted.__doc__
+    return power
+
+
+BINARY["power"] = _int_exponent_power(BINARY["power"])
+
 add = _fast(add_p, lax.add, "add", "``x + y``, elementwise.")
 subtract = _fast(sub_p, lax.sub, "subtract", "``x - y``, elementwise.")
 multiply = _fast(mul_p, lax.mul, "multiply", "``x * y``, elementwise.")
