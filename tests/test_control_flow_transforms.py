@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 import fungrad
 import fungrad.numpy as fnp
@@ -226,3 +227,26 @@ def test_reverse_mode_saves_loop_invariants_once() -> None:
     jaxpr = fungrad.make_jaxpr(G(f))(np.ones(6))
     shapes = [v.aval.shape for e in jaxpr.eqns for v in list(e.inputs) + list(e.outvars)]
     assert (50, 6, 6) not in shapes and (50, 6) in shapes
+
+
+@given(axis_x=st.integers(0, 2), axis_c=st.sampled_from([None, 0, 1]), seed=st.integers(0, 99),
+       reverse=st.booleans())
+def test_vmap_scan_and_cond_with_drawn_axes_match_a_loop(axis_x: int, axis_c: int | None,
+                                                         seed: int, reverse: bool) -> None:
+    rng = np.random.default_rng(seed)
+    xs = np.moveaxis(rng.normal(size=(B, 5, N)), 0, axis_x)  # batch axis at axis_x
+    c0 = rng.normal(size=(N,)) if axis_c is None else np.moveaxis(rng.normal(size=(B, N)), 0,
+                                                                    axis_c)
+
+    def f(c: Any, x: Any) -> Any:
+        def step(c: Any, xt: Any) -> Any:
+            c = lax.cond(fnp.sum(xt) > 0, lambda a: fnp.sin(a) + xt, lambda a: a * xt, c)
+            return c, fnp.sum(c)
+        return lax.scan(step, c, x, reverse=reverse)
+
+    h, ys = V(f, in_axes=(axis_c, axis_x))(c0, xs)
+    for b in range(B):
+        cb = c0 if axis_c is None else np.take(c0, b, axis=axis_c)
+        hb, ysb = f(cb, np.take(xs, b, axis=axis_x))
+        np.testing.assert_allclose(h[b], hb, rtol=1e-14, atol=1e-15)
+        np.testing.assert_allclose(ys[b], ysb, rtol=1e-14, atol=1e-15)

@@ -93,12 +93,6 @@ def join_consts(jaxprs: Sequence[Jaxpr], consts: Sequence[Sequence[Any]]
     return out, [c for cs in consts for c in cs]
 
 
-def with_leading_inputs(jaxpr: Jaxpr, avals: Sequence[ShapedArray]) -> Jaxpr:
-    """``jaxpr`` taking extra unused inputs of ``avals`` first."""
-    return Jaxpr([], [Var(a) for a in avals] + jaxpr.invars, jaxpr.eqns, jaxpr.outvars,
-                 jaxpr.consts)
-
-
 def reorder(jaxpr: Jaxpr, in_order: Sequence[int], out_order: Sequence[int]) -> Jaxpr:
     """``jaxpr`` with its inputs and outputs permuted: new input k is old input ``in_order[k]``."""
     return Jaxpr(jaxpr.constvars, [jaxpr.invars[i] for i in in_order], jaxpr.eqns,
