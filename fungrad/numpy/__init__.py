@@ -48,7 +48,7 @@ from fungrad.numpy.ufuncs import (
 )
 
 try:
-    from fungrad.numpy import linalg as linalg
+    import fungrad.numpy.linalg as linalg
 except ImportError:  # being written
     pass
 
