@@ -162,3 +162,16 @@ def optimized_body(jaxpr: Jaxpr) -> Jaxpr:
     from fungrad.jit.primitive import derived, optimized
     out: Jaxpr = derived(jaxpr, "optimized body", lambda: optimized(jaxpr))
     return out
+
+
+def carry_fixed_point(flags: Sequence[bool],
+                      out_flags: Callable[[list[bool]], Sequence[bool]]) -> list[bool]:
+    """The least set of carries with a property (a tangent, unknown, batched) that is closed
+    under the loop body: ``out_flags(flags)`` says which carries the body's outputs give it to.
+    """
+    flags = list(flags)
+    while True:
+        new = [a or bool(b) for a, b in zip(flags, out_flags(flags))]
+        if new == flags:
+            return flags
+        flags = new

@@ -27,11 +27,11 @@ from fungrad.interpreters.jaxpr_transforms import split_consts
 from fungrad.interpreters.partial_eval_jaxpr import partial_eval_jaxpr
 from fungrad.interpreters.staging import StagingTrace, partial_eval_rules, trace_to_jaxpr
 from fungrad.interpreters.transpose import transpose_rules
-from fungrad.ir import Eqn, Jaxpr, ShapedArray
+from fungrad.ir import Eqn, Jaxpr, ShapedArray, Var
 from fungrad.jit.codegen import EmitContext, codegen_rules
 from fungrad.lax.control_flow.common import (
-    check_operand_types, check_same_types, flatten_operands, groups, merge, optimized_body, pick,
-    run_compiled, stage_whole, trace_fun,
+    carry_fixed_point, check_operand_types, check_same_types, flatten_operands, groups, merge,
+    optimized_body, pick, run_compiled, stage_whole, trace_fun,
 )
 from fungrad.lax.control_flow.scan import scan
 from fungrad.lax.registry import primitive
@@ -167,29 +167,20 @@ def _while_jvp(primals: Sequence[Any], tangents: Sequence[Any], *, cond_jaxpr: J
     (cc, bc, carry), (_, bct, kt) = groups(sizes, primals), groups(sizes, tangents)
     bc_nz = [type(t) is not Zero and is_float(get_aval(p)) for p, t in zip(bc, bct)]
     carry_nz = [type(t) is not Zero and is_float(get_aval(p)) for p, t in zip(carry, kt)]
-    while True:
-        body, out_nz = jvp_jaxpr(body_jaxpr, bc_nz + carry_nz, carry_nz)
-        new = [a or b for a, b in zip(carry_nz, out_nz)]
-        if new == carry_nz:
-            break
-        carry_nz = new
+    carry_nz = carry_fixed_point(carry_nz, lambda nz: jvp_jaxpr(body_jaxpr, bc_nz + nz, nz)[1])
+    body, _ = jvp_jaxpr(body_jaxpr, bc_nz + carry_nz, carry_nz)
     nb, nk, nkt = len(bc), len(carry), sum(carry_nz)
     # body: (bc, k, bct, kt) -> (k, kt)  becomes  (bc, bct, k, kt) -> (k, kt)
     n_bct = sum(bc_nz)
     body = Jaxpr(body.constvars, body.invars[:nb] + body.invars[nb + nk:nb + nk + n_bct]
                  + body.invars[nb:nb + nk] + body.invars[nb + nk + n_bct:], body.eqns,
                  body.outvars, body.consts)
-    cond = Jaxpr([], cond_jaxpr.invars + [_fresh(a) for a in pick(body_jaxpr.out_avals, carry_nz)],
-                 cond_jaxpr.eqns, cond_jaxpr.outvars)
+    cond = Jaxpr([], cond_jaxpr.invars + [Var(a) for a in pick(body_jaxpr.out_avals, carry_nz)],
+                 cond_jaxpr.eqns, cond_jaxpr.outvars)  # the condition ignores the tangents
     kt = [instantiate(t) for t in pick(kt, carry_nz)]
     outs = _bind_while(cc, bc + pick(bct, bc_nz), carry + kt, cond, body)
     zeros = [Zero(a) for a, nz in zip(body_jaxpr.out_avals, carry_nz) if not nz]
     return outs[:nk], merge(carry_nz, outs[nk:nk + nkt], zeros)
-
-
-def _fresh(aval: ShapedArray) -> Any:
-    from fungrad.ir import Var
-    return Var(aval)
 
 
 jvp_rules[while_p] = _while_jvp
@@ -201,12 +192,8 @@ def _while_partial_eval(trace: StagingTrace, args: Sequence[Any], params: dict[s
     ncc, nbc = params["cond_nconsts"], params["body_nconsts"]
     sizes = [ncc, nbc, len(args) - ncc - nbc]
     cc_uk, bc_uk, carry_uk = groups(sizes, [not trace.is_known(a) for a in args])
-    while True:
-        out_uk = partial_eval_jaxpr(body_jaxpr, bc_uk + carry_uk, carry_uk)[3]
-        new = [a or b for a, b in zip(carry_uk, out_uk)]
-        if new == carry_uk:
-            break
-        carry_uk = new
+    carry_uk = carry_fixed_point(carry_uk, lambda uk: partial_eval_jaxpr(
+        body_jaxpr, bc_uk + uk, uk)[3])
     cond_known, _, _, cond_uk = partial_eval_jaxpr(cond_jaxpr, cc_uk + carry_uk)
     if cond_uk[0] or all(carry_uk):
         return stage_whole(trace, while_p, args, params)
@@ -251,13 +238,9 @@ def _while_batch(vals: Sequence[Any], dims: Sequence[int | None], *, cond_jaxpr:
     (cc, bc, carry), (ccd, bcd, kd) = groups(sizes, vals), groups(sizes, dims)
     carry_b = [d is not None for d in kd]
     for _ in range(2):
-        while True:
-            body_dims = bcd + [0 if b else None for b in carry_b]
-            out_b = batch_jaxpr(body_jaxpr, body_dims, size, carry_b)[1]
-            new = [a or b for a, b in zip(carry_b, out_b)]
-            if new == carry_b:
-                break
-            carry_b = new
+        carry_b = carry_fixed_point(carry_b, lambda b: batch_jaxpr(
+            body_jaxpr, bcd + [0 if x else None for x in b], size, b)[1])
+        body_dims = bcd + [0 if b else None for b in carry_b]
         cond_dims = ccd + [0 if b else None for b in carry_b]
         pred_batched = batch_jaxpr(cond_jaxpr, cond_dims, size)[1][0]
         if not pred_batched or all(carry_b):

@@ -35,8 +35,8 @@ from fungrad.interpreters.transpose import aval_of, is_undefined, transpose_rule
 from fungrad.ir import Eqn, Jaxpr, ShapedArray
 from fungrad.jit.codegen import EmitContext, codegen_rules
 from fungrad.lax.control_flow.common import (
-    check_operand_types, check_same_types, flatten_operands, groups, merge, optimized_body, pick,
-    reorder, run_compiled, trace_fun,
+    carry_fixed_point, check_operand_types, check_same_types, flatten_operands, groups, merge,
+    optimized_body, pick, reorder, run_compiled, trace_fun,
 )
 from fungrad.lax.registry import primitive
 from fungrad.source_info import at_user_line
@@ -161,12 +161,9 @@ def _scan_jvp(primals: Sequence[Any], tangents: Sequence[Any], *, jaxpr: Jaxpr, 
     ny = len(jaxpr.outvars) - num_carry
     nz = [type(t) is not Zero and is_float(get_aval(p)) for p, t in zip(primals, tangents)]
     const_nz, carry_nz, xs_nz = groups(sizes, nz)
-    while True:
-        _, out_nz = jvp_jaxpr(jaxpr, const_nz + carry_nz + xs_nz, carry_nz + [False] * ny)
-        new = [a or b for a, b in zip(carry_nz, out_nz[:num_carry])]
-        if new == carry_nz:
-            break
-        carry_nz = new
+    carry_nz = carry_fixed_point(carry_nz, lambda nz: jvp_jaxpr(
+        jaxpr, const_nz + nz + xs_nz, nz + [False] * ny)[1][:num_carry])
+    out_nz = jvp_jaxpr(jaxpr, const_nz + carry_nz + xs_nz, carry_nz + [False] * ny)[1]
     body = _jvp_layout(jaxpr, [const_nz, carry_nz, xs_nz], out_nz, num_carry)
     (c, k, x), (ct, kt, xt) = groups(sizes, primals), groups(sizes, tangents)
     kt = [instantiate(t) for t in pick(kt, carry_nz)]
@@ -215,12 +212,8 @@ def _scan_partial_eval(trace: StagingTrace, args: Sequence[Any], params: dict[st
     sizes = [nc, nk, len(args) - nc - nk]
     ny = len(jaxpr.outvars) - nk
     const_uk, carry_uk, xs_uk = groups(sizes, [not trace.is_known(a) for a in args])
-    while True:
-        out_uk = partial_eval_jaxpr(jaxpr, const_uk + carry_uk + xs_uk, carry_uk + [False] * ny)[3]
-        new = [a or b for a, b in zip(carry_uk, out_uk[:nk])]
-        if new == carry_uk:
-            break
-        carry_uk = new
+    carry_uk = carry_fixed_point(carry_uk, lambda uk: partial_eval_jaxpr(
+        jaxpr, const_uk + uk + xs_uk, uk + [False] * ny)[3][:nk])
     uk = const_uk + carry_uk + xs_uk
     known, unknown, nres, out_uk = partial_eval_jaxpr(jaxpr, uk, carry_uk + [False] * ny)
     known, kconsts = split_consts(known)
@@ -310,14 +303,12 @@ def _scan_batch(vals: Sequence[Any], dims: Sequence[int | None], *, jaxpr: Jaxpr
     x = [v if d is None else moveaxis(v, d, 1) for v, d in zip(x, xd)]
     x_dims = [None if d is None else 0 for d in xd]
     carry_b = [d is not None for d in kd]
-    while True:
-        in_dims = cd + [0 if b else None for b in carry_b] + x_dims
-        _, out_b = batch_jaxpr(jaxpr, in_dims, size, carry_b + [False] * ny)
-        new = [a or b for a, b in zip(carry_b, out_b[:num_carry])]
-        if new == carry_b:
-            break
-        carry_b = new
-    body, out_b = batch_jaxpr(jaxpr, in_dims, size, carry_b + [False] * ny)
+    def body_dims(batched: list[bool]) -> list[int | None]:
+        return cd + [0 if b else None for b in batched] + x_dims
+
+    carry_b = carry_fixed_point(carry_b, lambda b: batch_jaxpr(
+        jaxpr, body_dims(b), size, b + [False] * ny)[1][:num_carry])
+    body, out_b = batch_jaxpr(jaxpr, body_dims(carry_b), size, carry_b + [False] * ny)
     k = moved_batch_dims(k, kd, carry_b, size)
     outs = _bind_scan(c + k + x, body, num_consts, num_carry, length=length, reverse=reverse)
     return outs, [(0 if i < num_carry else 1) if b else None for i, b in enumerate(out_b)]
