@@ -243,3 +243,16 @@ def test_check_grads_float32(name: str, f: Callable[..., Any], shapes: Any, mode
     out = f(*args)
     assert all(np.asarray(o).dtype == np.float32 for o in fungrad.tree_util.tree_leaves(out))
     check_grads(f, args, order=1, modes=modes)
+
+
+@given(seed=seeds, flag=st.booleans())
+def test_grad_through_an_unused_branch_output(seed: int, flag: bool) -> None:
+    x = rand(3, seed)
+
+    def f(x: Any) -> Any:
+        a, b = lax.cond(flag, lambda v: (fnp.sin(v), v * 2.0), lambda v: (v * v, fnp.exp(v)), x)
+        return fnp.sum(a)
+
+    want = np.cos(x) if flag else 2.0 * x
+    np.testing.assert_allclose(fungrad.grad(f)(x), want, rtol=1e-14)
+    np.testing.assert_allclose(fungrad.jit(fungrad.grad(f))(x), want, rtol=1e-14)

@@ -24,7 +24,7 @@ from fungrad.errors import ShapeError
 from fungrad.interpreters.ad import Zero, instantiate, is_float, jvp_rules
 from fungrad.interpreters.batching import batch_flat, batch_rules, bdim_to_front, moveaxis
 from fungrad.interpreters.jaxpr_transforms import (
-    batch_jaxpr, jvp_jaxpr, split_consts, transpose_jaxpr,
+    batch_jaxpr, jvp_jaxpr, split_consts, transpose_fn,
 )
 from fungrad.interpreters.partial_eval_jaxpr import partial_eval_jaxpr
 from fungrad.interpreters.staging import StagingTrace, partial_eval_rules, trace_to_jaxpr
@@ -220,8 +220,20 @@ partial_eval_rules[cond_p] = _cond_partial_eval
 # ---------------------------------------------------------------- transpose
 def _cond_transpose(cts: Sequence[Any], index: Any, *ops: Any, branches: Branches) -> list[Any]:
     lin = [is_undefined(x) for x in ops]
-    jaxprs = [transpose_jaxpr(b, lin) for b in branches]
-    outs = _bind(index, pick(ops, lin, False) + [instantiate(c) for c in cts], jaxprs)
+    ct_nz = [type(c) is not Zero for c in cts]  # zero cotangents stay symbolic in the branches
+    nonlin = pick(ops, lin, False)
+    avals = [get_aval(x) for x in nonlin] + pick(branches[0].out_avals, ct_nz)
+
+    def transposed(branch: Jaxpr) -> Jaxpr:
+        backward = transpose_fn(branch, lin)
+
+        def run(*args: Any) -> list[Any]:
+            zeros = [Zero(a) for a, nz in zip(branch.out_avals, ct_nz) if not nz]
+            cts_in = backward(args[:len(nonlin)], merge(ct_nz, args[len(nonlin):], zeros))
+            return [instantiate(c) for c in cts_in]
+        return trace_to_jaxpr(run, avals)
+
+    outs = _bind(index, nonlin + pick(cts, ct_nz), [transposed(b) for b in branches])
     return [None] + merge(lin, outs, [None] * lin.count(False))
 
 
