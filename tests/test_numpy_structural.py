@@ -235,7 +235,30 @@ CREATION: list[Case] = [
                                                           np.asarray(m.size(x)))),
 ]
 
-CASES = REDUCTIONS + SHAPE_OPS + PRODUCTS + [einsum_case(*c) for c in EINSUMS] + CREATION
+@st.composite
+def sorted_grid(draw: Any) -> Any:
+    xp = np.cumsum(draw(floats(0.1, 2.0, shape=(draw(st.integers(2, 5)),))))
+    return draw(floats(-1, 12, shape=(4,))), xp, draw(floats(shape=xp.shape))
+
+
+NUMERIC: list[Case] = [
+    ("diff", AX, lambda m, x, a, k: m.diff(x, axis=-1 if a is None else a)),
+    ("diff_n2", arr(), lambda m, x: m.diff(x, n=2, axis=0) if x.shape[0] > 2 else m.diff(x)),
+    ("diff_pre_app", shaped(4), lambda m, x: m.diff(x, prepend=0.5, append=x[:2])),
+    ("interp", sorted_grid(), lambda m, x, xp, fp: m.interp(x, xp, fp)),
+    ("interp_lr", sorted_grid(), lambda m, x, xp, fp: m.interp(x, xp, fp, left=-9.0, right=9.0)),
+    *((f"convolve_{mode}", st.tuples(arr(1, 1, 5), arr(1, 1, 5)),
+       (lambda mode: lambda m, a, v: m.convolve(a, v, mode))(mode))
+      for mode in ["full", "same", "valid"]),
+    *((f"correlate_{mode}", st.tuples(arr(1, 1, 5), arr(1, 1, 5)),
+       (lambda mode: lambda m, a, v: m.correlate(a, v, mode))(mode))
+      for mode in ["full", "same", "valid"]),
+    ("trapezoid", arr(1, 2), lambda m, y: m.trapezoid(y, dx=0.5)),
+    ("trapezoid_x", st.tuples(shaped(3, 4), shaped(4)),
+     lambda m, y, x: m.trapezoid(y, np.cumsum(np.abs(x)) if m is np else m.cumsum(m.abs(x)))),
+]
+
+CASES = REDUCTIONS + SHAPE_OPS + PRODUCTS + NUMERIC + [einsum_case(*c) for c in EINSUMS] + CREATION
 
 
 @pytest.mark.parametrize("name,strat,fn", CASES, ids=[c[0] for c in CASES])
@@ -275,6 +298,9 @@ GRADS: list[tuple[str, Any, Callable[..., Any]]] = [
     ("where_clip", arr(), lambda x: fnp.where(x > 0, fnp.clip(x, -1.0, 1.5), x * x)),
     ("tril_diag", shaped(3), lambda x: fnp.tril(fnp.diag(x) + fnp.outer(x, x))),
     ("linspace_traced", shaped(), lambda x: fnp.linspace(x, 2 * x + 1, 4)),
+    ("convolve", st.tuples(shaped(4), shaped(3)), lambda a, v: fnp.convolve(a, v, "same")),
+    ("interp", shaped(3), lambda x: fnp.interp(np.array([0.5, 1.5, 2.2]), np.arange(3.0), x)),
+    ("diff_trapezoid", shaped(5), lambda x: fnp.diff(x * x) * fnp.trapezoid(x)),
 ]
 
 

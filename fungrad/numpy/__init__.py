@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from fungrad.core import Tracer
+
 from fungrad.numpy.creation import (
     arange, array, diag, diagflat, empty, empty_like, eye, full, full_like, identity, indices,
     linspace, logspace, meshgrid, ones, ones_like, tri, tril, tril_indices, triu,
@@ -43,9 +45,10 @@ from fungrad.numpy.reductions import (
 )
 from fungrad.numpy.sorting import argsort, sort
 from fungrad.numpy.ufuncs import (
-    BINARY, UNARY, add, around, clip, divide, divmod, imag, isclose, multiply, nan_to_num, real,
-    subtract,
+    BINARY, UNARY, add, around, clip, divide, divmod, imag, isclose, multiply, nan_to_num, power,
+    real, subtract,
 )
+from fungrad.numpy.numeric import convolve, correlate, diff, interp, trapezoid
 
 try:
     import fungrad.numpy.linalg as linalg
@@ -72,10 +75,10 @@ isposinf, isneginf, signbit = UNARY["isposinf"], UNARY["isneginf"], UNARY["signb
 logical_not, invert, bitwise_not = UNARY["logical_not"], UNARY["invert"], UNARY["invert"]
 conjugate = conj = UNARY["conjugate"]
 
-true_divide, floor_divide = BINARY["true_divide"], BINARY["floor_divide"]
+true_divide, floor_divide = divide, BINARY["floor_divide"]
 remainder, fmod = BINARY["remainder"], BINARY["fmod"]
 mod = remainder
-power, float_power = BINARY["power"], BINARY["float_power"]
+float_power = BINARY["float_power"]
 pow = power
 maximum, minimum, fmax, fmin = BINARY["maximum"], BINARY["minimum"], BINARY["fmax"], \
     BINARY["fmin"]
@@ -105,7 +108,7 @@ bool_, complex64, complex128 = np.bool_, np.complex64, np.complex128
 integer, floating, inexact, number = np.integer, np.floating, np.inexact, np.number
 signedinteger, unsignedinteger, complexfloating = np.signedinteger, np.unsignedinteger, \
     np.complexfloating
-dtype, ndarray = np.dtype, np.ndarray
+dtype = np.dtype
 finfo, iinfo, issubdtype = np.finfo, np.iinfo, np.issubdtype
 promote_types, can_cast = np.promote_types, np.can_cast
 
@@ -118,3 +121,15 @@ def iscomplexobj(x: Any) -> bool:
 def isrealobj(x: Any) -> bool:
     """Whether ``x`` has a non-complex dtype."""
     return not iscomplexobj(x)
+
+
+class _ArrayMeta(type):
+    def __instancecheck__(cls, obj: object) -> bool:
+        return isinstance(obj, (np.ndarray, Tracer))
+
+
+class ndarray(metaclass=_ArrayMeta):
+    """The array type for ``isinstance`` checks: NumPy arrays and tracers both count."""
+
+
+Array = ndarray

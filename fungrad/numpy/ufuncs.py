@@ -336,6 +336,14 @@ def divide(x: Any, y: Any) -> Any:
     return lax.div(*promote_inexact(x, y))
 
 
+def power(x: Any, y: Any) -> Any:
+    """``x ** y``, elementwise (a static Python int exponent binds ``integer_pow``)."""
+    if type(y) is int and isinstance(x, _ARRAYS) and (
+            x.dtype.kind == "f" or x.dtype.kind in "iu" and y >= 0):
+        return lax.integer_pow(x, y)
+    return lax.pow(*promote(x, y))
+
+
 def divmod(x: Any, y: Any) -> tuple[Any, Any]:  # noqa: A001 - NumPy's name
     """``(x // y, x % y)``, elementwise."""
     a, b = promote(x, y)
