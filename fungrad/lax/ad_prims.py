@@ -33,7 +33,7 @@ def stop_gradient(x: Any) -> Any:
     Applies to every leaf of a pytree; integer and boolean leaves pass through untouched.
 
     >>> import fungrad
-    >>> fungrad.grad(lambda x: x * fungrad.stop_gradient(x))(3.0)
+    >>> float(fungrad.grad(lambda x: x * fungrad.stop_gradient(x))(3.0))
     3.0
     """
     from fungrad.tree_util import tree_map
