@@ -202,7 +202,7 @@ def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False,
     Entries of ``-inf`` contribute nothing and get a zero gradient; a row of only ``-inf``
     gives ``-inf``.
 
-    >>> logsumexp(np.array([1000.0, 1000.0]))
+    >>> float(logsumexp(np.array([1000.0, 1000.0])))
     1000.6931471805599
     """
     a = _float(a)

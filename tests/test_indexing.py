@@ -181,3 +181,22 @@ def test_take_matches_numpy(name: str, fn: Callable[..., Any]) -> None:
     x = np.array([[3.0, 1.0, 2.0], [0.5, 7.0, -1.0], [4.0, 4.5, 0.0]])
     assert_like_numpy(fn(fnp, x), fn(np, x))
     check_grads(lambda v: fn(fnp, v), (x,), order=1)
+
+
+def test_at_out_of_bounds_is_dropped_or_clamped_like_jax() -> None:
+    x = np.zeros(3)
+    assert_like_numpy(fnp.at(x)[5].set(1.0), x)
+    assert_like_numpy(fnp.at(x)[np.array([0, 5])].add(1.0), np.array([1.0, 0.0, 0.0]))
+    assert_like_numpy(fnp.at(x)[np.array([0, 5])].add(1.0, mode="clip"),
+                      np.array([1.0, 0.0, 1.0]))
+
+
+@settings(max_examples=10)
+@given(a=hnp.arrays(np.int64, hnp.array_shapes(max_dims=3, max_side=4),
+                    elements=st.integers(0, 2)), size=st.integers(0, 8))
+def test_nonzero_with_static_size_under_jit(a: Any, size: int) -> None:
+    want = np.nonzero(a)
+    padded = tuple(np.concatenate([w[:size], np.full(max(size - len(w), 0), -1)]) for w in want)
+    got = fungrad.jit(lambda v: fnp.nonzero(v, size=size, fill_value=-1))(a)
+    assert_like_numpy(got, padded)
+    assert_like_numpy(fnp.where(a), want)

@@ -5,7 +5,7 @@ Each operand first loses its repeated labels (diagonals) and the labels nobody e
 batch dimension when it is still needed later and a contracted one otherwise. A final
 transpose puts the labels in output order. NumPy's ``einsum`` is never called on tracers.
 
->>> import fungrad.numpy as fnp
+>>> import numpy as np, fungrad.numpy as fnp
 >>> fnp.einsum("ij,jk->ik", np.ones((2, 3)), np.ones((3, 4))).shape
 (2, 4)
 """

@@ -177,8 +177,32 @@ class IndexUpdateHelper:
         return f"_IndexUpdateHelper({self.array!r})"
 
 
+def _update(kind: str, doc: str) -> Callable[..., Any]:
+    """An ``x.at[idx]`` method scattering with ``kind`` (JAX's keywords; ``mode`` is honoured)."""
+    def method(self: IndexUpdateRef, values: Any, *, indices_are_sorted: bool = False,
+               unique_indices: bool = False, mode: str | None = None) -> Any:
+        return self._scatter(values, kind, mode)
+    method.__doc__ = doc
+    return method
+
+
+def _via_factors(combine: str, doc: str) -> Callable[..., Any]:
+    """``x`` combined with the product of the updates landing on each element (divide, power)."""
+    def method(self: IndexUpdateRef, values: Any, **kw: Any) -> Any:
+        from fungrad.numpy import ufuncs
+        x = asarray(self.array)
+        factors = IndexUpdateRef(lax.full(x.shape, 1, x.dtype), self.index)._scatter(
+            values, "mul", kw.get("mode"))
+        return getattr(ufuncs, combine)(x, factors)
+    method.__doc__ = doc
+    return method
+
+
 class IndexUpdateRef:
-    """``x.at[idx]``: each method returns a new array, ``x`` itself is never changed."""
+    """``x.at[idx]``: each method returns a new array, ``x`` itself is never changed.
+
+    As in JAX, out-of-bounds updates are dropped (``mode="clip"`` clamps them instead).
+    """
 
     __slots__ = ("array", "index")
 
@@ -186,11 +210,13 @@ class IndexUpdateRef:
         self.array = array
         self.index = index
 
-    def _scatter(self, values: Any, mode: str) -> Any:
+    def _scatter(self, values: Any, kind: str, mode: str | None = None) -> Any:
         x = asarray(self.array)
-        idx = _normalize(x, _as_tuple(self.index))
-        _check_bounds(x, idx)
-        return lax.scatter(x, idx, asarray_of(values, x.dtype), mode)
+        # JAX semantics: out-of-bounds updates are dropped (or clamped), never an error
+        idx = tuple(np.asarray(e) if isinstance(e, (int, np.integer)) and not isinstance(e, bool)
+                    else e for e in _normalize(x, _as_tuple(self.index)))
+        oob = "clip" if mode in ("clip", "promise_in_bounds") else "drop"
+        return lax.scatter(x, idx, asarray_of(values, x.dtype), kind, oob)
 
     def get(self, mode: str | None = None, fill_value: Any = None) -> Any:
         """``x[idx]`` (``mode="fill"``: out-of-bounds entries give ``fill_value``)."""
@@ -199,45 +225,18 @@ class IndexUpdateRef:
             return lax.gather(x, _normalize(x, _as_tuple(self.index)), "fill", fill_value)
         return getitem(self.array, self.index)
 
-    def set(self, values: Any) -> Any:
-        """``x`` with ``x[idx] = values``."""
-        return self._scatter(values, "set")
+    set = _update("set", "``x`` with ``x[idx] = values``.")
+    add = _update("add", "``x`` with ``x[idx] += values`` (repeated indices accumulate).")
+    multiply = mul = _update("mul", "``x`` with ``x[idx] *= values``.")
+    min = _update("min", "``x`` with ``x[idx] = minimum(x[idx], values)``.")
+    max = _update("max", "``x`` with ``x[idx] = maximum(x[idx], values)``.")
+    divide = _via_factors("divide", "``x`` with ``x[idx] /= values``.")
+    power = _via_factors("power", "``x`` with ``x[idx] **= values``.")
 
-    def add(self, values: Any) -> Any:
-        """``x`` with ``x[idx] += values`` (repeated indices accumulate)."""
-        return self._scatter(values, "add")
-
-    def subtract(self, values: Any) -> Any:
+    def subtract(self, values: Any, **kw: Any) -> Any:
         """``x`` with ``x[idx] -= values``."""
-        return self._scatter(lax.neg(asarray_of(values, asarray(self.array).dtype)), "add")
-
-    def multiply(self, values: Any) -> Any:
-        """``x`` with ``x[idx] *= values``."""
-        return self._scatter(values, "mul")
-
-    mul = multiply
-
-    def divide(self, values: Any) -> Any:
-        """``x`` with ``x[idx] /= values``."""
-        from fungrad.numpy.ufuncs import divide
-        x = asarray(self.array)
-        ones = lax.full(x.shape, 1, x.dtype)
-        return divide(x, IndexUpdateRef(ones, self.index).multiply(values))
-
-    def power(self, values: Any) -> Any:
-        """``x`` with ``x[idx] **= values``."""
-        from fungrad.numpy.ufuncs import BINARY
-        x = asarray(self.array)
-        ones = lax.full(x.shape, 1, x.dtype)
-        return BINARY["power"](x, IndexUpdateRef(ones, self.index).multiply(values))
-
-    def min(self, values: Any) -> Any:
-        """``x`` with ``x[idx] = minimum(x[idx], values)``."""
-        return self._scatter(values, "min")
-
-    def max(self, values: Any) -> Any:
-        """``x`` with ``x[idx] = maximum(x[idx], values)``."""
-        return self._scatter(values, "max")
+        neg = lax.neg(asarray_of(values, asarray(self.array).dtype))
+        return self._scatter(neg, "add", kw.get("mode"))
 
     def apply(self, func: Callable[[Any], Any]) -> Any:
         """``x`` with ``x[idx] = func(x[idx])`` (indices assumed unique)."""
@@ -291,10 +290,11 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None) -> Any:
     return getitem(arr, tuple(index))
 
 
-def where(condition: Any, x: Any = None, y: Any = None) -> Any:
+def where(condition: Any, x: Any = None, y: Any = None, *, size: int | None = None,
+          fill_value: Any = None) -> Any:
     """``x`` where ``condition`` else ``y`` (broadcast); with one argument, ``nonzero``."""
     if x is None and y is None:
-        return nonzero(condition)
+        return nonzero(condition, size=size, fill_value=fill_value)
     if x is None or y is None:
         raise ValueError("where: either both or neither of x and y should be given")
     c = asarray(condition)
@@ -323,9 +323,29 @@ def _concrete(a: Any, name: str) -> Any:
     return np.asarray(val)
 
 
-def nonzero(a: Any) -> tuple[Any, ...]:
-    """Indices of the nonzero elements, one array per axis (concrete input only)."""
-    return tuple(np.nonzero(_concrete(a, "nonzero")))
+def nonzero(a: Any, *, size: int | None = None, fill_value: Any = None) -> tuple[Any, ...]:
+    """Indices of the nonzero elements, one array per axis.
+
+    Traced input needs a static ``size`` (as in JAX): the first ``size`` hits, padded with
+    ``fill_value`` (default 0).
+    """
+    if size is None:
+        return tuple(np.nonzero(_concrete(a, "nonzero (without size=)")))
+    a = asarray(a)
+    flat = ravel(a)
+    hit = flat if flat.dtype == bool else lax.ne(flat, np.zeros((), flat.dtype))
+    order = lax.argsort(lax.convert_element_type(lax.bitwise_not(hit), np.int8), dimension=0)
+    n = flat.shape[0]
+    first = getitem(order, slice(0, size)) if size <= n else lax.concatenate(
+        [order, lax.full((size - n,), 0, order.dtype)], 0)
+    from fungrad.numpy.reductions import sum as _sum
+    valid = lax.lt(np.arange(size), _sum(hit, None, np.int64))
+    out = []
+    for dim in reversed(a.shape):
+        out.append(lax.rem(first, np.int64(dim)))
+        first = lax.div(first, np.int64(dim))
+    fill = 0 if fill_value is None else fill_value
+    return tuple(lax.select(valid, idx, np.asarray(fill, idx.dtype)) for idx in reversed(out))
 
 
 def flatnonzero(a: Any) -> Any:

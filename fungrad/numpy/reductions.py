@@ -4,7 +4,7 @@
 Integer sums accumulate in int64 and means are float64, as in NumPy.
 
 >>> import fungrad.numpy as fnp
->>> fnp.var(np.array([1.0, 2.0, 3.0, 4.0]), ddof=1)
+>>> float(fnp.var(np.array([1.0, 2.0, 3.0, 4.0]), ddof=1))
 1.6666666666666667
 """
 from __future__ import annotations

@@ -5,7 +5,7 @@ Each table line is one function: its lax implementation and how its operands are
 does). Composite functions follow NumPy's own formulas so values agree to the last bits.
 
 >>> import fungrad.numpy as fnp
->>> fnp.logaddexp(0.0, 0.0)  # log(2)
+>>> float(fnp.logaddexp(0.0, 0.0))  # log(2)
 0.6931471805599453
 """
 from __future__ import annotations
