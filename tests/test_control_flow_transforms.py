@@ -218,15 +218,26 @@ def test_vmap_scan_with_batched_xs_on_any_axis() -> None:
 
 
 def test_reverse_mode_saves_loop_invariants_once() -> None:
-    """A residual that is a const of the loop body (W here) is passed, not stacked per step."""
+    """Residuals that are consts of the body (big) or computed from consts alone (tanh(big)) are
+    computed once and passed to the backward loop, not stacked per step."""
     big = RNG.uniform(-1, 1, (6, 6))
-    def f(h: Any) -> Any:
-        return fnp.sum(lax.scan(lambda c, _: (fnp.tanh(fnp.dot(big, c)), None), h, None,
-                                length=50)[0])
+
+    def f(h: Any, steps: int = 50) -> Any:
+        def body(c: Any, _: Any) -> Any:
+            return fnp.tanh(fnp.dot(big, c)) + fnp.dot(fnp.tanh(big), c) * 0.1, None
+        return fnp.sum(lax.scan(body, h, None, length=steps)[0])
+
+    def f_ref(h: Any) -> Any:
+        for _ in range(50):
+            h = fnp.tanh(fnp.dot(big, h)) + fnp.dot(fnp.tanh(big), h) * 0.1
+        return fnp.sum(h)
 
     jaxpr = fungrad.make_jaxpr(G(f))(np.ones(6))
     shapes = [v.aval.shape for e in jaxpr.eqns for v in list(e.inputs) + list(e.outvars)]
     assert (50, 6, 6) not in shapes and (50, 6) in shapes
+    x = RNG.uniform(-0.1, 0.1, 6)
+    np.testing.assert_allclose(G(f)(x), G(f_ref)(x), rtol=1e-12)
+    np.testing.assert_allclose(J(G(f))(x), G(f_ref)(x), rtol=1e-12)
 
 
 @given(axis_x=st.integers(0, 2), axis_c=st.sampled_from([None, 0, 1]), seed=st.integers(0, 99),

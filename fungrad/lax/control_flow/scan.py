@@ -219,19 +219,27 @@ def _scan_partial_eval(trace: StagingTrace, args: Sequence[Any], params: dict[st
     known, kconsts = split_consts(known)
     known_args = kconsts + pick(args, uk, False)
     n_kc, n_kk = len(kconsts) + const_uk.count(False), carry_uk.count(False)
-    # Residuals that only forward a const or an x of the known loop are not saved per step.
-    src = residual_sources(known, nres)
-    invariant = [s is not None and s < n_kc for s in src]
-    forwarded_x = [s is not None and s >= n_kc + n_kk for s in src]
-    stacked = [not (a or b) for a, b in zip(invariant, forwarded_x)]
     n_out = len(known.outvars) - nres
+    known, known_args, n_kc, hoisted = _hoist_invariants(trace, known, known_args, n_kc, n_out)
+    # Where each residual comes from: computed from the consts alone (hoisted) or forwarding a
+    # const ("const"), forwarding an x ("x"), or saved by the known loop at every step ("step").
+    src = iter(residual_sources(known, sum(h is None for h in hoisted)))
+    kinds, values = [], []
+    for h in hoisted:
+        s = None if h is not None else next(src)
+        const = h is not None or (s is not None and s < n_kc)
+        x = not const and s is not None and s >= n_kc + n_kk
+        kinds.append("const" if const else "x" if x else "step")
+        values.append(h if h is not None else None if s is None else known_args[s])
+    per_step = [k == "step" for k, h in zip(kinds, hoisted) if h is None]
     known = Jaxpr([], known.invars, known.eqns,
-                  known.outvars[:n_out] + pick(known.outvars[n_out:], stacked))
+                  known.outvars[:n_out] + pick(known.outvars[n_out:], per_step))
     with core.set_current_trace(trace.parent):  # type: ignore[arg-type]
         known_outs = scan_p.bind(*known_args, jaxpr=known, length=length, reverse=reverse,
                                  num_consts=n_kc, num_carry=n_kk)
     saved = iter(known_outs[n_out:])
-    res_values = [next(saved) if st or s is None else known_args[s] for s, st in zip(src, stacked)]
+    res_values = [next(saved) if k == "step" else v for k, v in zip(kinds, values)]
+    invariant, stacked, forwarded_x = ([k == kind for k in kinds] for kind in ("const", "step", "x"))
     # Unknown loop: consts (invariant residuals, unknown consts), carries, xs (per-step
     # residuals, forwarded xs, unknown xs).
     res_idx = list(range(nres))
@@ -249,6 +257,27 @@ def _scan_partial_eval(trace: StagingTrace, args: Sequence[Any], params: dict[st
     out_avals = abstract_eval(scan_p, [a.aval for a in inputs], uk_params)
     tracers = trace.add_eqn(scan_p, inputs, uk_params, out_avals)
     return merge(out_uk, tracers, known_outs[:n_out])
+
+
+def _hoist_invariants(trace: StagingTrace, known: Jaxpr, args: list[Any], n_consts: int,
+                      n_out: int) -> tuple[Jaxpr, list[Any], int, list[Any]]:
+    """Compute the residuals that depend on the loop's consts alone once, before the loop.
+
+    Returns the known body (now taking what it needs of that computation as its consts), its
+    operands, its number of consts, and per residual its hoisted value or None.
+    """
+    nres = len(known.outvars) - n_out
+    varying = [False] * n_consts + [True] * (len(known.invars) - n_consts)
+    hoist, per_step, _, out_varying = partial_eval_jaxpr(known, varying,
+                                                         [True] * n_out + [False] * nres)
+    if all(out_varying):
+        return known, args, n_consts, [None] * nres
+    with core.set_current_trace(trace.parent):  # type: ignore[arg-type]
+        values = core.eval_jaxpr(hoist, hoist.consts, *args[:n_consts])
+    n_inv = out_varying.count(False)
+    invariant = iter(values[:n_inv])
+    hoisted = [None if v else next(invariant) for v in out_varying[n_out:]]
+    return per_step, list(values[n_inv:]) + args[n_consts:], len(values) - n_inv, hoisted
 
 
 partial_eval_rules[scan_p] = _scan_partial_eval
