@@ -16,7 +16,7 @@ import numpy as np
 
 from fungrad import lax
 from fungrad.numpy.manipulation import canonical_axes, canonical_axis, ravel, reshape, slice_axis
-from fungrad.numpy.promotion import asarray, inexact_dtype, promote
+from fungrad.numpy.promotion import asarray, promote
 
 _INT64, _UINT64 = np.dtype(np.int64), np.dtype(np.uint64)
 
@@ -95,9 +95,10 @@ def mean(a: Any, axis: Any = None, dtype: Any = None, out: None = None,
     """Arithmetic mean over ``axis`` (float64 for integer input)."""
     a = asarray(a)
     axes = canonical_axes(axis, a.ndim)
-    dt = np.dtype(dtype) if dtype is not None else inexact_dtype(a.dtype)
-    if dt.kind == "f" and a.dtype.kind != "f" and dtype is None:
-        dt = np.dtype(np.float64)
+    if dtype is not None:
+        dt = np.dtype(dtype)
+    else:  # NumPy: integers and booleans average in float64
+        dt = a.dtype if a.dtype.kind in "fc" else np.dtype(np.float64)
     total = sum(a, axes, dt, keepdims=keepdims)
     return lax.div(total, np.asarray(_count(tuple(a.shape), axes), dt))
 

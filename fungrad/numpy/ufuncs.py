@@ -29,6 +29,8 @@ def _unary(name: str, impl: Fn1, inexact: bool, doc: str) -> Fn1:
     promote1 = promote_inexact if inexact else promote
 
     def f(x: Any) -> Any:
+        if isinstance(x, _ARRAYS) and (not inexact or x.dtype.kind == "f"):
+            return impl(x)  # the fast path: nothing to convert
         return impl(promote1(asarray(x))[0])
     f.__name__ = f.__qualname__ = name
     f.__doc__ = doc
