@@ -258,7 +258,26 @@ NUMERIC: list[Case] = [
      lambda m, y, x: m.trapezoid(y, np.cumsum(np.abs(x)) if m is np else m.cumsum(m.abs(x)))),
 ]
 
-CASES = REDUCTIONS + SHAPE_OPS + PRODUCTS + NUMERIC + [einsum_case(*c) for c in EINSUMS] + CREATION
+MISC: list[Case] = [
+    ("array_api_names", st.tuples(shaped(2, 3)), lambda m, x: (
+        m.acosh(m.abs(x) + 1), m.asinh(x), m.atan(x), m.permute_dims(x, (1, 0)),
+        m.concat([x, x], axis=1), m.cumulative_sum(x, axis=0), m.cumulative_prod(x, axis=1),
+        m.vecdot(x, x[:1]))),
+    ("concrete_index_fns", st.tuples(ints(0, 1, shape=(2, 3)), shaped(2, 3)), lambda m, c, x: (
+        m.argwhere(c), m.flatnonzero(c), m.compress(c[0], x, axis=1), m.extract(c, x))),
+    ("nan_reductions", st.tuples(shaped(2, 3)), lambda m, x: (
+        m.nanmin(m.where(x > 1, np.nan, x), axis=0), m.nanprod(m.where(x > 1, np.nan, x)))),
+    ("digitize", st.tuples(shaped(5)), lambda m, x: (
+        m.digitize(x, np.array([-1.0, 0.0, 2.0])), m.digitize(x, np.array([-1.0, 0.5]), True))),
+    ("dsplit_diagflat_empty_like", st.tuples(shaped(2, 2, 4)), lambda m, x: (
+        m.dsplit(x, 2), m.diagflat(x[0], 1), m.empty_like(x).shape)),
+    ("index_grids", st.just(()), lambda m: (
+        m.indices((2, 3)), m.tril_indices(3), m.triu_indices(3, 1, 4))),
+    ("array_equiv", st.tuples(shaped(2, 3)), lambda m, x: (
+        m.array_equiv(x, x[:1]), m.array_equiv(x[:1], x[:1]), m.array_equiv(x, x[:, :1] * 0 + 7))),
+]
+
+CASES = REDUCTIONS + SHAPE_OPS + PRODUCTS + NUMERIC + MISC + [einsum_case(*c) for c in EINSUMS] + CREATION
 
 
 @pytest.mark.parametrize("name,strat,fn", CASES, ids=[c[0] for c in CASES])
@@ -267,7 +286,7 @@ CASES = REDUCTIONS + SHAPE_OPS + PRODUCTS + NUMERIC + [einsum_case(*c) for c in 
 def test_matches_numpy(name: str, strat: Any, fn: Any, data: Any) -> None:
     args = data.draw(strat)
     args = args if isinstance(args, tuple) else (args,)
-    check_against_numpy(fn, args, trace=name != "matmul_op")
+    check_against_numpy(fn, args, trace=name not in ("matmul_op", "concrete_index_fns"))
 
 
 # ---------------------------------------------------------------- gradients
@@ -336,3 +355,16 @@ def test_vmap_of_reductions_matches_loop(case: Any) -> None:
     got = fungrad.vmap(f)(x)
     assert_like_numpy(got, np.stack([np.var(r, axis=axis % max(r.ndim, 1) if r.ndim else None)
                                      for r in x]))
+
+
+def test_dtype_helpers_and_predicates() -> None:
+    assert fnp.broadcast_shapes((2, 1), (3,)) == np.broadcast_shapes((2, 1), (3,))
+    assert fnp.can_cast(np.int32, np.float64) and not fnp.can_cast(np.float64, np.int32)
+    assert fnp.promote_types(np.float32, np.int64) == np.promote_types(np.float32, np.int64)
+    assert fnp.issubdtype(np.float32, fnp.floating)
+    assert not fnp.iscomplexobj(np.zeros(2)) and fnp.isrealobj(np.zeros(2))
+    for v in [1.0, 3, np.float32(2), "s", [1.0], np.zeros(2)]:
+        assert fnp.isscalar(v) == np.isscalar(v)
+    # unlike NumPy, a 0-d array counts as a scalar, as in JAX
+    assert fnp.isscalar(np.array(1.0))
+    assert fungrad.make_jaxpr(lambda x: fnp.isscalar(x) * x)(1.0).out_avals[0].shape == ()

@@ -170,21 +170,26 @@ cumulative_sum = cumsum
 cumulative_prod = cumprod
 
 
-def _nan_reducer(name: str, base: Callable[..., Any], fill: float) -> Callable[..., Any]:
+def _nan_reducer(name: str, base: Callable[..., Any], fill: float,
+                 extremum: bool = False) -> Callable[..., Any]:
     def f(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
         a = asarray(a)
-        if a.dtype.kind == "f":
-            a = lax.select(lax.ne(a, a), lax.full(a.shape, fill, a.dtype), a)
-        return base(a, axis, keepdims=keepdims)
+        if a.dtype.kind != "f":
+            return base(a, axis, keepdims=keepdims)
+        nan = lax.ne(a, a)
+        out = base(lax.select(nan, np.asarray(fill, a.dtype), a), axis, keepdims=keepdims)
+        if extremum:  # an all-NaN slice has no extremum: NaN, as in NumPy
+            out = lax.select(all(nan, axis, keepdims=keepdims), np.asarray(np.nan, a.dtype), out)
+        return out
     f.__name__ = f.__qualname__ = name
-    f.__doc__ = f"``{base.__name__}`` treating NaNs as {fill}."
+    f.__doc__ = f"``{base.__name__}`` ignoring NaNs."
     return f
 
 
 nansum = _nan_reducer("nansum", sum, 0.0)
 nanprod = _nan_reducer("nanprod", prod, 1.0)
-nanmax = _nan_reducer("nanmax", max, -np.inf)
-nanmin = _nan_reducer("nanmin", min, np.inf)
+nanmax = _nan_reducer("nanmax", max, -np.inf, extremum=True)
+nanmin = _nan_reducer("nanmin", min, np.inf, extremum=True)
 
 
 def nanmean(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
