@@ -65,10 +65,11 @@ def assert_like_numpy(got: Any, want: Any, rtol: float | None = None) -> None:
 
 
 def check_against_numpy(fn: Callable[..., Any], args: tuple[Any, ...], rtol: float | None = None,
-                        trace: bool = True) -> None:
-    """``fn(fungrad.numpy, *args)`` equals ``fn(numpy, *args)``, eagerly and as staged types.
+                        trace: bool = True, batch: bool = True) -> None:
+    """``fn(fungrad.numpy, *args)`` equals ``fn(numpy, *args)``: eagerly, as staged types
+    (``make_jaxpr``), and under ``vmap`` over its first array argument against a loop.
 
-    Array arguments are traced by ``make_jaxpr``; the rest (axes, flags) stay static.
+    Array arguments are traced; the rest (axes, flags) stay static.
     """
     import fungrad.numpy as fnp
     with np.errstate(all="ignore"):
@@ -89,6 +90,25 @@ def check_against_numpy(fn: Callable[..., Any], args: tuple[Any, ...], rtol: flo
     wants = _leaves(want)
     assert [(a.shape, a.dtype) for a in jaxpr.out_avals] == \
         [(np.shape(w), np.asarray(w).dtype) for w in wants]
+    if batch and where:
+        check_vmap_against_loop(fn, args, where[0], rtol)
+
+
+def check_vmap_against_loop(fn: Callable[..., Any], args: tuple[Any, ...], i: int,
+                            rtol: float | None = None) -> None:
+    """``vmap`` over argument ``i`` (a batch of it and its reversed copy) equals a loop."""
+    import fungrad.numpy as fnp
+    x = args[i]
+    batch = np.stack([x, np.flip(x)])
+
+    def one(module: Any, xi: Any) -> Any:
+        return fn(module, *args[:i], xi, *args[i + 1:])
+
+    with np.errstate(all="ignore"):
+        wants = [_leaves(one(np, xi)) for xi in batch]
+    got = _leaves(fungrad.vmap(lambda xi: one(fnp, xi))(batch))
+    for k, g in enumerate(got):
+        assert_like_numpy(g, np.stack([np.asarray(w[k]) for w in wants]), rtol)
 
 
 def _leaves(x: Any) -> list[Any]:
