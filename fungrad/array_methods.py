@@ -202,14 +202,15 @@ class ArrayMethods:
         return fnp().cumprod(self, axis=axis)
 
     def reshape(self, *shape: Any, order: str = "C") -> Any:
-        if len(shape) == 1 and not isinstance(shape[0], int):
+        if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
             shape = tuple(shape[0])
         return fnp().reshape(self, shape, order=order)
 
     def transpose(self, *axes: Any) -> Any:
-        if len(axes) == 1 and not isinstance(axes[0], int):
-            axes = axes[0]
-        return fnp().transpose(self, axes or None)
+        perm: Any = axes
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (list, tuple))):
+            perm = axes[0]
+        return fnp().transpose(self, perm or None)
 
     def swapaxes(self, a: int, b: int) -> Any:
         return fnp().swapaxes(self, a, b)
