@@ -31,7 +31,7 @@ def relu(x: Any) -> Any:
     array([0., 2.])
     """
     x = asarray(x)
-    return fnp.where(x > 0, x, fnp.zeros_like(x))
+    return fnp.where(x > 0, x, 0)
 
 
 def relu6(x: Any) -> Any:
@@ -41,8 +41,7 @@ def relu6(x: Any) -> Any:
     array([0., 3., 6.])
     """
     x = asarray(x)
-    inside = fnp.logical_and(x > 0, x < 6)
-    return fnp.where(inside, x, fnp.where(x <= 0, fnp.zeros_like(x), fnp.full_like(x, 6)))
+    return fnp.where(x <= 0, 0, fnp.where(x >= 6, 6, x))
 
 
 def sigmoid(x: Any) -> Any:
@@ -107,7 +106,7 @@ def elu(x: Any, alpha: float = 1.0) -> Any:
     """
     x = _float(x)
     pos = x > 0
-    safe = fnp.where(pos, fnp.zeros_like(x), x)
+    safe = fnp.where(pos, 0.0, x)
     return fnp.where(pos, x, alpha * fnp.expm1(safe))
 
 
@@ -119,7 +118,7 @@ def celu(x: Any, alpha: float = 1.0) -> Any:
     """
     x = _float(x)
     pos = x > 0
-    safe = fnp.where(pos, fnp.zeros_like(x), x)
+    safe = fnp.where(pos, 0.0, x)
     return fnp.where(pos, x, alpha * fnp.expm1(safe / alpha))
 
 
@@ -153,7 +152,7 @@ def hard_tanh(x: Any) -> Any:
     array([-1. ,  0.5])
     """
     x = _float(x)
-    return fnp.where(x > 1, fnp.ones_like(x), fnp.where(x < -1, -fnp.ones_like(x), x))
+    return fnp.where(x > 1, 1.0, fnp.where(x < -1, -1.0, x))
 
 
 def hard_sigmoid(x: Any) -> Any:
@@ -191,7 +190,7 @@ def glu(x: Any, axis: int = -1) -> Any:
 def _shifted(x: Any, axis: Any) -> tuple[Any, Any]:
     """``x`` minus its (finite, gradient-stopped) maximum over ``axis``."""
     m = fnp.max(x, axis=axis, keepdims=True)
-    m = lax.stop_gradient(fnp.where(fnp.isfinite(m), m, fnp.zeros_like(m)))
+    m = lax.stop_gradient(fnp.where(fnp.isfinite(m), m, 0.0))
     return x - m, m
 
 
