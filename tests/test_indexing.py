@@ -200,3 +200,22 @@ def test_nonzero_with_static_size_under_jit(a: Any, size: int) -> None:
     got = fungrad.jit(lambda v: fnp.nonzero(v, size=size, fill_value=-1))(a)
     assert_like_numpy(got, padded)
     assert_like_numpy(fnp.where(a), want)
+
+
+@settings(max_examples=10)
+@given(a=hnp.arrays(np.int64, hnp.array_shapes(max_dims=2, max_side=5), elements=st.integers(0, 6)),
+       size=st.integers(1, 8))
+def test_unique_and_bincount(a: Any, size: int) -> None:
+    assert_like_numpy(fnp.unique(a), np.unique(a))
+    assert_like_numpy(fnp.unique(a, return_counts=True), np.unique(a, return_counts=True))
+    u = np.unique(a)
+    want = np.concatenate([u[:size], np.full(max(size - len(u), 0), -1)])
+    assert_like_numpy(fungrad.jit(lambda v: fnp.unique(v, size=size, fill_value=-1))(a), want)
+    flat = a.ravel()
+    assert_like_numpy(fnp.bincount(flat), np.bincount(flat))
+    w = np.linspace(0.5, 1.5, flat.size)
+    assert_like_numpy(fnp.bincount(flat, w, minlength=9), np.bincount(flat, w, minlength=9))
+    got = fungrad.jit(lambda v: fnp.bincount(v, length=4))(flat)
+    assert_like_numpy(got, np.bincount(flat, minlength=7)[:4])
+    g = fungrad.grad(lambda w: fnp.sum(fnp.bincount(flat, w, length=7) ** 2))(w)
+    assert_like_numpy(g, 2 * np.bincount(flat, w, minlength=7)[flat])

@@ -22,7 +22,8 @@ from fungrad.numpy.creation import (
 )
 from fungrad.numpy.creation import asarray_ as asarray
 from fungrad.numpy.indexing import (
-    IndexUpdateHelper, IndexUpdateRef, argwhere, at, compress, digitize, extract, flatnonzero,
+    IndexUpdateHelper, IndexUpdateRef, argwhere, at, bincount, compress, digitize, extract,
+    flatnonzero,
     nonzero, searchsorted, select, take, take_along_axis, where,
 )
 from fungrad.numpy.linear import (
@@ -43,7 +44,7 @@ from fungrad.numpy.reductions import (
     cumulative_prod, cumulative_sum, max, mean, median, min, nanmax, nanmean, nanmin, nanprod,
     nansum, percentile, prod, ptp, quantile, std, sum, var,
 )
-from fungrad.numpy.sorting import argsort, sort
+from fungrad.numpy.sorting import argsort, sort, unique
 from fungrad.numpy.ufuncs import (
     BINARY, UNARY, add, around, clip, divide, divmod, imag, isclose, multiply, nan_to_num, power,
     real, subtract,

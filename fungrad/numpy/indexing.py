@@ -383,3 +383,21 @@ def searchsorted(a: Any, v: Any, side: str = "left", sorter: Any = None) -> Any:
 def digitize(x: Any, bins: Any, right: bool = False) -> Any:
     """Indices of the bins (increasing ``bins``) that ``x`` falls in."""
     return searchsorted(bins, x, side="left" if right else "right")
+
+
+def bincount(x: Any, weights: Any = None, minlength: int = 0, *,
+             length: int | None = None) -> Any:
+    """Counts (or summed ``weights``) of each non-negative integer in ``x``.
+
+    Concrete input sizes the result like NumPy; traced input needs a static ``length``
+    (values beyond it are dropped), as in JAX.
+    """
+    x = asarray(x)
+    if length is None:
+        val = _concrete(x, "bincount (without length=)")
+        length = max(int(val.max()) + 1 if val.size else 0, minlength)
+    w = np.ones((), np.int64) if weights is None else asarray(weights)
+    dtype = np.dtype(np.int64) if weights is None else np.result_type(w.dtype, np.float64) \
+        if w.dtype.kind in "biu" else w.dtype
+    updates = lax.broadcast_to(lax.convert_element_type(w, dtype), x.shape)
+    return lax.scatter(lax.full((length,), 0, dtype), (x,), updates, "add")

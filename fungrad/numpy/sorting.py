@@ -39,3 +39,36 @@ def argsort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None, 
         rev = lax.argsort(flip(a, ax), dimension=ax)
         return flip(lax.sub(np.asarray(n - 1, rev.dtype), rev), ax)
     return lax.argsort(a, dimension=ax)
+
+
+def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
+           return_counts: bool = False, axis: int | None = None, *, size: int | None = None,
+           fill_value: Any = None) -> Any:
+    """The sorted unique values of ``ar`` (flattened).
+
+    Concrete input goes to NumPy (all options). Traced input needs a static ``size``, as in
+    JAX: the first ``size`` unique values, padded with ``fill_value`` (default: the smallest).
+    """
+    from fungrad.core import concrete_or_none
+    val = concrete_or_none(ar) if size is None else None
+    if val is not None:
+        return np.unique(np.asarray(val), return_index, return_inverse,  # type: ignore[call-overload]
+                         return_counts, axis)
+    if size is None or return_index or return_inverse or return_counts or axis is not None:
+        from fungrad.errors import ConcretizationError
+        from fungrad.source_info import at_user_line
+        raise ConcretizationError(
+            f"unique of a traced array needs a static size= (and no return_* or axis): its "
+            f"number of distinct values is unknown under jit/vmap{at_user_line()}")
+    from fungrad.numpy.indexing import nonzero, take
+    srt = lax.sort(ravel(asarray(ar)), dimension=0)
+    n = srt.shape[0]
+    if n == 0:
+        return lax.full((size,), 0 if fill_value is None else fill_value, srt.dtype)
+    from fungrad.numpy.manipulation import slice_axis
+    first = lax.concatenate([np.ones(1, bool), lax.ne(slice_axis(srt, 1, n, 0),
+                                                     slice_axis(srt, 0, n - 1, 0))], 0)
+    (pos,) = nonzero(first, size=size, fill_value=n)
+    fill = srt[0] if fill_value is None else np.asarray(fill_value, srt.dtype)
+    picked = take(lax.concatenate([srt, lax.broadcast_to(fill, (1,))], 0), pos)
+    return picked
