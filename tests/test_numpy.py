@@ -60,6 +60,7 @@ CASES: list[Case] = [
     ("around", st.tuples(floats(-50, 50), st.integers(-1, 3)),
      lambda m, x, d: m.around(x, d)),
     ("round", st.tuples(floats(-50, 50), st.integers(0, 2)), lambda m, x, d: m.round(x, d)),
+    ("around_int", st.tuples(ints(-99, 99), st.integers(-2, 1)), lambda m, x, d: m.around(x, d)),
     ("clip", st.tuples(floats(), st.floats(-2, 0), st.floats(0, 2)),
      lambda m, x, lo, hi: m.clip(x, lo, hi)),
     ("clip_upper", st.tuples(floats()), lambda m, x: m.clip(x, None, 1.0)),
