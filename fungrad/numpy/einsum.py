@@ -111,8 +111,7 @@ def einsum(subscripts: str, *operands: Any, optimize: Any = None, precision: Any
     in_labels, out_labels = parse(subscripts, [o.ndim for o in ops])
     sizes = _sizes(ops, in_labels)
     needed_after = [set(out_labels).union(*in_labels[i + 1:]) for i in range(len(ops))]
-    cur, cur_labels = _prepare(ops[0], in_labels[0],
-                               needed_after[0] | set().union(*in_labels[1:]), sizes)
+    cur, cur_labels = _prepare(ops[0], in_labels[0], needed_after[0], sizes)
     for i in range(1, len(ops)):
         later = needed_after[i]
         nxt, nxt_labels = _prepare(ops[i], in_labels[i], later | set(cur_labels), sizes)

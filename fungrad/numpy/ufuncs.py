@@ -96,10 +96,6 @@ def _fmod(x: Any, y: Any) -> Any:
     return lax.select(lax.lt(x, 0), lax.neg(r), r)
 
 
-def _mod(x: Any, y: Any) -> Any:
-    return lax.rem(x, y)
-
-
 def _floor_divide(x: Any, y: Any) -> Any:
     """NumPy's floor division; for floats its exact ``divmod`` recipe (fmod, then correct)."""
     if _is_int(x):
@@ -112,18 +108,6 @@ def _floor_divide(x: Any, y: Any) -> Any:
     fd = lax.select(lax.gt(lax.sub(d, fd), 0.5), lax.add(fd, 1), fd)
     fd = lax.select(lax.eq(d, 0), lax.mul(lax.sign(lax.div(x, y)), 0), fd)
     return lax.select(lax.eq(y, 0), lax.div(x, y), fd)
-
-
-def _power(x: Any, y: Any) -> Any:
-    return lax.pow(x, y)
-
-
-def _maximum(x: Any, y: Any) -> Any:
-    return lax.max(x, y)
-
-
-def _minimum(x: Any, y: Any) -> Any:
-    return lax.min(x, y)
 
 
 def _fmax(x: Any, y: Any) -> Any:
@@ -184,10 +168,6 @@ def _logical_not(x: Any) -> Any:
     return lax.eq(x, 0) if x.dtype != bool else lax.bitwise_not(x)
 
 
-def _rint(x: Any) -> Any:
-    return lax.round(x)
-
-
 def _shift(left: bool) -> Fn2:
     def f(x: Any, y: Any) -> Any:
         factor = lax.pow(lax.full(y.shape, 2, y.dtype), y)
@@ -204,10 +184,6 @@ def _log_base(base: float) -> Fn1:
 
 
 def _identity(x: Any) -> Any:
-    return x
-
-
-def _positive(x: Any) -> Any:
     return x
 
 
@@ -249,9 +225,9 @@ _UNARY: list[tuple[str, Fn1, bool, str]] = [
     ("deg2rad", lambda x: lax.mul(x, math.pi / 180.0), True, "Degrees to radians."),
     ("rad2deg", lambda x: lax.mul(x, 180.0 / math.pi), True, "Radians to degrees."),
     ("sinc", _sinc, True, "Normalized sinc: ``sin(pi x) / (pi x)``, 1 at 0."),
-    ("rint", _rint, True, "Round to the nearest integer (halves to even), as floats."),
+    ("rint", lax.round, True, "Round to the nearest integer (halves to even), as floats."),
     ("negative", lax.neg, False, "Numerical negative, elementwise."),
-    ("positive", _positive, False, "``+x``, elementwise (a copy)."),
+    ("positive", _identity, False, "``+x``, elementwise (a copy)."),
     ("absolute", lax.abs, False, "Absolute value, elementwise."),
     ("fabs", lax.abs, True, "Absolute value as a float, elementwise."),
     ("sign", lax.sign, False, "-1, 0 or 1 by the sign of each element."),
@@ -276,12 +252,12 @@ _UNARY: list[tuple[str, Fn1, bool, str]] = [
 _BINARY: list[tuple[str, Fn2, bool, str]] = [
     ("true_divide", lax.div, True, "``x / y``, elementwise, as floats."),
     ("floor_divide", _floor_divide, False, "``x // y``: the floor of the quotient."),
-    ("remainder", _mod, False, "``x % y``, with the sign of ``y`` (Python's modulo)."),
+    ("remainder", lax.rem, False, "``x % y``, with the sign of ``y`` (Python's modulo)."),
     ("fmod", _fmod, False, "C's remainder, with the sign of ``x``."),
-    ("power", _power, False, "``x ** y``, elementwise."),
-    ("float_power", _power, True, "``x ** y`` in float64 (or complex128)."),
-    ("maximum", _maximum, False, "Elementwise maximum (NaNs propagate)."),
-    ("minimum", _minimum, False, "Elementwise minimum (NaNs propagate)."),
+    ("power", lax.pow, False, "``x ** y``, elementwise."),
+    ("float_power", lax.pow, True, "``x ** y`` in float64 (or complex128)."),
+    ("maximum", lax.max, False, "Elementwise maximum (NaNs propagate)."),
+    ("minimum", lax.min, False, "Elementwise minimum (NaNs propagate)."),
     ("fmax", _fmax, False, "Elementwise maximum ignoring NaNs."),
     ("fmin", _fmin, False, "Elementwise minimum ignoring NaNs."),
     ("arctan2", lax.atan2, True, "Angle of the point ``(y=x1, x=x2)``, elementwise."),
@@ -311,20 +287,6 @@ UNARY: dict[str, Fn1] = {n: _unary(n, f, inexact, doc) for n, f, inexact, doc in
 BINARY: dict[str, Fn2] = {n: _binary(n, f, inexact, doc) for n, f, inexact, doc in _BINARY}
 
 
-def _int_exponent_power(promoted: Fn2) -> Fn2:
-    """``x ** n`` with a Python int ``n`` is ``integer_pow`` (as in JAX): plain products, with
-    derivatives exact to every order, also at 0 (``pow``'s would involve ``0 * inf`` there)."""
-    def power(x: Any, y: Any) -> Any:
-        if type(y) is int and isinstance(x, _ARRAYS) and x.dtype.kind in "fc":
-            return lax.integer_pow(x, y)
-        return promoted(x, y)
-    power.__name__ = power.__qualname__ = "power"
-    power.__doc__ = promoted.__doc__
-    return power
-
-
-BINARY["power"] = _int_exponent_power(BINARY["power"])
-
 add = _fast(add_p, lax.add, "add", "``x + y``, elementwise.")
 subtract = _fast(sub_p, lax.sub, "subtract", "``x - y``, elementwise.")
 multiply = _fast(mul_p, lax.mul, "multiply", "``x * y``, elementwise.")
@@ -339,17 +301,21 @@ def divide(x: Any, y: Any) -> Any:
 
 
 def power(x: Any, y: Any) -> Any:
-    """``x ** y``, elementwise (a static Python int exponent binds ``integer_pow``)."""
+    """``x ** y``, elementwise; a static Python int exponent binds ``integer_pow`` (as in JAX):
+    plain products, with derivatives exact to every order, also at 0."""
     if type(y) is int and isinstance(x, _ARRAYS) and (
             x.dtype.kind == "f" or x.dtype.kind in "iu" and y >= 0):
         return lax.integer_pow(x, y)
     return lax.pow(*promote(x, y))
 
 
+BINARY["power"] = power  # one power for fnp.power, ** and internal uses
+
+
 def divmod(x: Any, y: Any) -> tuple[Any, Any]:  # noqa: A001 - NumPy's name
     """``(x // y, x % y)``, elementwise."""
     a, b = promote(x, y)
-    return _floor_divide(a, b), _mod(a, b)
+    return _floor_divide(a, b), lax.rem(a, b)
 
 
 def around(x: Any, decimals: int = 0) -> Any:
