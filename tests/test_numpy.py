@@ -64,6 +64,8 @@ CASES: list[Case] = [
     ("clip", st.tuples(floats(), st.floats(-2, 0), st.floats(0, 2)),
      lambda m, x, lo, hi: m.clip(x, lo, hi)),
     ("clip_upper", st.tuples(floats()), lambda m, x: m.clip(x, None, 1.0)),
+    ("clip_kw", st.tuples(floats()), lambda m, x: (m.clip(x, a_min=-1.0, a_max=0.5),
+                                                   m.clip(x, max=0.5))),
     *(binary(n) for n in ["add", "subtract", "multiply", "divide", "true_divide", "maximum",
                           "minimum", "fmax", "fmin", "arctan2", "atan2", "hypot", "logaddexp",
                           "logaddexp2", "copysign", "nextafter", "equal", "not_equal", "less",

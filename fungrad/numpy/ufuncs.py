@@ -334,8 +334,11 @@ def around(x: Any, decimals: int = 0) -> Any:
     return lax.mul(lax.round(lax.div(x, f)), f)
 
 
-def clip(x: Any, min: Any = None, max: Any = None) -> Any:  # noqa: A002 - NumPy's names
-    """``x`` limited to ``[min, max]`` (either bound may be None)."""
+def clip(x: Any, min: Any = None, max: Any = None, *,  # noqa: A002 - NumPy's names
+         a_min: Any = None, a_max: Any = None) -> Any:
+    """``x`` limited to ``[min, max]`` (either bound may be None; ``a_min``/``a_max`` too)."""
+    min = a_min if min is None else min
+    max = a_max if max is None else max
     out = asarray(x)
     if min is not None:
         out = lax.max(*promote(out, min))
