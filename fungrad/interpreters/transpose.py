@@ -46,7 +46,7 @@ def backward_pass(jaxpr: Jaxpr, consts: Sequence[Any], cts_out: Sequence[Any]) -
     linear_eqns = []
     for eqn in jaxpr.eqns:
         if all(type(v) is Literal or v in env for v in eqn.inputs):
-            outs = eqn.primitive.bind(*[v.val if type(v) is Literal else env[v]
+            outs = eqn.primitive.bind(*[v.val if type(v) is Literal else env[v]  # type: ignore[index]
                                         for v in eqn.inputs], **eqn.params)
             env.update(zip(eqn.outvars, outs if eqn.primitive.multiple_results else [outs]))
         else:
