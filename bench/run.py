@@ -13,6 +13,7 @@ import gc
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tracemalloc
 from dataclasses import asdict, dataclass, field
@@ -109,6 +110,9 @@ class Context:
         self.peers = peers.load_peers(log=lambda s: print("  " + s)) if args.peers else []
         self.env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
+        # Fresh processes should load cached bytecode, as an installed package does; with
+        # PYTHONDONTWRITEBYTECODE set every import would recompile the sources.
+        self.env.pop("PYTHONDONTWRITEBYTECODE", None)
 
     def frontends(self):
         return [self.fungrad] + self.peers
@@ -239,6 +243,8 @@ def case_import_time(ctx):
     mods = ["numpy", "fungrad"] + [fe.name for fe in ctx.peers]
     cmds = {"pass": [sys.executable, "-c", "pass"]}
     cmds.update({m: [sys.executable, "-c", f"import {m}"] for m in mods})
+    for cmd in cmds.values():  # warm the bytecode cache
+        subprocess.run(cmd, cwd=ROOT, env=ctx.env, capture_output=True)
     res = timing.subprocess_times(cmds, n, cwd=ROOT, env=ctx.env)
     g = Group("import_time", f"`python -c 'import M'` minus `python -c pass`, median of {n} processes")
     if isinstance(res["pass"], Exception):
