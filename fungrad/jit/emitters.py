@@ -127,7 +127,9 @@ def emit_dot_general(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]
 
 
 def _dot_kind(eqn: Eqn) -> str:
-    return "fresh" if _matmul_operands(eqn) is not None else "alias"
+    # Every path of the dot_general impl returns a new array (matmul, broadcast multiply, or a
+    # reshape of a fresh matmul result), never a view of an operand.
+    return "fresh"
 
 
 fast_emitters: dict[str, tuple[Callable[..., Lines], Any]] = {

@@ -309,7 +309,7 @@ def inline_calls(jaxpr: Jaxpr, call_prims: set[Primitive]) -> Jaxpr:
 
 
 def transposed_products(jaxpr: Jaxpr) -> Jaxpr:
-    """``transpose(dot(a, b))`` of matrices -> ``dot(b, a)``, when the product has no other use:
+    """``transpose(dot(a, b))`` that only swaps the free axes -> ``dot(b, a)``, when the product has no other use:
     the result comes out contiguous, with no transposed view to copy later."""
     uses: dict[Var, int] = {}
     for e in jaxpr.eqns:
@@ -323,21 +323,26 @@ def transposed_products(jaxpr: Jaxpr) -> Jaxpr:
     for eqn in rw.walk():
         src = eqn.inputs[0] if eqn.inputs else None
         dot = rw.producer.get(src) if isinstance(src, Var) else None
-        if (eqn.primitive.name == "transpose" and eqn.params["permutation"] == (1, 0)
-                and dot is not None and dot.primitive.name == "dot_general"
-                and uses.get(dot.outvars[0]) == 1 and _is_plain_matrix_product(dot)):
-            (lc, rc), _ = dot.params["dimension_numbers"]
-            params = dict(dot.params, dimension_numbers=((rc, lc), ((), ())))
+        if (eqn.primitive.name == "transpose" and dot is not None
+                and dot.primitive.name == "dot_general" and uses.get(dot.outvars[0]) == 1
+                and eqn.params["permutation"] == _operand_swap(dot)):
+            (lc, rc), (lb, rb) = dot.params["dimension_numbers"]
+            params = dict(dot.params, dimension_numbers=((rc, lc), (rb, lb)))
             rw.keep(Eqn(dot.primitive, dot.inputs[::-1], params, eqn.outvars, eqn.source))
         else:
             rw.keep(eqn)
     return rw.finish()
 
 
-def _is_plain_matrix_product(eqn: Eqn) -> bool:
+def _operand_swap(eqn: Eqn) -> tuple[int, ...]:
+    """The permutation of a dot_general's output (batch, lhs free, rhs free) that swapping its
+    operands would produce directly (batch, rhs free, lhs free)."""
     (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
-    return (not lb and len(lc) == 1 and eqn.inputs[0].aval.ndim == 2
-            and eqn.inputs[1].aval.ndim == 2)
+    nb = len(lb)
+    nl = eqn.inputs[0].aval.ndim - nb - len(lc)
+    nr = eqn.inputs[1].aval.ndim - nb - len(rc)
+    return (tuple(range(nb)) + tuple(range(nb + nl, nb + nl + nr))
+            + tuple(range(nb, nb + nl)))
 
 
 def _sub(env: dict[Var, Atom], a: Atom) -> Atom:

@@ -36,6 +36,12 @@ def _dot_general(lhs: Any, rhs: Any, *, dimension_numbers: Dims,
     if not lb and lc == (lhs.ndim - 1,) and rc == (0,) and lhs.ndim <= 2 and rhs.ndim <= 2:
         return np.matmul(lhs, rhs)  # x @ W, matrix-vector, vector-matrix, inner product
     lf, rf = _free(lhs.ndim, lc, lb), _free(rhs.ndim, rc, rb)
+    if not lc:  # an outer product (per batch): einsum beats matmul with k = 1
+        rlabels = [lhs.ndim + d for d in range(rhs.ndim)]
+        for i, j in zip(lb, rb):
+            rlabels[j] = i
+        return np.einsum(lhs, list(range(lhs.ndim)), rhs, rlabels,
+                         list(lb) + lf + [rlabels[d] for d in rf])
     batch = [lhs.shape[d] for d in lb]
     m, k, n = ([lhs.shape[d] for d in lf], [lhs.shape[d] for d in lc], [rhs.shape[d] for d in rf])
     size = (int(np.prod(m, dtype=np.int64)), int(np.prod(k, dtype=np.int64)),
