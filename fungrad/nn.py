@@ -194,6 +194,12 @@ def _shifted(x: Any, axis: Any) -> tuple[Any, Any]:
     return x - m, m
 
 
+def _shifted_by_max(x: Any, axis: Any) -> Any:
+    """``x`` minus its gradient-stopped maximum: what softmax needs (as in JAX, a row of only
+    ``-inf`` gives NaN there; logsumexp guards that case with ``_shifted``)."""
+    return x - lax.stop_gradient(fnp.max(x, axis=axis, keepdims=True))
+
+
 def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False,
               return_sign: bool = False) -> Any:
     """``log(sum(b * exp(a)))`` over ``axis``, computed stably.
@@ -224,7 +230,7 @@ def softmax(x: Any, axis: Any = -1) -> Any:
     >>> softmax(np.array([0.0, 0.0]))
     array([0.5, 0.5])
     """
-    shifted, _ = _shifted(_float(x), axis)
+    shifted = _shifted_by_max(_float(x), axis)
     e = fnp.exp(shifted)
     return e / fnp.sum(e, axis=axis, keepdims=True)
 
@@ -235,7 +241,7 @@ def log_softmax(x: Any, axis: Any = -1) -> Any:
     >>> log_softmax(np.array([0.0, 0.0]))
     array([-0.69314718, -0.69314718])
     """
-    shifted, _ = _shifted(_float(x), axis)
+    shifted = _shifted_by_max(_float(x), axis)
     return shifted - fnp.log(fnp.sum(fnp.exp(shifted), axis=axis, keepdims=True))
 
 
