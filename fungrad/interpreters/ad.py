@@ -71,6 +71,18 @@ class JVPTracer(Tracer):
     def aval(self) -> ShapedArray:
         return get_aval(self.primal)
 
+    # ``shape`` and ``dtype`` are asked for on every operator call: read them off an ndarray
+    # primal directly instead of building an aval.
+    @property
+    def shape(self) -> tuple[int, ...]:
+        p = self.primal
+        return p.shape if type(p) is np.ndarray else get_aval(p).shape
+
+    @property
+    def dtype(self) -> Any:
+        p = self.primal
+        return p.dtype if type(p) is np.ndarray else get_aval(p).dtype
+
     def concrete_value(self) -> Any:
         p = self.primal
         return p.concrete_value() if isinstance(p, Tracer) else np.asarray(p)

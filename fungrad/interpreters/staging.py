@@ -38,6 +38,14 @@ class StagingTracer(Tracer):
     def aval(self) -> ShapedArray:
         return self.ir_var.aval
 
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.ir_var.aval.shape
+
+    @property
+    def dtype(self) -> Any:
+        return self.ir_var.aval.dtype
+
     def concrete_value(self) -> Any:
         raise ConcretizationError(
             f"A traced value {self.aval} was used where a concrete Python value is needed "
@@ -70,13 +78,15 @@ class StagingTrace(Trace):
         """The jaxpr atom for ``x``: our tracer's variable, a literal, or a new constant."""
         if type(x) is StagingTracer and x._trace is self:
             return x.ir_var
-        if type(x) is np.ndarray and x.ndim:
+        if type(x) is np.ndarray:
+            if not x.ndim:
+                return Literal(x)
             var = self.constvar_of.get(id(x))
             if var is None:
                 var = self.constvar_of[id(x)] = Var(ShapedArray(x.shape, x.dtype))
                 self.consts.append(x)
             return var
-        if isinstance(x, _SCALARS) or (type(x) is np.ndarray and x.ndim == 0):
+        if isinstance(x, _SCALARS):
             return Literal(x)
         if isinstance(x, Tracer) and not (x._trace.alive and x._trace.is_ancestor_of(self)):
             raise core.escaped_tracer_error(x)
@@ -104,7 +114,12 @@ class StagingTrace(Trace):
                 return rule(self, args, params)
         inputs = [self.to_atom(a) for a in args]
         out_avals = abstract_eval(prim, [a.aval for a in inputs], params)
-        return self.add_eqn(prim, inputs, params, out_avals)
+        if prim.multiple_results or self.record_source:
+            return self.add_eqn(prim, inputs, params, out_avals)
+        # The common case under linearize: one output, no source line to look up.
+        var = Var(out_avals)
+        self.eqns.append(Eqn(prim, inputs, params, [var], None))
+        return StagingTracer(self, var)
 
     def add_eqn(self, prim: Primitive, inputs: list[Atom], params: dict[str, Any],
                 out_avals: Any) -> Any:

@@ -61,8 +61,8 @@ def elementwise_shape(name: str, out_dtype: Any = None) -> Callable[..., ShapedA
         dtype = same_dtype(name, *avals)
         shape = avals[0].shape
         for a in avals[1:]:
-            if a.shape != shape:
-                shape = broadcast_shapes(name, shape, a.shape)
+            if a.shape != shape and a.shape:  # scalars broadcast to anything
+                shape = a.shape if not shape else broadcast_shapes(name, shape, a.shape)
         return ShapedArray(shape, fixed if fixed is not None else dtype)
     return rule
 
