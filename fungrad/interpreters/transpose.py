@@ -45,12 +45,14 @@ def backward_pass(jaxpr: Jaxpr, consts: Sequence[Any], cts_out: Sequence[Any]) -
     # every other variable is linear.
     linear_eqns = []
     for eqn in jaxpr.eqns:
-        if all(type(v) is Literal or v in env for v in eqn.inputs):
+        for v in eqn.inputs:
+            if type(v) is not Literal and v not in env:
+                linear_eqns.append(eqn)
+                break
+        else:
             outs = eqn.primitive.bind(*[v.val if type(v) is Literal else env[v]  # type: ignore[index]
                                         for v in eqn.inputs], **eqn.params)
             env.update(zip(eqn.outvars, outs if eqn.primitive.multiple_results else [outs]))
-        else:
-            linear_eqns.append(eqn)
 
     def write_ct(v: Any, ct: Any) -> None:
         if ct is None or type(ct) is Zero or type(v) is not Var or v in env:

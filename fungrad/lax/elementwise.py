@@ -13,7 +13,8 @@ import numpy as np
 from fungrad.core import Primitive, _ctx, get_aval
 from fungrad.interpreters.ad import defjvp, defjvp_zero, deflinear
 from fungrad.interpreters.batching import broadcast_batcher, vectorized_batcher
-from fungrad.interpreters.transpose import aval_of, deftranspose, unbroadcast
+from fungrad.interpreters.transpose import (UndefinedPrimal, aval_of, deftranspose, transpose_rules,
+                                            unbroadcast)
 from fungrad.ir import ShapedArray
 from fungrad.lax.registry import _PY_SCALARS, as_operand, elementwise_shape, primitive
 
@@ -204,13 +205,32 @@ from fungrad.interpreters.ad import jvp_rules  # noqa: E402
 jvp_rules[convert_element_type_p] = _convert_jvp
 
 # ---------------------------------------------------------------- transposes of the linear ones
-deftranspose(neg_p, lambda ct, x: neg(ct))
-deftranspose(add_p, lambda ct, x, y: unbroadcast(ct, aval_of(x)),
-             lambda ct, x, y: unbroadcast(ct, aval_of(y)))
-deftranspose(sub_p, lambda ct, x, y: unbroadcast(ct, aval_of(x)),
-             lambda ct, x, y: unbroadcast(neg(ct), aval_of(y)))
-deftranspose(mul_p, lambda ct, x, y: unbroadcast(mul(ct, y), aval_of(x)),
-             lambda ct, x, y: unbroadcast(mul(x, ct), aval_of(y)))
+# Hand-written transposes for the commonest linear ops: one call each, no per-operand dispatch.
+def _neg_transpose(ct: Any, x: Any) -> list[Any]:
+    return [neg(ct)]
+
+
+def _add_transpose(ct: Any, x: Any, y: Any) -> list[Any]:
+    return [unbroadcast(ct, x.aval) if type(x) is UndefinedPrimal else None,
+            unbroadcast(ct, y.aval) if type(y) is UndefinedPrimal else None]
+
+
+def _sub_transpose(ct: Any, x: Any, y: Any) -> list[Any]:
+    return [unbroadcast(ct, x.aval) if type(x) is UndefinedPrimal else None,
+            unbroadcast(neg(ct), y.aval) if type(y) is UndefinedPrimal else None]
+
+
+def _mul_transpose(ct: Any, x: Any, y: Any) -> list[Any]:
+    # Linear in one operand only: the other is a known value.
+    if type(x) is UndefinedPrimal:
+        return [unbroadcast(mul(ct, y), x.aval), None]
+    return [None, unbroadcast(mul(x, ct), y.aval)]
+
+
+transpose_rules[neg_p] = _neg_transpose
+transpose_rules[add_p] = _add_transpose
+transpose_rules[sub_p] = _sub_transpose
+transpose_rules[mul_p] = _mul_transpose
 deftranspose(div_p, lambda ct, x, y: unbroadcast(div(ct, y), aval_of(x)), None)
 deftranspose(select_p, None,
              lambda ct, p, a, b: unbroadcast(select(p, ct, _zeros_like(ct)), aval_of(a)),
