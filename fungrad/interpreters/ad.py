@@ -11,7 +11,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from fungrad import core
-from fungrad.core import Primitive, Trace, Tracer, get_aval, set_current_trace
+from fungrad.core import Primitive, Trace, Tracer, _ctx, get_aval, set_current_trace
 from fungrad.ir import ShapedArray
 
 
@@ -106,17 +106,17 @@ class JVPTrace(Trace):
             else:
                 primals.append(a)
                 tangents.append(Zero(None, a))
-        ctx, parent = core._ctx, self.parent
-        ctx.trace = parent  # type: ignore[assignment]
+        parent = self.parent
+        _ctx.trace = parent  # type: ignore[assignment]
         try:
             if not any_tangent:
                 return parent.process_primitive(prim, primals, params)  # type: ignore[union-attr]
             out, out_t = jvp_rules[prim](primals, tangents, **params)
         finally:
-            ctx.trace = self
+            _ctx.trace = self
         if prim.multiple_results:
             return [self.pure_or_tracer(p, t) for p, t in zip(out, out_t)]
-        return self.pure_or_tracer(out, out_t)
+        return out if type(out_t) is Zero else JVPTracer(self, out, out_t)
 
     def pure_or_tracer(self, primal: Any, tangent: Any) -> Any:
         if type(tangent) is Zero:
@@ -160,7 +160,7 @@ def defjvp(prim: Primitive, *rules: Callable[..., Any] | None) -> None:
     output's shape, so elementwise rules can be written for the operand's own shape.
     """
     def jvp(primals: Sequence[Any], tangents: Sequence[Any], **params: Any) -> tuple[Any, Any]:
-        ans = prim.bind(*primals, **params)
+        ans = _ctx.trace.process_primitive(prim, primals, params)  # prim.bind, one frame less
         if ans.dtype.kind not in "fc":
             return ans, Zero.like(ans)
         out: Any = None

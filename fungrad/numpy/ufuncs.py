@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from fungrad import lax
-from fungrad.core import Tracer
+from fungrad.core import Tracer, _ctx
 from fungrad.lax.elementwise import add_p, div_p, mul_p, sub_p
 from fungrad.numpy.promotion import asarray, promote, promote_inexact
 
@@ -50,10 +50,14 @@ def _binary(name: str, impl: Fn2, inexact: bool, doc: str) -> Fn2:
 def _fast(prim: Any, fallback: Fn2, name: str, doc: str) -> Fn2:
     """``prim`` bound directly for two arrays of one dtype (the hot path of Tracer operators)."""
     def f(x: Any, y: Any) -> Any:
-        if isinstance(x, _ARRAYS) and isinstance(y, _ARRAYS) and x.dtype == y.dtype:
-            return prim.bind(x, y)
-        if isinstance(x, _ARRAYS) and type(y) is float and x.dtype.kind == "f":
-            return prim.bind(x, np.asarray(y, x.dtype))
+        if isinstance(x, _ARRAYS):
+            if isinstance(y, _ARRAYS):
+                if x.dtype == y.dtype:
+                    return _ctx.trace.process_primitive(prim, (x, y), {})
+            elif type(y) is float:
+                dtype = x.dtype
+                if dtype.kind == "f":
+                    return _ctx.trace.process_primitive(prim, (x, np.asarray(y, dtype)), {})
         return fallback(*promote(x, y))
     f.__name__ = f.__qualname__ = name
     f.__doc__ = doc
