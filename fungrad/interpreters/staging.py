@@ -112,7 +112,9 @@ class StagingTrace(Trace):
             rule = partial_eval_rules.get(prim)
             if rule is not None:
                 return rule(self, args, params)
-        inputs = [self.to_atom(a) for a in args]
+        # Our own tracers (the usual operands) map to their variables without a call.
+        inputs = [a.ir_var if type(a) is StagingTracer and a._trace is self else self.to_atom(a)
+                  for a in args]
         out_avals = abstract_eval(prim, [a.aval for a in inputs], params)
         if prim.multiple_results or self.record_source:
             return self.add_eqn(prim, inputs, params, out_avals)
