@@ -64,10 +64,6 @@ def get_aval(x: Any) -> ShapedArray:
         f"pytree of them{at_user_line()}")
 
 
-def is_valid_value(x: Any) -> bool:
-    return isinstance(x, (np.ndarray, np.generic, Tracer, bool, int, float, complex))
-
-
 # ---------------------------------------------------------------- traces and tracers
 
 class Trace:

@@ -53,8 +53,6 @@ class ShapedArray:
     def __repr__(self) -> str:
         return f"{short_dtype(self.dtype)}[{','.join(map(str, self.shape))}]"
 
-    str_short = __repr__
-
 
 class Var:
     """A variable of a jaxpr; named only when printed."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-import numpy as np
 
 from fungrad import core
 from fungrad.core import Primitive, Trace, Tracer, get_aval, set_current_trace
@@ -142,7 +141,3 @@ def vectorized_batcher(prim: Primitive) -> None:
 def shift_axes(axes: Sequence[int], bdim: int) -> tuple[int, ...]:
     """Logical axes -> physical axes of a value whose batch axis is ``bdim``."""
     return tuple(a + (a >= bdim) for a in axes)
-
-
-def np_index(x: Any) -> int:
-    return int(np.asarray(x))
