@@ -18,6 +18,15 @@ def fnp() -> Any:
     return _fnp
 
 
+def install_operators(ops: dict[str, Any]) -> None:
+    """Bind forward operators (``__add__``...) straight to their ``fungrad.numpy`` functions.
+
+    Called once ``fungrad.numpy`` is imported: ``x * y`` then costs one call, not three.
+    """
+    for name, fn in ops.items():
+        setattr(ArrayMethods, name, fn)
+
+
 class ArrayMethods:
     """Mixin: everything an ``ndarray`` offers, expressed with ``fungrad.numpy``."""
 

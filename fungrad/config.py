@@ -63,3 +63,5 @@ config.define("explain_cache_misses", False,
               "log (logger 'fungrad.jit') why each jit retrace happened")
 config.define("jit_cache_size", 64, "traces kept per jitted function (least recently used go)")
 config.define("jit_optimize", True, "run the jaxpr passes (dce, cse, folding, simplification)")
+config.define("eager_linearize", True,
+              "without jit, linearize common primitives in one step (same jaxpr, less overhead)")

@@ -72,13 +72,21 @@ class Literal:
     __slots__ = ("val", "aval")
 
     def __init__(self, val: Any) -> None:
-        self.val = np.asarray(val)
-        self.aval = ShapedArray(self.val.shape, self.val.dtype)
+        val = self.val = val if type(val) is np.ndarray else np.asarray(val)
+        dtype = val.dtype
+        aval = _SCALAR_AVALS.get(dtype) if not val.ndim else None
+        if aval is None:
+            aval = ShapedArray(val.shape, dtype)
+        self.aval = aval
 
     def __repr__(self) -> str:
         v = self.val.item()
         return f"{v}:{self.aval}"
 
+
+# Avals are immutable: scalar literals of one dtype share theirs.
+_SCALAR_AVALS = {np.dtype(t): ShapedArray((), np.dtype(t)) for t in
+                 (np.float64, np.float32, np.float16, np.int64, np.int32, np.bool_, np.complex128)}
 
 Atom = Var | Literal
 

@@ -55,6 +55,9 @@ def is_float(aval: ShapedArray) -> bool:
 
 
 jvp_rules: dict[Primitive, Callable[..., tuple[Any, Any]]] = {}
+# One-step rules used when the JVP trace linearizes concrete values (see eager_linearize.py):
+# ``rule(trace, args, params)`` returns the output tracer, or NotImplemented to use the JVP rule.
+linearize_rules: dict[Primitive, Callable[[Any, Any, Any], Any]] = {}
 
 
 class JVPTracer(Tracer):
@@ -89,12 +92,26 @@ class JVPTracer(Tracer):
 
 
 class JVPTrace(Trace):
-    """Pushes tangents forward through each primitive with its JVP rule."""
+    """Pushes tangents forward through each primitive with its JVP rule.
 
-    __slots__ = ()
+    ``eager`` is set by ``linearize`` when the parent is a partial evaluator over concrete
+    values: ``linearize_rules`` then take the primitives they know in one step.
+    """
+
+    __slots__ = ("eager",)
+
+    def __init__(self, parent: Trace | None, eager: bool = False) -> None:
+        super().__init__(parent)
+        self.eager = eager
 
     def process_primitive(self, prim: Primitive, args: Sequence[Any],
                           params: dict[str, Any]) -> Any:
+        if self.eager:
+            rule = linearize_rules.get(prim)
+            if rule is not None:
+                out = rule(self, args, params)
+                if out is not NotImplemented:
+                    return out
         primals: list[Any] = []
         tangents: list[Any] = []
         any_tangent = False

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from fungrad import core
+from fungrad.config import config
 from fungrad.core import get_aval
 from fungrad.interpreters.ad import JVPTrace, JVPTracer, Zero, instantiate
 from fungrad.interpreters.staging import StagingTrace
@@ -21,7 +22,7 @@ def linearize_flat(fun: Callable[..., Sequence[Any]],
                    primals: Sequence[Any]) -> tuple[list[Any], Jaxpr]:
     """Primal outputs of ``fun`` and the linear jaxpr mapping input tangents to output tangents."""
     partial = StagingTrace(core.current_trace(), forward_known=True, record_source=False)
-    jvp = JVPTrace(partial)
+    jvp = JVPTrace(partial, eager=partial.parent is core.EVAL_TRACE and config.eager_linearize)
     with core.new_trace(partial):
         tangents_in = [partial.new_arg(get_aval(p)) for p in primals]
         with core.new_trace(jvp):

@@ -62,24 +62,34 @@ def backward_pass(jaxpr: Jaxpr, consts: Sequence[Any], cts_out: Sequence[Any]) -
 
     for v, ct in zip(jaxpr.outvars, cts_out):
         write_ct(v, ct)
+    pop, rules = ct_env.pop, transpose_rules
+    get: Callable[[Any, Any], Any] = env.get
     for eqn in reversed(linear_eqns):
-        if eqn.primitive.multiple_results:
-            cts = [ct_env.pop(v, None) for v in eqn.outvars]
+        prim = eqn.primitive
+        if prim.multiple_results:
+            cts = [pop(v, None) for v in eqn.outvars]
             if all(ct is None for ct in cts):
                 continue
             ct_arg: Any = [Zero(v.aval) if ct is None else ct for v, ct in zip(eqn.outvars, cts)]
         else:
-            ct_arg = ct_env.pop(eqn.outvars[0], None)
+            ct_arg = pop(eqn.outvars[0], None)
             if ct_arg is None:
                 continue
-        rule = transpose_rules.get(eqn.primitive)
+        rule = rules.get(prim)
         if rule is None:
-            raise NotImplementedError(f"no transpose rule for {eqn.primitive}: is it linear?")
-        args = [v.val if type(v) is Literal else env[v] if v in env else UndefinedPrimal(v.aval)
-                for v in eqn.inputs]
+            raise NotImplementedError(f"no transpose rule for {prim}: is it linear?")
+        args: list[Any] = []
+        for v in eqn.inputs:
+            if type(v) is Literal:
+                args.append(v.val)
+            else:
+                x = get(v, env)   # env itself marks "not a known value"
+                args.append(UndefinedPrimal(v.aval) if x is env else x)
         for v, ct in zip(eqn.inputs, rule(ct_arg, *args, **eqn.params)):
-            if ct is not None:
-                write_ct(v, ct)
+            # write_ct, inlined: this loop is the whole backward pass of eager grad
+            if ct is not None and type(ct) is not Zero and type(v) is Var and v not in env:
+                prev = ct_env.get(v)
+                ct_env[v] = ct if prev is None else add_tangents(prev, ct)
     return [ct_env.get(v, Zero(v.aval)) for v in jaxpr.invars]
 
 

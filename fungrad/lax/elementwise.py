@@ -11,6 +11,7 @@ from typing import Any, Callable
 import numpy as np
 
 from fungrad.core import Primitive, _ctx, get_aval
+from fungrad.interpreters import eager_linearize
 from fungrad.interpreters.ad import defjvp, defjvp_zero, deflinear
 from fungrad.interpreters.batching import broadcast_batcher, vectorized_batcher
 from fungrad.interpreters.transpose import (UndefinedPrimal, aval_of, deftranspose, transpose_rules,
@@ -23,15 +24,50 @@ Op1 = Callable[[Any], Any]
 Op2 = Callable[[Any, Any], Any]
 
 
-def unary(name: str, impl: Callable[..., Any], jvp: Jvp | str, out_dtype: Any = None) -> Primitive:
-    """An elementwise one-operand primitive; ``jvp="zero"`` for piecewise-constant functions."""
+class Scaled:
+    """A tangent ``t * coef(ans, x)`` (``divide=False``) or ``t / coef(ans, x)``."""
+
+    def __init__(self, coef: Callable[[Any, Any], Any], divide: bool = False) -> None:
+        self.coef = coef
+        self.divide = divide
+
+
+def times(coef: Callable[[Any, Any], Any]) -> Scaled:
+    return Scaled(coef)
+
+
+def over(coef: Callable[[Any, Any], Any]) -> Scaled:
+    return Scaled(coef, divide=True)
+
+
+def unary(name: str, impl: Callable[..., Any], jvp: Scaled | Jvp | str,
+          out_dtype: Any = None) -> Primitive:
+    """An elementwise one-operand primitive.
+
+    ``jvp`` is ``times(c)`` / ``over(c)`` for a tangent ``t * c(ans, x)`` / ``t / c(ans, x)``
+    (these also get a one-step eager linearization rule), a general rule ``(t, ans, x)``, or
+    ``"zero"`` for piecewise-constant functions.
+    """
     prim = primitive(name, impl, elementwise_shape(name, out_dtype))
     if jvp == "zero":
         defjvp_zero(prim)
+    elif isinstance(jvp, Scaled):
+        defjvp(prim, _scaled_jvp(jvp))
+        _scaled.append((prim, jvp))
     else:
         defjvp(prim, jvp)  # type: ignore[arg-type]
     vectorized_batcher(prim)
     return prim
+
+
+def _scaled_jvp(scale: Scaled) -> Callable[..., Any]:
+    coef = scale.coef
+    if scale.divide:
+        return lambda t, ans, x: div(t, coef(ans, x))
+    return lambda t, ans, x: mul(t, coef(ans, x))
+
+
+_scaled: list[tuple[Primitive, Scaled]] = []  # registered with eager_linearize below the table
 
 
 def binary(name: str, impl: Callable[..., Any], jvp_x: Jvp | str, jvp_y: Jvp = None,
@@ -51,7 +87,12 @@ def _bind1(prim: Primitive) -> Callable[[Any], Any]:
         return _ctx.trace.process_primitive(prim, (x,), {})
     op.__name__ = op.__qualname__ = prim.name
     op.__doc__ = f"Elementwise ``{prim.name}`` (the primitive, no dtype promotion)."
+    primitive_of[op] = prim
     return op
+
+
+# The primitive each one-operand function above binds (fungrad.numpy binds it directly).
+primitive_of: dict[Callable[..., Any], Primitive] = {}
 
 
 def _bind2(prim: Primitive) -> Callable[[Any, Any], Any]:
@@ -110,35 +151,33 @@ def _convert(x: Any, *, new_dtype: np.dtype[Any]) -> Any:
 
 # ---------------------------------------------------------------- the table
 neg_p = unary("neg", np.negative, lambda t, ans, x: neg(t))
-exp_p = unary("exp", np.exp, lambda t, ans, x: mul(t, ans))
-log_p = unary("log", np.log, lambda t, ans, x: div(t, x))
-log1p_p = unary("log1p", np.log1p, lambda t, ans, x: div(t, add(x, 1)))
-expm1_p = unary("expm1", np.expm1, lambda t, ans, x: mul(t, add(ans, 1)))
-sin_p = unary("sin", np.sin, lambda t, ans, x: mul(t, cos(x)))
-cos_p = unary("cos", np.cos, lambda t, ans, x: neg(mul(t, sin(x))))
-tan_p = unary("tan", np.tan, lambda t, ans, x: mul(t, add(mul(ans, ans), 1)))
-asin_p = unary("asin", np.arcsin, lambda t, ans, x: mul(t, rsqrt(sub(1, mul(x, x)))))
-acos_p = unary("acos", np.arccos, lambda t, ans, x: neg(mul(t, rsqrt(sub(1, mul(x, x))))))
-atan_p = unary("atan", np.arctan, lambda t, ans, x: div(t, add(mul(x, x), 1)))
-sinh_p = unary("sinh", np.sinh, lambda t, ans, x: mul(t, cosh(x)))
-cosh_p = unary("cosh", np.cosh, lambda t, ans, x: mul(t, sinh(x)))
-tanh_p = unary("tanh", np.tanh, lambda t, ans, x: mul(t, sub(1, mul(ans, ans))))
-asinh_p = unary("asinh", np.arcsinh, lambda t, ans, x: mul(t, rsqrt(add(mul(x, x), 1))))
-acosh_p = unary("acosh", np.arccosh,
-                lambda t, ans, x: mul(t, rsqrt(mul(sub(x, 1), add(x, 1)))))
-atanh_p = unary("atanh", np.arctanh, lambda t, ans, x: div(t, mul(sub(1, x), add(1, x))))
-sqrt_p = unary("sqrt", np.sqrt, lambda t, ans, x: div(t, mul(ans, 2)))
-rsqrt_p = unary("rsqrt", _rsqrt, lambda t, ans, x: mul(t, mul(div(ans, x), -0.5)))
-abs_p = unary("abs", np.abs, lambda t, ans, x: mul(t, sign(x)))
+exp_p = unary("exp", np.exp, times(lambda ans, x: ans))
+log_p = unary("log", np.log, over(lambda ans, x: x))
+log1p_p = unary("log1p", np.log1p, over(lambda ans, x: add(x, 1)))
+expm1_p = unary("expm1", np.expm1, times(lambda ans, x: add(ans, 1)))
+sin_p = unary("sin", np.sin, times(lambda ans, x: cos(x)))
+cos_p = unary("cos", np.cos, times(lambda ans, x: neg(sin(x))))
+tan_p = unary("tan", np.tan, times(lambda ans, x: add(mul(ans, ans), 1)))
+asin_p = unary("asin", np.arcsin, times(lambda ans, x: rsqrt(sub(1, mul(x, x)))))
+acos_p = unary("acos", np.arccos, times(lambda ans, x: neg(rsqrt(sub(1, mul(x, x))))))
+atan_p = unary("atan", np.arctan, over(lambda ans, x: add(mul(x, x), 1)))
+sinh_p = unary("sinh", np.sinh, times(lambda ans, x: cosh(x)))
+cosh_p = unary("cosh", np.cosh, times(lambda ans, x: sinh(x)))
+tanh_p = unary("tanh", np.tanh, times(lambda ans, x: sub(1, mul(ans, ans))))
+asinh_p = unary("asinh", np.arcsinh, times(lambda ans, x: rsqrt(add(mul(x, x), 1))))
+acosh_p = unary("acosh", np.arccosh, times(lambda ans, x: rsqrt(mul(sub(x, 1), add(x, 1)))))
+atanh_p = unary("atanh", np.arctanh, over(lambda ans, x: mul(sub(1, x), add(1, x))))
+sqrt_p = unary("sqrt", np.sqrt, over(lambda ans, x: mul(ans, 2)))
+rsqrt_p = unary("rsqrt", _rsqrt, times(lambda ans, x: mul(div(ans, x), -0.5)))
+abs_p = unary("abs", np.abs, times(lambda ans, x: sign(x)))
 sign_p = unary("sign", _sign, "zero")
 floor_p = unary("floor", np.floor, "zero")
 ceil_p = unary("ceil", np.ceil, "zero")
 round_p = unary("round", np.round, "zero")
 is_finite_p = unary("is_finite", np.isfinite, "zero", out_dtype=bool)
 not_p = unary("not", np.invert, "zero")
-logistic_p = unary("logistic", _logistic, lambda t, ans, x: mul(t, mul(ans, sub(1, ans))))
-erf_p = unary("erf", _erf,
-              lambda t, ans, x: mul(t, mul(exp(neg(mul(x, x))), 2 / math.sqrt(math.pi))))
+logistic_p = unary("logistic", _logistic, times(lambda ans, x: mul(ans, sub(1, ans))))
+erf_p = unary("erf", _erf, times(lambda ans, x: mul(exp(neg(mul(x, x))), 2 / math.sqrt(math.pi))))
 integer_pow_p = unary("integer_pow", _integer_pow, lambda t, ans, x, *, y: _integer_pow_jvp(t, x, y))
 
 add_p = binary("add", np.add, lambda t, ans, x, y: t, lambda t, ans, x, y: t)
@@ -222,15 +261,23 @@ def _sub_transpose(ct: Any, x: Any, y: Any) -> list[Any]:
 
 def _mul_transpose(ct: Any, x: Any, y: Any) -> list[Any]:
     # Linear in one operand only: the other is a known value.
+    # Both operands are arrays of one dtype here, so bind without _bind2's scalar checks.
     if type(x) is UndefinedPrimal:
-        return [unbroadcast(mul(ct, y), x.aval), None]
-    return [None, unbroadcast(mul(x, ct), y.aval)]
+        r = _ctx.trace.process_primitive(mul_p, (ct, y), {})
+        return [r if r.shape == x.aval.shape else unbroadcast(r, x.aval), None]
+    r = _ctx.trace.process_primitive(mul_p, (x, ct), {})
+    return [None, r if r.shape == y.aval.shape else unbroadcast(r, y.aval)]
 
 
 transpose_rules[neg_p] = _neg_transpose
 transpose_rules[add_p] = _add_transpose
 transpose_rules[sub_p] = _sub_transpose
 transpose_rules[mul_p] = _mul_transpose
+
+# One-step rules for linearizing concrete values (fungrad/interpreters/eager_linearize.py).
+for _prim, _scale in _scaled:
+    eager_linearize.scaled_unary(_prim, div_p if _scale.divide else mul_p, _scale.coef)
+eager_linearize.register_arithmetic(add_p, sub_p, mul_p, neg_p)
 deftranspose(div_p, lambda ct, x, y: unbroadcast(div(ct, y), aval_of(x)), None)
 deftranspose(select_p, None,
              lambda ct, p, a, b: unbroadcast(select(p, ct, _zeros_like(ct)), aval_of(a)),

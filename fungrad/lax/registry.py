@@ -67,10 +67,27 @@ def elementwise_shape(name: str, out_dtype: Any = None) -> Callable[..., ShapedA
     return rule
 
 
+_scalars: dict[tuple[Any, Any], np.ndarray[Any, Any]] = {}
+
+
+def weak_scalar(y: float | int | complex | bool, dtype: Any) -> np.ndarray[Any, Any]:
+    """``np.asarray(y, dtype)``, read-only and cached: ``x * 0.5`` in a loop makes one array."""
+    key = (y, dtype)
+    a = _scalars.get(key)
+    if a is None:
+        a = np.asarray(y, dtype)
+        if y != 0.0 and y == y:   # 0.0 == -0.0 and nan != nan: keep those out of the cache
+            a.flags.writeable = False
+            if len(_scalars) >= 1024:
+                _scalars.clear()
+            _scalars[key] = a
+    return a
+
+
 def as_operand(x: Any, like: Any) -> Any:
     """A Python scalar becomes an array of ``like``'s dtype (weak typing); anything else passes."""
     if type(x) in _PY_SCALARS:
-        return np.asarray(x, get_aval(like).dtype)
+        return weak_scalar(x, like.dtype if hasattr(like, "dtype") else get_aval(like).dtype)
     return x
 
 

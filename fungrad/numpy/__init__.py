@@ -134,3 +134,8 @@ class ndarray(metaclass=_ArrayMeta):
 
 
 Array = ndarray
+
+from fungrad import array_methods as _array_methods  # noqa: E402
+
+_array_methods.install_operators({"__add__": add, "__sub__": subtract, "__mul__": multiply,
+                                  "__truediv__": true_divide})

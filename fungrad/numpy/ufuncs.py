@@ -17,7 +17,8 @@ import numpy as np
 
 from fungrad import lax
 from fungrad.core import Tracer, _ctx
-from fungrad.lax.elementwise import add_p, div_p, mul_p, sub_p
+from fungrad.lax.elementwise import add_p, div_p, mul_p, primitive_of, sub_p
+from fungrad.lax.registry import weak_scalar
 from fungrad.numpy.promotion import asarray, promote, promote_inexact
 
 Fn1 = Callable[[Any], Any]
@@ -27,11 +28,18 @@ _ARRAYS = (np.ndarray, Tracer)
 
 def _unary(name: str, impl: Fn1, inexact: bool, doc: str) -> Fn1:
     promote1 = promote_inexact if inexact else promote
+    prim = primitive_of.get(impl)
 
-    def f(x: Any) -> Any:
-        if isinstance(x, _ARRAYS) and (not inexact or x.dtype.kind == "f"):
-            return impl(x)  # the fast path: nothing to convert
-        return impl(promote1(asarray(x))[0])
+    if prim is not None:
+        def f(x: Any) -> Any:
+            if isinstance(x, _ARRAYS) and (not inexact or x.dtype.kind == "f"):
+                return _ctx.trace.process_primitive(prim, (x,), {})  # nothing to convert
+            return impl(promote1(asarray(x))[0])
+    else:
+        def f(x: Any) -> Any:
+            if isinstance(x, _ARRAYS) and (not inexact or x.dtype.kind == "f"):
+                return impl(x)  # the fast path: nothing to convert
+            return impl(promote1(asarray(x))[0])
     f.__name__ = f.__qualname__ = name
     f.__doc__ = doc
     return f
@@ -57,7 +65,7 @@ def _fast(prim: Any, fallback: Fn2, name: str, doc: str) -> Fn2:
             elif type(y) is float:
                 dtype = x.dtype
                 if dtype.kind == "f":
-                    return _ctx.trace.process_primitive(prim, (x, np.asarray(y, dtype)), {})
+                    return _ctx.trace.process_primitive(prim, (x, weak_scalar(y, dtype)), {})
         return fallback(*promote(x, y))
     f.__name__ = f.__qualname__ = name
     f.__doc__ = doc

@@ -1,0 +1,157 @@
+"""One-step linearization rules for the commonest primitives when primal values are concrete.
+
+``linearize`` runs a JVP trace over a partial evaluator: a JVP rule binds its primal
+computations (forwarded to NumPy) and its tangent computations (staged into the linear jaxpr)
+one bind at a time, each through two interpreters. At the top level (no jit, no vmap around),
+the primal values are NumPy arrays, and for the primitives below a rule here does the same work
+in one step: NumPy computes the primal output and the tangent's coefficient, and the tangent
+equation is appended to the linear jaxpr directly.
+
+A rule records exactly the equations the primitive's JVP rule would record (same primitives,
+same operands, same order), so transposition, ``print_saved_residuals`` and everything after
+linearization are unchanged; tests compare the two paths. A rule returns ``NotImplemented``
+for anything but the plain case (0-d or non-array primals, known tangents, broadcasting, non-
+float dtypes) and the primitive's JVP rule runs as usual.
+
+>>> import fungrad, fungrad.numpy as fnp
+>>> float(fungrad.grad(lambda x: fnp.sin(x * 2.0).sum())(np.zeros(3)))  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from fungrad.core import EVAL_TRACE, Primitive, _ctx, impl_rules
+from fungrad.interpreters.ad import JVPTrace, JVPTracer, linearize_rules
+from fungrad.interpreters.staging import StagingTrace, StagingTracer
+from fungrad.ir import Atom, Eqn, Var
+
+Rule = Callable[[JVPTrace, Any, Any], Any]
+
+
+def _tangent_of(trace: JVPTrace, x: Any) -> Any:
+    """``x``'s staged tangent if ``x`` is our tracer over a plain float array, else None."""
+    if type(x) is JVPTracer and x._trace is trace:
+        p, t = x.primal, x.tangent
+        if (type(p) is np.ndarray and p.ndim and p.dtype.kind == "f"
+                and type(t) is StagingTracer and t._trace is trace.parent):
+            return t
+    return None
+
+
+def _is_operand(c: Any, like: np.ndarray) -> bool:
+    """A known operand that needs no broadcasting of the tangent: same shape, or a 0-d array."""
+    return type(c) is np.ndarray and c.dtype == like.dtype and (c.shape == like.shape or not c.ndim)
+
+
+def _stage(lin: StagingTrace, prim: Primitive, inputs: list[Atom], like: StagingTracer) -> Any:
+    """Append ``prim inputs`` (output typed like ``like``) to the linear jaxpr."""
+    var = Var(like.ir_var.aval)
+    lin.eqns.append(Eqn(prim, inputs, {}, [var], None))
+    return StagingTracer(lin, var)
+
+
+def scaled_unary(prim: Primitive, op: Primitive, coef: Callable[[Any, Any], Any]) -> None:
+    """Register the rule of ``prim`` whose tangent is ``op(t, coef(ans, x))`` (op: mul or div)."""
+    impl = impl_rules[prim]
+
+    def rule(trace: JVPTrace, args: Any, params: Any) -> Any:
+        x = args[0]
+        t = _tangent_of(trace, x)
+        if t is None or params:
+            return NotImplemented
+        p = x.primal
+        ans = impl(p)
+        _ctx.trace = EVAL_TRACE
+        try:
+            c = coef(ans, p)
+        finally:
+            _ctx.trace = trace
+        lin: StagingTrace = trace.parent  # type: ignore[assignment]
+        if type(c) is np.ndarray and c.shape == p.shape and c.dtype == p.dtype:
+            # The coefficient is a new residual of the tangent's own type.
+            aval = t.ir_var.aval
+            cvar = lin.constvar_of[id(c)] = Var(aval)
+            lin.consts.append(c)
+            var = Var(aval)
+            lin.eqns.append(Eqn(op, [t.ir_var, cvar], {}, [var], None))
+            return JVPTracer(trace, ans, StagingTracer(lin, var))
+        _ctx.trace = lin      # an unusual coefficient: let the staging trace type it
+        try:
+            return JVPTracer(trace, ans, op.bind(t, c))
+        finally:
+            _ctx.trace = trace
+    linearize_rules[prim] = rule
+
+
+def _binary_rule(prim: Primitive, tangent: Callable[..., Any]) -> Rule:
+    """A binary rule: ``tangent(lin, tx, ty, px, py)`` records the tangent of the output."""
+    impl = impl_rules[prim]
+
+    def rule(trace: JVPTrace, args: Any, params: Any) -> Any:
+        x, y = args
+        lin: StagingTrace = trace.parent  # type: ignore[assignment]
+        # (_tangent_of and _is_operand, inlined: this is the hot path of eager grad)
+        if type(x) is JVPTracer and x._trace is trace:
+            px, tx = x.primal, x.tangent
+            if not (type(px) is np.ndarray and px.ndim and px.dtype.kind == "f"
+                    and type(tx) is StagingTracer and tx._trace is lin):
+                return NotImplemented
+        else:
+            px, tx = x, None
+        if type(y) is JVPTracer and y._trace is trace:
+            py, ty = y.primal, y.tangent
+            if not (type(py) is np.ndarray and py.ndim and py.dtype.kind == "f"
+                    and type(ty) is StagingTracer and ty._trace is lin):
+                return NotImplemented
+            if tx is None:
+                if not _is_operand(px, py):
+                    return NotImplemented
+            elif py.shape != px.shape or py.dtype != px.dtype:
+                return NotImplemented
+        else:
+            py, ty = y, None
+            if tx is None or not _is_operand(py, px):
+                return NotImplemented
+        return JVPTracer(trace, impl(px, py), tangent(lin, tx, ty, px, py))
+    return rule
+
+
+def _add_tangent(lin: StagingTrace, tx: Any, ty: Any, px: Any, py: Any) -> Any:
+    if tx is None:
+        return ty
+    if ty is None:
+        return tx
+    return _stage(lin, _prims["add"], [tx.ir_var, ty.ir_var], tx)
+
+
+def _sub_tangent(lin: StagingTrace, tx: Any, ty: Any, px: Any, py: Any) -> Any:
+    if ty is None:
+        return tx
+    neg_ty = _stage(lin, _prims["neg"], [ty.ir_var], ty)
+    if tx is None:
+        return neg_ty
+    return _stage(lin, _prims["add"], [tx.ir_var, neg_ty.ir_var], tx)
+
+
+def _mul_tangent(lin: StagingTrace, tx: Any, ty: Any, px: Any, py: Any) -> Any:
+    mul = _prims["mul"]
+    out = None
+    if tx is not None:
+        out = _stage(lin, mul, [tx.ir_var, lin.to_atom(py)], tx)
+    if ty is not None:
+        right = _stage(lin, mul, [lin.to_atom(px), ty.ir_var], ty)
+        out = right if out is None else _stage(lin, _prims["add"], [out.ir_var, right.ir_var], out)
+    return out
+
+
+_prims: dict[str, Primitive] = {}
+
+
+def register_arithmetic(add: Primitive, sub: Primitive, mul: Primitive, neg: Primitive) -> None:
+    """Rules for ``add``, ``sub`` and ``mul``, whose tangents are sums and products of tangents."""
+    _prims.update(add=add, sub=sub, mul=mul, neg=neg)
+    linearize_rules[add] = _binary_rule(add, _add_tangent)
+    linearize_rules[sub] = _binary_rule(sub, _sub_tangent)
+    linearize_rules[mul] = _binary_rule(mul, _mul_tangent)
