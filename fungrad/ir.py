@@ -84,6 +84,34 @@ class Literal:
         return f"{v}:{self.aval}"
 
 
+# Python scalars in operations (``x * 0.5``) become read-only 0-d arrays of the other operand's
+# dtype, made once and shared, with their literal: a loop body does not allocate them again.
+_weak: dict[tuple[Any, Any], np.ndarray[Any, Any]] = {}
+_literal_of: dict[int, Literal] = {}   # by id of an array in _weak (kept alive there)
+
+
+def weak_scalar(y: float | int | complex | bool, dtype: Any) -> np.ndarray[Any, Any]:
+    """``np.asarray(y, dtype)``, read-only and cached."""
+    key = (y, dtype)
+    a = _weak.get(key)
+    if a is None:
+        a = np.asarray(y, dtype)
+        if y != 0.0 and y == y:   # 0.0 == -0.0 and nan != nan: keep those out of the cache
+            a.flags.writeable = False
+            if len(_weak) >= 1024:
+                _weak.clear()
+                _literal_of.clear()
+            _weak[key] = a
+            _literal_of[id(a)] = Literal(a)
+    return a
+
+
+def literal(x: Any) -> Literal:
+    """``Literal(x)``, shared for the cached weak scalars."""
+    lit = _literal_of.get(id(x))
+    return Literal(x) if lit is None else lit
+
+
 # Avals are immutable: scalar literals of one dtype share theirs.
 _SCALAR_AVALS = {np.dtype(t): ShapedArray((), np.dtype(t)) for t in
                  (np.float64, np.float32, np.float16, np.int64, np.int32, np.bool_, np.complex128)}

@@ -186,3 +186,12 @@ def test_rules_off_inside_jit_and_nested_transforms() -> None:
     want = -3 * np.sin(x) - x * np.cos(x)  # third derivative of x sin x
     np.testing.assert_allclose(d3(x), want, rtol=1e-13)
     np.testing.assert_allclose(fungrad.jit(d3)(x), want, rtol=1e-13)
+
+
+def test_rules_resume_after_a_primitive_without_one() -> None:
+    """Outputs of the general JVP path (here transpose and dot) are marked for the rules again."""
+    x = np.linspace(-1, 1, 6).reshape(2, 3)
+    with counting_rules() as counter:
+        linearized(lambda v: fnp.sin(v.T) * 2.0 + fnp.tanh(v @ v.T).sum(), [x], True)
+    assert counter.taken == 3   # sin, mul, tanh (transpose, dot, sum and add take the JVP rules)
+    assert_same_linearization(lambda v: fnp.sin(v.T) * 2.0 + fnp.tanh(v @ v.T).sum(), [x])

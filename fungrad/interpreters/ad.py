@@ -12,6 +12,7 @@ import numpy as np
 
 from fungrad import core
 from fungrad.core import Primitive, Trace, Tracer, _ctx, get_aval, set_current_trace
+from fungrad.interpreters.staging import StagingTracer
 from fungrad.ir import ShapedArray
 
 
@@ -61,14 +62,19 @@ linearize_rules: dict[Primitive, Callable[[Any, Any, Any], Any]] = {}
 
 
 class JVPTracer(Tracer):
-    """A primal value paired with its tangent."""
+    """A primal value paired with its tangent.
 
-    __slots__ = ("primal", "tangent")
+    ``plain`` marks, under eager linearization, a float ndarray primal with at least one axis
+    and a tangent staged by the trace's partial evaluator: what the one-step rules accept.
+    """
 
-    def __init__(self, trace: JVPTrace, primal: Any, tangent: Any) -> None:
+    __slots__ = ("primal", "tangent", "plain")
+
+    def __init__(self, trace: JVPTrace, primal: Any, tangent: Any, plain: bool = False) -> None:
         self._trace = trace
         self.primal = primal
         self.tangent = tangent
+        self.plain = plain
 
     @property
     def aval(self) -> ShapedArray:
@@ -133,12 +139,21 @@ class JVPTrace(Trace):
             _ctx.trace = self
         if prim.multiple_results:
             return [self.pure_or_tracer(p, t) for p, t in zip(out, out_t)]
-        return out if type(out_t) is Zero else JVPTracer(self, out, out_t)
+        if type(out_t) is Zero:
+            return out
+        if self.eager:
+            return JVPTracer(self, out, out_t, self.is_plain(out, out_t))
+        return JVPTracer(self, out, out_t)
 
     def pure_or_tracer(self, primal: Any, tangent: Any) -> Any:
         if type(tangent) is Zero:
             return primal
-        return JVPTracer(self, primal, tangent)
+        return JVPTracer(self, primal, tangent, self.eager and self.is_plain(primal, tangent))
+
+    def is_plain(self, primal: Any, tangent: Any) -> bool:
+        """Will the one-step rules take this pair? (see ``JVPTracer.plain``)"""
+        return (type(primal) is np.ndarray and primal.ndim > 0 and primal.dtype.kind == "f"
+                and type(tangent) is StagingTracer and tangent._trace is self.parent)
 
     def unwrap(self, x: Any) -> tuple[Any, Any]:
         """(primal, tangent) of an output; outputs that are not our tracers have zero tangent."""

@@ -25,19 +25,9 @@ import numpy as np
 from fungrad.core import EVAL_TRACE, Primitive, _ctx, impl_rules
 from fungrad.interpreters.ad import JVPTrace, JVPTracer, linearize_rules
 from fungrad.interpreters.staging import StagingTrace, StagingTracer
-from fungrad.ir import Atom, Eqn, Var
+from fungrad.ir import Atom, Eqn, Var, literal
 
 Rule = Callable[[JVPTrace, Any, Any], Any]
-
-
-def _tangent_of(trace: JVPTrace, x: Any) -> Any:
-    """``x``'s staged tangent if ``x`` is our tracer over a plain float array, else None."""
-    if type(x) is JVPTracer and x._trace is trace:
-        p, t = x.primal, x.tangent
-        if (type(p) is np.ndarray and p.ndim and p.dtype.kind == "f"
-                and type(t) is StagingTracer and t._trace is trace.parent):
-            return t
-    return None
 
 
 def _is_operand(c: Any, like: np.ndarray) -> bool:
@@ -58,10 +48,9 @@ def scaled_unary(prim: Primitive, op: Primitive, coef: Callable[[Any, Any], Any]
 
     def rule(trace: JVPTrace, args: Any, params: Any) -> Any:
         x = args[0]
-        t = _tangent_of(trace, x)
-        if t is None or params:
+        if type(x) is not JVPTracer or x._trace is not trace or not x.plain or params:
             return NotImplemented
-        p = x.primal
+        p, t = x.primal, x.tangent
         ans = impl(p)
         _ctx.trace = EVAL_TRACE
         try:
@@ -76,10 +65,10 @@ def scaled_unary(prim: Primitive, op: Primitive, coef: Callable[[Any, Any], Any]
             lin.consts.append(c)
             var = Var(aval)
             lin.eqns.append(Eqn(op, [t.ir_var, cvar], {}, [var], None))
-            return JVPTracer(trace, ans, StagingTracer(lin, var))
+            return JVPTracer(trace, ans, StagingTracer(lin, var), True)
         _ctx.trace = lin      # an unusual coefficient: let the staging trace type it
         try:
-            return JVPTracer(trace, ans, op.bind(t, c))
+            return JVPTracer(trace, ans, op.bind(t, c), True)
         finally:
             _ctx.trace = trace
     linearize_rules[prim] = rule
@@ -92,19 +81,16 @@ def _binary_rule(prim: Primitive, tangent: Callable[..., Any]) -> Rule:
     def rule(trace: JVPTrace, args: Any, params: Any) -> Any:
         x, y = args
         lin: StagingTrace = trace.parent  # type: ignore[assignment]
-        # (_tangent_of and _is_operand, inlined: this is the hot path of eager grad)
         if type(x) is JVPTracer and x._trace is trace:
-            px, tx = x.primal, x.tangent
-            if not (type(px) is np.ndarray and px.ndim and px.dtype.kind == "f"
-                    and type(tx) is StagingTracer and tx._trace is lin):
+            if not x.plain:
                 return NotImplemented
+            px, tx = x.primal, x.tangent
         else:
             px, tx = x, None
         if type(y) is JVPTracer and y._trace is trace:
-            py, ty = y.primal, y.tangent
-            if not (type(py) is np.ndarray and py.ndim and py.dtype.kind == "f"
-                    and type(ty) is StagingTracer and ty._trace is lin):
+            if not y.plain:
                 return NotImplemented
+            py, ty = y.primal, y.tangent
             if tx is None:
                 if not _is_operand(px, py):
                     return NotImplemented
@@ -112,9 +98,11 @@ def _binary_rule(prim: Primitive, tangent: Callable[..., Any]) -> Rule:
                 return NotImplemented
         else:
             py, ty = y, None
-            if tx is None or not _is_operand(py, px):
+            # (_is_operand, inlined: a tracer and a constant is the commonest case)
+            if tx is None or type(py) is not np.ndarray or py.dtype != px.dtype or (
+                    py.shape != px.shape and py.ndim):
                 return NotImplemented
-        return JVPTracer(trace, impl(px, py), tangent(lin, tx, ty, px, py))
+        return JVPTracer(trace, impl(px, py), tangent(lin, tx, ty, px, py), True)
     return rule
 
 
@@ -137,6 +125,11 @@ def _sub_tangent(lin: StagingTrace, tx: Any, ty: Any, px: Any, py: Any) -> Any:
 
 def _mul_tangent(lin: StagingTrace, tx: Any, ty: Any, px: Any, py: Any) -> Any:
     mul = _prims["mul"]
+    if ty is None:  # the commonest case, a tracer times a constant: _stage inlined
+        var = Var(tx.ir_var.aval)
+        lin.eqns.append(Eqn(mul, [tx.ir_var, literal(py) if not py.ndim else lin.to_atom(py)],
+                            {}, [var], None))
+        return StagingTracer(lin, var)
     out = None
     if tx is not None:
         out = _stage(lin, mul, [tx.ir_var, lin.to_atom(py)], tx)

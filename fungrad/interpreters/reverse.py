@@ -26,7 +26,8 @@ def linearize_flat(fun: Callable[..., Sequence[Any]],
     with core.new_trace(partial):
         tangents_in = [partial.new_arg(get_aval(p)) for p in primals]
         with core.new_trace(jvp):
-            outs = fun(*[JVPTracer(jvp, p, t) for p, t in zip(primals, tangents_in)])
+            outs = fun(*[JVPTracer(jvp, p, t, jvp.eager and jvp.is_plain(p, t))
+                         for p, t in zip(primals, tangents_in)])
             pairs = [jvp.unwrap(o) for o in outs]
         tangents_out = [instantiate(t) for _, t in pairs]
         linear = partial.build(tangents_out)

@@ -14,7 +14,7 @@ import numpy as np
 from fungrad import core
 from fungrad.core import Primitive, Trace, Tracer, _ctx, abstract_eval_rules
 from fungrad.errors import ConcretizationError, ShapeError
-from fungrad.ir import Atom, Eqn, Jaxpr, Literal, ShapedArray, Var
+from fungrad.ir import Atom, Eqn, Jaxpr, Literal, ShapedArray, Var, literal
 from fungrad.source_info import at_user_line, user_frame_summary
 
 _SCALARS = (bool, int, float, complex, np.generic)
@@ -80,7 +80,7 @@ class StagingTrace(Trace):
             return x.ir_var
         if type(x) is np.ndarray:
             if not x.ndim:
-                return Literal(x)
+                return literal(x)
             var = self.constvar_of.get(id(x))
             if var is None:
                 var = self.constvar_of[id(x)] = Var(ShapedArray(x.shape, x.dtype))

@@ -64,6 +64,7 @@ def backward_pass(jaxpr: Jaxpr, consts: Sequence[Any], cts_out: Sequence[Any]) -
         write_ct(v, ct)
     pop, rules = ct_env.pop, transpose_rules
     get: Callable[[Any, Any], Any] = env.get
+    undefined: dict[int, UndefinedPrimal] = {}  # by id of an aval that jaxpr keeps alive
     for eqn in reversed(linear_eqns):
         prim = eqn.primitive
         if prim.multiple_results:
@@ -84,7 +85,12 @@ def backward_pass(jaxpr: Jaxpr, consts: Sequence[Any], cts_out: Sequence[Any]) -
                 args.append(v.val)
             else:
                 x = get(v, env)   # env itself marks "not a known value"
-                args.append(UndefinedPrimal(v.aval) if x is env else x)
+                if x is env:      # a linear operand; variables of one type share one marker
+                    aval = v.aval
+                    x = undefined.get(id(aval))
+                    if x is None:
+                        x = undefined[id(aval)] = UndefinedPrimal(aval)
+                args.append(x)
         for v, ct in zip(eqn.inputs, rule(ct_arg, *args, **eqn.params)):
             # write_ct, inlined: this loop is the whole backward pass of eager grad
             if ct is not None and type(ct) is not Zero and type(v) is Var and v not in env:

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from fungrad.core import Primitive, _ctx, get_aval
+from fungrad.core import EVAL_TRACE, Primitive, _ctx, get_aval
 from fungrad.interpreters import eager_linearize
 from fungrad.interpreters.ad import defjvp, defjvp_zero, deflinear
 from fungrad.interpreters.batching import broadcast_batcher, vectorized_batcher
@@ -261,9 +261,13 @@ def _sub_transpose(ct: Any, x: Any, y: Any) -> list[Any]:
 
 def _mul_transpose(ct: Any, x: Any, y: Any) -> list[Any]:
     # Linear in one operand only: the other is a known value.
-    # Both operands are arrays of one dtype here, so bind without _bind2's scalar checks.
+    # Both operands are arrays of one dtype here, so bind without _bind2's scalar checks;
+    # without a trace around (eager grad), multiply right away.
     if type(x) is UndefinedPrimal:
-        r = _ctx.trace.process_primitive(mul_p, (ct, y), {})
+        if _ctx.trace is EVAL_TRACE and type(ct) is np.ndarray and type(y) is np.ndarray:
+            r = np.multiply(ct, y)
+        else:
+            r = _ctx.trace.process_primitive(mul_p, (ct, y), {})
         return [r if r.shape == x.aval.shape else unbroadcast(r, x.aval), None]
     r = _ctx.trace.process_primitive(mul_p, (x, ct), {})
     return [None, r if r.shape == y.aval.shape else unbroadcast(r, y.aval)]

@@ -11,7 +11,7 @@ import numpy as np
 
 from fungrad.core import Primitive, abstract_eval_rules, get_aval, impl_rules
 from fungrad.errors import ShapeError
-from fungrad.ir import ShapedArray
+from fungrad.ir import ShapedArray, weak_scalar
 
 # Primitives whose impl is a NumPy ufunc applied to the operands: the jit code generator
 # calls the ufunc directly and can pass ``out=`` to reuse a dead buffer.
@@ -65,23 +65,6 @@ def elementwise_shape(name: str, out_dtype: Any = None) -> Callable[..., ShapedA
                 shape = a.shape if not shape else broadcast_shapes(name, shape, a.shape)
         return ShapedArray(shape, fixed if fixed is not None else dtype)
     return rule
-
-
-_scalars: dict[tuple[Any, Any], np.ndarray[Any, Any]] = {}
-
-
-def weak_scalar(y: float | int | complex | bool, dtype: Any) -> np.ndarray[Any, Any]:
-    """``np.asarray(y, dtype)``, read-only and cached: ``x * 0.5`` in a loop makes one array."""
-    key = (y, dtype)
-    a = _scalars.get(key)
-    if a is None:
-        a = np.asarray(y, dtype)
-        if y != 0.0 and y == y:   # 0.0 == -0.0 and nan != nan: keep those out of the cache
-            a.flags.writeable = False
-            if len(_scalars) >= 1024:
-                _scalars.clear()
-            _scalars[key] = a
-    return a
 
 
 def as_operand(x: Any, like: Any) -> Any:

@@ -18,7 +18,7 @@ import numpy as np
 from fungrad import lax
 from fungrad.core import Tracer, _ctx
 from fungrad.lax.elementwise import add_p, div_p, mul_p, primitive_of, sub_p
-from fungrad.lax.registry import weak_scalar
+from fungrad.ir import weak_scalar
 from fungrad.numpy.promotion import asarray, promote, promote_inexact
 
 Fn1 = Callable[[Any], Any]
