@@ -6,6 +6,8 @@ in their order in the operand). The NumPy implementation folds every case into o
 """
 from __future__ import annotations
 
+import math
+
 from typing import Any, Sequence
 
 import numpy as np
@@ -44,9 +46,8 @@ def _dot_general(lhs: Any, rhs: Any, *, dimension_numbers: Dims,
                          list(lb) + lf + [rlabels[d] for d in rf])
     batch = [lhs.shape[d] for d in lb]
     m, k, n = ([lhs.shape[d] for d in lf], [lhs.shape[d] for d in lc], [rhs.shape[d] for d in rf])
-    size = (int(np.prod(m, dtype=np.int64)), int(np.prod(k, dtype=np.int64)),
-            int(np.prod(n, dtype=np.int64)))
-    lead = (int(np.prod(batch, dtype=np.int64)),) if lb else ()
+    size = (math.prod(m), math.prod(k), math.prod(n))
+    lead = (math.prod(batch),) if lb else ()
     a = lhs.transpose(list(lb) + lf + list(lc)).reshape(lead + size[:2])
     b = rhs.transpose(list(rb) + list(rc) + rf).reshape(lead + size[1:])
     return np.matmul(a, b).reshape(batch + m + n)
@@ -55,18 +56,21 @@ def _dot_general(lhs: Any, rhs: Any, *, dimension_numbers: Dims,
 def _dot_general_shape(lhs: ShapedArray, rhs: ShapedArray, *, dimension_numbers: Dims,
                        preferred_element_type: np.dtype[Any] | None) -> ShapedArray:
     (lc, rc), (lb, rb) = dimension_numbers
-    name = f"dot_general of {lhs} and {rhs} with dimension_numbers {dimension_numbers}"
+
+    def error(why: str) -> ShapeError:  # the message is only formatted when it is raised
+        return ShapeError(f"dot_general of {lhs} and {rhs} with dimension_numbers "
+                          f"{dimension_numbers}: {why}")
     for dims, a in ((lc + lb, lhs), (rc + rb, rhs)):
         if len(set(dims)) != len(dims) or any(not 0 <= d < a.ndim for d in dims):
-            raise ShapeError(f"{name}: contracting and batch axes must be distinct axes in range")
+            raise error("contracting and batch axes must be distinct axes in range")
     if len(lc) != len(rc) or any(lhs.shape[i] != rhs.shape[j] for i, j in zip(lc, rc)):
-        raise ShapeError(f"{name}: the contracting axes have sizes "
-                         f"{[lhs.shape[i] for i in lc]} and {[rhs.shape[j] for j in rc]}")
+        raise error(f"the contracting axes have sizes "
+                    f"{[lhs.shape[i] for i in lc]} and {[rhs.shape[j] for j in rc]}")
     if len(lb) != len(rb) or any(lhs.shape[i] != rhs.shape[j] for i, j in zip(lb, rb)):
-        raise ShapeError(f"{name}: the batch axes have sizes {[lhs.shape[i] for i in lb]} and "
-                         f"{[rhs.shape[j] for j in rb]}")
+        raise error(f"the batch axes have sizes {[lhs.shape[i] for i in lb]} and "
+                    f"{[rhs.shape[j] for j in rb]}")
     if lhs.dtype != rhs.dtype:
-        raise ShapeError(f"{name}: operands must have one dtype")
+        raise error("operands must have one dtype")
     shape = (tuple(lhs.shape[d] for d in lb) + tuple(lhs.shape[d] for d in _free(lhs.ndim, lc, lb))
              + tuple(rhs.shape[d] for d in _free(rhs.ndim, rc, rb)))
     return ShapedArray(shape, preferred_element_type or lhs.dtype)

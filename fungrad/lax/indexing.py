@@ -12,6 +12,8 @@ out-of-bounds updates (``oob="drop"``) or clamps them (``oob="clip"``).
 """
 from __future__ import annotations
 
+import math
+
 import builtins
 import functools
 from typing import Any, Callable, NamedTuple, Sequence
@@ -408,7 +410,7 @@ def _scatter_set_transpose(ct: Any, x: Any, u: Any, *arrs: Any, indexer: tuple[E
     if is_undefined(u):
         ct_u = _gather_like(ct, arrs, indexer, oob)
         if arrs:  # repeated indices: only the update NumPy wrote last reaches the output
-            ids = reshape(iota(INDEX_DTYPE, int(np.prod(ua.shape, dtype=np.int64))), ua.shape)
+            ids = reshape(iota(INDEX_DTYPE, math.prod(ua.shape)), ua.shape)
             written = scatter_p.bind(full(aval_of(x).shape, -1, INDEX_DTYPE), ids, *arrs,
                                      indexer=indexer, oob=oob)
             won = eq(_gather_like(written, arrs, indexer, oob), ids)

@@ -3,6 +3,8 @@ shape primitives, whose transposes need it). Batching shifts the axes past the b
 """
 from __future__ import annotations
 
+import math
+
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -42,7 +44,7 @@ def _prod_jvp(t: Any, ans: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
     (exclusive cumulative products), so zeros in x are no problem."""
     kept = _kept(x, axes)
     shape = get_aval(x).shape
-    flat = (tuple(shape[i] for i in kept) + (int(np.prod([shape[a] for a in axes])),))
+    flat = (tuple(shape[i] for i in kept) + (math.prod([shape[a] for a in axes]),))
 
     def last_axis(v: Any) -> Any:
         return reshape(transpose(v, kept + axes), flat)

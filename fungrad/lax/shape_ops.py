@@ -2,6 +2,8 @@
 pad, rev, clamp (and squeeze/expand_dims, which are reshapes)."""
 from __future__ import annotations
 
+import math
+
 from typing import Any, Sequence
 
 import numpy as np
@@ -95,7 +97,7 @@ def _reshape(x: Any, *, new_sizes: tuple[int, ...]) -> Any:
 
 
 def _reshape_shape(x: ShapedArray, *, new_sizes: tuple[int, ...]) -> ShapedArray:
-    if int(np.prod(new_sizes, dtype=np.int64)) != x.size:
+    if math.prod(new_sizes) != x.size:
         raise ShapeError(f"reshape: cannot reshape {x} into shape {new_sizes}")
     return ShapedArray(new_sizes, x.dtype)
 

@@ -8,6 +8,8 @@ All shapes and axes are static; each function lowers to a few lax shape primitiv
 """
 from __future__ import annotations
 
+import math
+
 import builtins
 from typing import Any, Sequence
 
@@ -52,7 +54,7 @@ def ndim(a: Any) -> int:
 def size(a: Any, axis: int | None = None) -> int:
     """The number of elements of ``a`` (along ``axis`` if given)."""
     s = shape(a)
-    return int(np.prod(s, dtype=np.int64)) if axis is None else s[axis]
+    return math.prod(s) if axis is None else s[axis]
 
 
 def astype(x: Any, dtype: Any) -> Any:
@@ -74,12 +76,12 @@ def reshape(a: Any, newshape: Any = None, order: str = "C", *, shape: Any = None
     if dims.count(-1) > 1:
         raise ShapeError(f"reshape: can only specify one unknown dimension{at_user_line()}")
     if -1 in dims:
-        known = int(np.prod([d for d in dims if d != -1], dtype=np.int64))
+        known = math.prod([d for d in dims if d != -1])
         if known == 0 or a.size % known:
             raise ShapeError(f"reshape: cannot reshape array of size {a.size} into shape "
                              f"{tuple(dims)}{at_user_line()}")
         dims[dims.index(-1)] = a.size // known
-    if int(np.prod(dims, dtype=np.int64)) != a.size:
+    if math.prod(dims) != a.size:
         raise ShapeError(f"reshape: cannot reshape array of size {a.size} into shape "
                          f"{tuple(dims)}{at_user_line()}")
     if order == "F":

@@ -9,6 +9,8 @@ Integer sums accumulate in int64 and means are float64, as in NumPy.
 """
 from __future__ import annotations
 
+import math
+
 import builtins
 from typing import Any, Callable
 
@@ -87,7 +89,7 @@ argmin = _arg("argmin", lambda a, ax, dt: lax.argmin(a, ax, dt))
 
 
 def _count(shape: tuple[int, ...], axes: tuple[int, ...]) -> int:
-    return int(np.prod([shape[i] for i in axes], dtype=np.int64))
+    return math.prod([shape[i] for i in axes])
 
 
 def mean(a: Any, axis: Any = None, dtype: Any = None, out: None = None,
