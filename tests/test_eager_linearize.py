@@ -107,6 +107,8 @@ def test_unary_rule_matches_jvp_rule(prim: Any, data: Any, shape: Any, dtype: An
     x = data.draw(in_domain(*UNARY_DOMAINS[prim.name], shape, dtype))
     f = UNARY[prim]
     assert_same_linearization(lambda v: f(v) * 0.5 - f(v * 0.9), [x])
+    # The same input twice: log's coefficient is x itself, a residual only once (a bug once).
+    assert_same_linearization(lambda v: f(v) + f(v) * v, [x])
 
 
 # How the second operand of a binary primitive is given: our tracer (the same one or another
@@ -195,3 +197,10 @@ def test_rules_resume_after_a_primitive_without_one() -> None:
         linearized(lambda v: fnp.sin(v.T) * 2.0 + fnp.tanh(v @ v.T).sum(), [x], True)
     assert counter.taken == 3   # sin, mul, tanh (transpose, dot, sum and add take the JVP rules)
     assert_same_linearization(lambda v: fnp.sin(v.T) * 2.0 + fnp.tanh(v @ v.T).sum(), [x])
+
+
+def test_log_used_twice_matches_closed_form() -> None:
+    """Found by tests/test_against_jax.py: the coefficient of log is x itself."""
+    x = np.array([0.7, 1.2])
+    g = fungrad.grad(lambda v: fnp.sum(fnp.log(v) + fnp.log(v) / v))(x)
+    np.testing.assert_allclose(g, 1 / x + (1 - np.log(x)) / x ** 2, rtol=1e-14)

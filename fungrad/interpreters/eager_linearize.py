@@ -59,10 +59,13 @@ def scaled_unary(prim: Primitive, op: Primitive, coef: Callable[[Any, Any], Any]
             _ctx.trace = trace
         lin: StagingTrace = trace.parent  # type: ignore[assignment]
         if type(c) is np.ndarray and c.shape == p.shape and c.dtype == p.dtype:
-            # The coefficient is a new residual of the tangent's own type.
+            # The coefficient is a residual of the tangent's own type; it may be one already
+            # (log's is x itself), so look it up before adding it.
             aval = t.ir_var.aval
-            cvar = lin.constvar_of[id(c)] = Var(aval)
-            lin.consts.append(c)
+            cvar = lin.constvar_of.get(id(c))
+            if cvar is None:
+                cvar = lin.constvar_of[id(c)] = Var(aval)
+                lin.consts.append(c)
             var = Var(aval)
             lin.eqns.append(Eqn(op, [t.ir_var, cvar], {}, [var], None))
             return JVPTracer(trace, ans, StagingTracer(lin, var), True)
