@@ -157,20 +157,22 @@ def blocked(fe, f, args):
 
 # --------------------------------------------------------------------------- cases
 
-def case_mlp(ctx, name, spec):
+def case_mlp(ctx, name, spec, eager_too=False):
     params, x, y = models.mlp_inputs(**spec)
     want = hw.mlp_value_and_grad(params, x, y)
     sizes = "-".join(map(str, spec["sizes"]))
     g = Group(name, f"MLP {sizes}, batch {spec['batch']}, tanh, softmax x-entropy: loss + gradient")
     g.rows.append(baseline_row("numpy (by hand)", lambda: hw.mlp_value_and_grad(params, x, y), ctx))
     for fe in ctx.frontends():
-        jitted = fe.supports("jit")
-
-        def build(fe=fe, jitted=jitted):
-            f = fe.value_and_grad(functools.partial(models.mlp_loss, fe.xp, fe.nn))
-            f = fe.jit(f) if jitted else f
-            return blocked(fe, f, fe.put((params, x, y))), fe.to_numpy
-        g.rows.append(timed_row(jit_label(fe, jitted), build, want, ctx))
+        modes = (True,) if fe.supports("jit") else (False,)
+        if eager_too and fe.name == "fungrad":
+            modes = (False, True)
+        for jitted in modes:
+            def build(fe=fe, jitted=jitted):
+                f = fe.value_and_grad(functools.partial(models.mlp_loss, fe.xp, fe.nn))
+                f = fe.jit(f) if jitted else f
+                return blocked(fe, f, fe.put((params, x, y))), fe.to_numpy
+            g.rows.append(timed_row(jit_label(fe, jitted), build, want, ctx))
     return [g]
 
 
@@ -179,7 +181,8 @@ def case_mlp_large(ctx):
 
 
 def case_mlp_small(ctx):
-    return case_mlp(ctx, "mlp_small", models.MLP_SMALL)
+    # Small enough that per-operation overhead shows: fungrad eager against autograd and torch.
+    return case_mlp(ctx, "mlp_small", models.MLP_SMALL, eager_too=True)
 
 
 def case_chain200(ctx):
