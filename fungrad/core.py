@@ -180,7 +180,13 @@ class new_trace:
 # ---------------------------------------------------------------- evaluating jaxprs
 
 def eval_jaxpr(jaxpr: Jaxpr, consts: Sequence[Any], *args: Any) -> list[Any]:
-    """Run ``jaxpr`` by binding each equation, so it is traced again under any transform."""
+    """Run ``jaxpr`` by binding each equation, so it is traced again under any transform.
+
+    >>> import fungrad, fungrad.numpy as fnp
+    >>> jaxpr = fungrad.make_jaxpr(lambda x: fnp.sin(x) * 2.0)(np.zeros(2))
+    >>> eval_jaxpr(jaxpr, jaxpr.consts, np.array([0.0, np.pi / 2]))
+    [array([0., 2.])]
+    """
     env: dict[Var, Any] = {}
 
     def read(a: Var | Literal) -> Any:

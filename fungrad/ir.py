@@ -143,6 +143,11 @@ class Jaxpr:
     """A closed program: ``constvars`` bound to ``consts``, then ``invars``, ``eqns``, ``outvars``.
 
     Jaxprs compare and hash by identity, so they can serve as primitive params and cache keys.
+
+    >>> import fungrad, fungrad.numpy as fnp
+    >>> jaxpr = fungrad.make_jaxpr(lambda x: fnp.sin(x) * 2.0)(np.zeros(3))
+    >>> [eqn.primitive.name for eqn in jaxpr.eqns], jaxpr.in_avals, jaxpr.out_avals
+    (['sin', 'mul'], [f64[3]], [f64[3]])
     """
 
     __slots__ = ("constvars", "invars", "eqns", "outvars", "consts", "__weakref__")

@@ -50,7 +50,12 @@ def make_jaxpr(fun: Callable[..., Any],
 
 
 class ShapeDtypeStruct:
-    """A stand-in argument carrying only a shape and a dtype (for make_jaxpr, jit.lower)."""
+    """A stand-in argument carrying only a shape and a dtype (for make_jaxpr, jit.lower).
+
+    >>> import fungrad, fungrad.numpy as fnp
+    >>> print(fungrad.make_jaxpr(fnp.sum)(ShapeDtypeStruct((2, 3), np.float32)))
+    { lambda ; a:f32[2,3]. let b:f32[] = reduce_sum[axes=(0, 1)] a in (b,) }
+    """
 
     __slots__ = ("shape", "dtype")
 

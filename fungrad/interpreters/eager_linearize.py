@@ -14,7 +14,8 @@ for anything but the plain case (0-d or non-array primals, known tangents, broad
 float dtypes) and the primitive's JVP rule runs as usual.
 
 >>> import fungrad, fungrad.numpy as fnp
->>> float(fungrad.grad(lambda x: fnp.sin(x * 2.0).sum())(np.zeros(3)))  # doctest: +SKIP
+>>> fungrad.grad(lambda x: fnp.sin(x * 2.0).sum())(np.zeros(3))  # sin and mul: one step each
+array([2., 2., 2.])
 """
 from __future__ import annotations
 

@@ -117,7 +117,7 @@ def reduce_prod(x: Any, axes: Sequence[int]) -> Any:
     """Product of ``x`` over ``axes``; its gradient is exact at zeros.
 
     >>> reduce_prod(np.array([[1, 4], [3, 2]]), (0, 1))
-    np.int64(24)
+    24
     """
     return _reduce(reduce_prod_p, x, axes)
 
