@@ -5,6 +5,7 @@ from fungrad.lax.elementwise import (
     integer_pow, is_finite, le, log, log1p, logistic, lt, max, min, mul, ne, neg, nextafter, pow,
     rem, round, rsqrt, select, sign, sin, sinh, sqrt, sub, tan, tanh,
 )
+from fungrad.lax.complex_ops import complex, conj, imag, real
 from fungrad.lax.shape_ops import (
     broadcast_in_dim, broadcast_to, broadcasted_iota, clamp, concatenate, expand_dims, full, iota,
     pad, reduce_sum, reshape, rev, squeeze, transpose,

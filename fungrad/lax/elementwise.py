@@ -41,14 +41,14 @@ def over(coef: Callable[[Any, Any], Any]) -> Scaled:
 
 
 def unary(name: str, impl: Callable[..., Any], jvp: Scaled | Jvp | str,
-          out_dtype: Any = None) -> Primitive:
+          out_dtype: Any = None, shape_rule: Callable[..., ShapedArray] | None = None) -> Primitive:
     """An elementwise one-operand primitive.
 
     ``jvp`` is ``times(c)`` / ``over(c)`` for a tangent ``t * c(ans, x)`` / ``t / c(ans, x)``
     (these also get a one-step eager linearization rule), a general rule ``(t, ans, x)``, or
     ``"zero"`` for piecewise-constant functions.
     """
-    prim = primitive(name, impl, elementwise_shape(name, out_dtype))
+    prim = primitive(name, impl, shape_rule or elementwise_shape(name, out_dtype))
     if jvp == "zero":
         defjvp_zero(prim)
     elif isinstance(jvp, Scaled):
@@ -111,6 +111,21 @@ def _sign(x: Any) -> Any:
     return np.sign(x)
 
 
+def _abs_shape(x: ShapedArray) -> ShapedArray:
+    """The magnitude of a complex array is real."""
+    if x.dtype.kind != "c":
+        return x
+    return ShapedArray(x.shape, np.finfo(x.dtype).dtype)
+
+
+def _abs_jvp(t: Any, ans: Any, x: Any) -> Any:
+    """``t * sign(x)`` for reals; ``Re(conj(x) t) / |x|`` for complex (0 where x == 0, as JAX)."""
+    if get_aval(x).dtype.kind != "c":
+        return mul(t, sign(x))
+    from fungrad.lax.complex_ops import conj, real
+    return div(real(mul(conj(x), t)), select(eq(ans, 0), _ones_like(ans), ans))
+
+
 def _rsqrt(x: Any) -> Any:
     return np.reciprocal(np.sqrt(x))
 
@@ -171,7 +186,7 @@ acosh_p = unary("acosh", np.arccosh, times(lambda ans, x: rsqrt(mul(sub(x, 1), a
 atanh_p = unary("atanh", np.arctanh, over(lambda ans, x: mul(sub(1, x), add(1, x))))
 sqrt_p = unary("sqrt", np.sqrt, over(lambda ans, x: mul(ans, 2)))
 rsqrt_p = unary("rsqrt", _rsqrt, times(lambda ans, x: mul(div(ans, x), -0.5)))
-abs_p = unary("abs", np.abs, times(lambda ans, x: sign(x)))
+abs_p = unary("abs", np.abs, lambda t, ans, x: _abs_jvp(t, ans, x), shape_rule=_abs_shape)
 sign_p = unary("sign", _sign, "zero")
 floor_p = unary("floor", np.floor, "zero")
 ceil_p = unary("ceil", np.ceil, "zero")
@@ -281,6 +296,7 @@ transpose_rules[sub_p] = _sub_transpose
 transpose_rules[mul_p] = _mul_transpose
 
 # One-step rules for linearizing concrete values (fungrad/interpreters/eager_linearize.py).
+_scaled.append((abs_p, times(lambda ans, x: sign(x))))  # real floats only reach these rules
 for _prim, _scale in _scaled:
     eager_linearize.scaled_unary(_prim, div_p if _scale.divide else mul_p, _scale.coef)
 eager_linearize.register_arithmetic(add_p, sub_p, mul_p, neg_p)
