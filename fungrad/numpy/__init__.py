@@ -46,8 +46,8 @@ from fungrad.numpy.reductions import (
 )
 from fungrad.numpy.sorting import argsort, sort, unique
 from fungrad.numpy.ufuncs import (
-    BINARY, UNARY, add, around, clip, divide, divmod, imag, isclose, multiply, nan_to_num, power,
-    real, subtract,
+    BINARY, UNARY, add, angle, around, clip, divide, divmod, imag, isclose, multiply, nan_to_num,
+    power, real, subtract,
 )
 from fungrad.numpy.numeric import convolve, correlate, diff, interp, trapezoid
 

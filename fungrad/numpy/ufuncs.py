@@ -199,6 +199,10 @@ def _identity(x: Any) -> Any:
     return x
 
 
+def _conj(x: Any) -> Any:
+    return lax.conj(x) if x.dtype.kind == "c" else x
+
+
 def _reciprocal(x: Any) -> Any:
     return lax.div(np.asarray(1, x.dtype), x)
 
@@ -258,7 +262,7 @@ _UNARY: list[tuple[str, Fn1, bool, str]] = [
     ("signbit", _signbit, False, "True where the sign bit is set (negative numbers)."),
     ("logical_not", _logical_not, False, "Elementwise logical NOT."),
     ("invert", lax.bitwise_not, False, "Bitwise (booleans: logical) NOT."),
-    ("conjugate", _identity, False, "Complex conjugate (the identity on real arrays)."),
+    ("conjugate", _conj, False, "Complex conjugate (the identity on real arrays)."),
 ]
 
 _BINARY: list[tuple[str, Fn2, bool, str]] = [
@@ -360,13 +364,40 @@ def clip(x: Any, min: Any = None, max: Any = None, *,  # noqa: A002 - NumPy's na
 
 
 def real(x: Any) -> Any:
-    """The real part (the array itself for real dtypes)."""
-    return asarray(x)
+    """The real part (the array itself for real dtypes).
+
+    >>> import fungrad.numpy as fnp
+    >>> fnp.real(fnp.asarray([1 + 2j, 3 - 4j]))
+    array([1., 3.])
+    """
+    x = asarray(x)
+    return lax.real(x) if x.dtype.kind == "c" else x
 
 
 def imag(x: Any) -> Any:
-    """The imaginary part (zeros for real dtypes)."""
-    return _zeros(x)
+    """The imaginary part (zeros for real dtypes).
+
+    >>> import fungrad.numpy as fnp
+    >>> fnp.imag(fnp.asarray([1 + 2j, 3 - 4j]))
+    array([ 2., -4.])
+    """
+    x = asarray(x)
+    return lax.imag(x) if x.dtype.kind == "c" else _zeros(x)
+
+
+def angle(z: Any, deg: bool = False) -> Any:
+    """The argument of each element, in radians (degrees with ``deg=True``): ``atan2(imag, real)``.
+
+    >>> import fungrad.numpy as fnp
+    >>> fnp.angle(fnp.asarray([1j, -1.0]))
+    array([1.57079633, 3.14159265])
+    """
+    z = promote_inexact(asarray(z))[0]
+    if z.dtype.kind == "c":
+        out = lax.atan2(lax.imag(z), lax.real(z))
+    else:
+        out = lax.atan2(_zeros(z), z)
+    return lax.mul(out, 180.0 / math.pi) if deg else out
 
 
 def isclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08,
