@@ -135,12 +135,15 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
 
 
 def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
-                   has_aux: bool = False, allow_int: bool = False) -> Callable[..., Any]:
+                   has_aux: bool = False, holomorphic: bool = False,
+                   allow_int: bool = False) -> Callable[..., Any]:
     """A function returning ``(fun(*args), grad(fun)(*args))`` (with aux: ``((value, aux), grad)``).
 
     >>> import fungrad, fungrad.numpy as fnp
     >>> fungrad.value_and_grad(lambda x: x ** 2)(3.0)
     (9.0, 6.0)
+    >>> fungrad.value_and_grad(lambda z: z ** 2, holomorphic=True)(1j)
+    ((-1+0j), 2j)
     """
     fname = "value_and_grad"
 
@@ -148,13 +151,13 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
     def value_and_grad_f(*args: Any, **kwargs: Any) -> Any:
         nums = normalize_argnums(argnums, len(args), fname)
         leaves, in_tree = flatten_leaves([args[i] for i in nums], "a differentiated argument")
-        check_differentiable(leaves, "grad", allow_int)
+        check_differentiable(leaves, "grad", allow_int, holomorphic)
         aux_store: list[Any] = []
 
         def flat(*xs: Any) -> list[Any]:
             dyn = tree_unflatten(in_tree, xs)
             out, aux = _split_aux(fun(*splice_args(args, nums, dyn), **kwargs), has_aux, fname)
-            check_scalar_output(out, "grad")
+            check_scalar_output(out, "grad", holomorphic)
             aux_leaves, aux_tree = tree_flatten(aux)
             aux_store[:] = [aux_tree]
             return [out, *aux_leaves]
@@ -176,14 +179,23 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
 
 
 def grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
-         has_aux: bool = False, allow_int: bool = False) -> Callable[..., Any]:
+         has_aux: bool = False, holomorphic: bool = False,
+         allow_int: bool = False) -> Callable[..., Any]:
     """The gradient of a scalar-valued ``fun`` with respect to the arguments ``argnums``.
+
+    ``fun`` must return a real float, unless ``holomorphic=True``: then inputs and output are
+    complex and the result is the complex derivative ``df/dz``. A real-valued function of complex
+    inputs gets JAX's convention, ``df/dx - i df/dy`` (for ``|z|**2``: ``2 conj(z)``).
 
     >>> import fungrad, fungrad.numpy as fnp
     >>> fungrad.grad(lambda x: fnp.sin(x) * x)(0.0)
     0.0
+    >>> fungrad.grad(lambda z: z ** 2, holomorphic=True)(1 + 2j)
+    (2+4j)
+    >>> fungrad.grad(lambda z: fnp.abs(z) ** 2)(1 + 2j)
+    (2-4j)
     """
-    vg = value_and_grad(fun, argnums, has_aux, allow_int)
+    vg = value_and_grad(fun, argnums, has_aux, holomorphic, allow_int)
 
     @functools.wraps(fun)
     def grad_f(*args: Any, **kwargs: Any) -> Any:

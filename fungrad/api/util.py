@@ -43,9 +43,32 @@ def splice_args(args: Sequence[Any], argnums: Sequence[int], values: Sequence[An
     return out
 
 
-def check_differentiable(leaves: Sequence[Any], fname: str, allow_int: bool = False) -> None:
+_REAL_ONLY_FIX = {
+    "inputs": "or use jvp directly",
+    "outputs": "take the real part (`.real`, `abs(...) ** 2`) of the output, or use vjp directly",
+}
+
+
+def _check_complex(dtype: np.dtype[Any], fname: str, what: str, holomorphic: bool,
+                   real_only: bool) -> None:
+    """``holomorphic`` asks for complex ``what`` (inputs/outputs); ``real_only`` forbids them."""
+    if holomorphic and dtype.kind != "c":
+        raise NotDifferentiableError(
+            f"{fname} with holomorphic=True requires {what} of complex dtype, but got dtype "
+            f"{dtype}")
+    if real_only and not holomorphic and dtype.kind == "c":
+        raise NotDifferentiableError(
+            f"{fname} requires real-valued {what}, but got dtype {dtype}. Pass holomorphic=True "
+            f"if the function is holomorphic, {_REAL_ONLY_FIX[what]}")
+
+
+def check_differentiable(leaves: Sequence[Any], fname: str, allow_int: bool = False,
+                         holomorphic: bool = False, real_only: bool = False) -> None:
+    """Input dtypes ``fname`` accepts: only complex ones with ``holomorphic``; with ``real_only``
+    (forward-mode Jacobians) no complex ones otherwise."""
     for x in leaves:
         dtype = get_aval(x).dtype
+        _check_complex(dtype, fname, "inputs", holomorphic, real_only)
         if dtype.kind not in "fc" and not allow_int:
             raise NotDifferentiableError(
                 f"{fname} requires inputs of floating-point (or complex) dtype, but got an input "
@@ -53,7 +76,17 @@ def check_differentiable(leaves: Sequence[Any], fname: str, allow_int: bool = Fa
                 f"pass allow_int=True to get a zero gradient for it")
 
 
-def check_scalar_output(out: Any, fname: str) -> None:
+def check_output_dtype(out: Any, fname: str, holomorphic: bool, real_only: bool = True) -> None:
+    """Output dtypes ``fname`` accepts: only complex with ``holomorphic``; real floating point
+    otherwise when ``real_only`` (reverse mode pulls back a real cotangent)."""
+    dtype = get_aval(out).dtype
+    _check_complex(dtype, fname, "outputs", holomorphic, real_only)
+    if real_only and dtype.kind not in "fc":
+        raise NotDifferentiableError(
+            f"{fname} requires a real floating-point output, got dtype {dtype}")
+
+
+def check_scalar_output(out: Any, fname: str, holomorphic: bool = False) -> None:
     if not (isinstance(out, (np.ndarray, np.generic, Tracer, float, int))):
         raise NotDifferentiableError(
             f"{fname} requires the function to return a scalar array, got {type(out).__name__}"
@@ -64,9 +97,7 @@ def check_scalar_output(out: Any, fname: str) -> None:
             f"{fname} requires a scalar output (shape ()), but the function returned shape "
             f"{aval.shape}. Reduce it (e.g. `.sum()`), or use jacrev/jacfwd for a Jacobian or "
             "vjp for a vector-Jacobian product")
-    if aval.dtype.kind not in "fc":
-        raise NotDifferentiableError(
-            f"{fname} requires a real floating-point output, got dtype {aval.dtype}")
+    check_output_dtype(out, fname, holomorphic)
 
 
 def finalize(x: Any) -> Any:

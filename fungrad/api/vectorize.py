@@ -8,7 +8,7 @@ import numpy as np
 
 from fungrad.api.differentiate import _split_aux, jvp
 from fungrad.api.util import (
-    check_differentiable, finalize_tree, flatten_leaves, normalize_argnums, splice_args,
+    check_differentiable, check_output_dtype, finalize_tree, flatten_leaves, normalize_argnums, splice_args,
 )
 from fungrad.core import get_aval
 from fungrad.interpreters.ad import Zero, instantiate, jvp_flat
@@ -166,14 +166,14 @@ def _slice_rows(x: Any, start: int, stop: int) -> Any:
 
 
 def _jacobian(fun: Callable[..., Any], argnums: int | Sequence[int], has_aux: bool,
-              chunk_size: int | None, mode: str) -> Callable[..., Any]:
+              holomorphic: bool, chunk_size: int | None, mode: str) -> Callable[..., Any]:
     fname = "jacfwd" if mode == "fwd" else "jacrev"
 
     @functools.wraps(fun)
     def jacfun(*args: Any, **kwargs: Any) -> Any:
         nums = normalize_argnums(argnums, len(args), fname)
         leaves, in_tree = flatten_leaves([args[i] for i in nums], "a differentiated argument")
-        check_differentiable(leaves, fname)
+        check_differentiable(leaves, fname, holomorphic=holomorphic, real_only=mode == "fwd")
         store: list[Any] = []
 
         def flat(*xs: Any) -> list[Any]:
@@ -195,12 +195,16 @@ def _jacobian(fun: Callable[..., Any], argnums: int | Sequence[int], has_aux: bo
 
             cols = _push_batched(push, basis, n, chunk_size)
             out_leaves = outs[:store[2]]
+            for o in out_leaves:
+                check_output_dtype(o, fname, holomorphic, real_only=False)
             # cols[i]: (N_in, *out_shape_i) -> blocks[in_leaf][out_leaf] shaped in+out; swap.
             blocks_t = _jac_blocks(cols, leaves, out_leaves, rows_first=False)
             blocks = [[blocks_t[j][i] for j in range(len(leaves))] for i in range(len(out_leaves))]
         else:
             outs, pullback = vjp_flat(flat, leaves)
             out_leaves = outs[:store[2]]
+            for o in out_leaves:
+                check_output_dtype(o, fname, holomorphic)
             aux_zero = [Zero(get_aval(a)) for a in outs[store[2]:]]
             basis, n = _basis(out_leaves)
 
@@ -223,42 +227,52 @@ def _jacobian(fun: Callable[..., Any], argnums: int | Sequence[int], has_aux: bo
 
 
 def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False,
-           chunk_size: int | None = None) -> Callable[..., Any]:
+           holomorphic: bool = False, chunk_size: int | None = None) -> Callable[..., Any]:
     """Jacobian by forward mode, pushing the whole input basis at once (``chunk_size`` bounds it).
+
+    Inputs must be real unless ``holomorphic=True`` (complex inputs and outputs, ``df/dz``).
 
     >>> import fungrad, fungrad.numpy as fnp, numpy as np
     >>> fungrad.jacfwd(lambda x: x ** 2)(np.array([1.0, 2.0]))
     array([[2., 0.],
            [0., 4.]])
+    >>> fungrad.jacfwd(lambda z: z ** 2, holomorphic=True)(np.array([1j]))
+    array([[0.+2.j]])
     """
-    return _jacobian(fun, argnums, has_aux, chunk_size, "fwd")
+    return _jacobian(fun, argnums, has_aux, holomorphic, chunk_size, "fwd")
 
 
 def jacrev(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False,
-           chunk_size: int | None = None) -> Callable[..., Any]:
+           holomorphic: bool = False, chunk_size: int | None = None) -> Callable[..., Any]:
     """Jacobian by reverse mode: one forward pass, the output basis pulled back at once.
+
+    Outputs must be real unless ``holomorphic=True`` (complex inputs and outputs, ``df/dz``).
 
     >>> import fungrad, numpy as np
     >>> fungrad.jacrev(lambda x: x * 3.0)(np.array([1.0, 2.0]))
     array([[3., 0.],
            [0., 3.]])
+    >>> fungrad.jacrev(lambda z: z ** 2, holomorphic=True)(np.array([1j]))
+    array([[0.+2.j]])
     """
-    return _jacobian(fun, argnums, has_aux, chunk_size, "rev")
+    return _jacobian(fun, argnums, has_aux, holomorphic, chunk_size, "rev")
 
 
 jacobian = jacrev
 
 
 def hessian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
-            has_aux: bool = False) -> Callable[..., Any]:
+            has_aux: bool = False, holomorphic: bool = False) -> Callable[..., Any]:
     """Hessian of a scalar function, forward over reverse: ``jacfwd(jacrev(fun))``.
 
     >>> import fungrad, fungrad.numpy as fnp, numpy as np
     >>> fungrad.hessian(lambda x: fnp.sum(x ** 3))(np.array([1.0, 2.0]))
     array([[ 6.,  0.],
            [ 0., 12.]])
+    >>> fungrad.hessian(lambda z: fnp.sum(z ** 3), holomorphic=True)(np.array([1j]))
+    array([[0.+6.j]])
     """
-    return jacfwd(jacrev(fun, argnums, has_aux), argnums, has_aux)
+    return jacfwd(jacrev(fun, argnums, has_aux, holomorphic), argnums, has_aux, holomorphic)
 
 
 def hvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
