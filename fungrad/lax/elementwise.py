@@ -304,8 +304,18 @@ deftranspose(div_p, lambda ct, x, y: unbroadcast(div(ct, y), aval_of(x)), None)
 deftranspose(select_p, None,
              lambda ct, p, a, b: unbroadcast(select(p, ct, _zeros_like(ct)), aval_of(a)),
              lambda ct, p, a, b: unbroadcast(select(p, _zeros_like(ct), ct), aval_of(b)))
-deftranspose(convert_element_type_p,
-             lambda ct, x, *, new_dtype: convert_element_type(ct, aval_of(x).dtype))
+
+
+def _convert_transpose(ct: Any, x: Any, *, new_dtype: np.dtype[Any]) -> Any:
+    """Back to the operand's dtype; a real operand promoted to complex gets the real part."""
+    old = aval_of(x).dtype
+    if get_aval(ct).dtype.kind == "c" and old.kind != "c":
+        from fungrad.lax.complex_ops import real
+        ct = real(ct)
+    return convert_element_type(ct, old)
+
+
+deftranspose(convert_element_type_p, _convert_transpose)
 
 
 # ---------------------------------------------------------------- functions binding them
