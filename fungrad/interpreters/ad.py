@@ -236,3 +236,6 @@ def deflinear(prim: Primitive, linear_argnums: Sequence[int] | None = None) -> N
             args[i] = instantiate(tangents[i])
         return ans, prim.bind(*args, **params)
     jvp_rules[prim] = jvp
+    if not prim.multiple_results:
+        from fungrad.interpreters import eager_linearize
+        eager_linearize.linear(prim, None if linear_argnums is None else tuple(linear_argnums))

@@ -26,7 +26,7 @@ import numpy as np
 from fungrad.core import EVAL_TRACE, Primitive, _ctx, impl_rules
 from fungrad.interpreters.ad import JVPTrace, JVPTracer, linearize_rules
 from fungrad.interpreters.staging import StagingTrace, StagingTracer
-from fungrad.ir import Atom, Eqn, Var, literal
+from fungrad.ir import Atom, Eqn, ShapedArray, Var, literal
 
 Rule = Callable[[JVPTrace, Any, Any], Any]
 
@@ -152,3 +152,79 @@ def register_arithmetic(add: Primitive, sub: Primitive, mul: Primitive, neg: Pri
     linearize_rules[add] = _binary_rule(add, _add_tangent)
     linearize_rules[sub] = _binary_rule(sub, _sub_tangent)
     linearize_rules[mul] = _binary_rule(mul, _mul_tangent)
+
+
+# ---------------------------------------------------------------- linear and bilinear primitives
+# The tangent of a primitive linear in some operands is the primitive itself on their tangents;
+# its type is the primal output's, so no shape rule runs for it.
+
+def linear(prim: Primitive, linear_argnums: tuple[int, ...] | None) -> None:
+    """Register the rule of a single-output ``prim`` that is linear in ``linear_argnums``
+    (all operands when None); the other operands (indices, predicates) must be known."""
+    impl = impl_rules[prim]
+
+    def rule(trace: JVPTrace, args: Any, params: Any) -> Any:
+        lin: StagingTrace = trace.parent  # type: ignore[assignment]
+        primals: list[Any] = []
+        inputs: list[Atom] = []
+        for i, a in enumerate(args):
+            ours = type(a) is JVPTracer and a._trace is trace
+            if ours != (linear_argnums is None or i in linear_argnums) or ours and not a.plain:
+                return NotImplemented   # a known linear operand (its tangent is a zero) etc.
+            primals.append(a.primal if ours else a)
+            inputs.append(a.tangent.ir_var if ours else lin.to_atom(a))
+        ans = impl(*primals, **params)
+        if not _is_float_value(ans):
+            return NotImplemented
+        return _staged_like(trace, lin, ans, prim, inputs, params)
+    linearize_rules[prim] = rule
+
+
+def bilinear(prim: Primitive) -> None:
+    """Register the rule of ``prim(x, y)`` linear in each operand (``dot_general``): the tangent
+    is ``prim(tx, y) + prim(x, ty)``, for operands of one dtype."""
+    impl = impl_rules[prim]
+
+    def rule(trace: JVPTrace, args: Any, params: Any) -> Any:
+        x, y = args
+        lin: StagingTrace = trace.parent  # type: ignore[assignment]
+        tx = x if type(x) is JVPTracer and x._trace is trace else None
+        ty = y if type(y) is JVPTracer and y._trace is trace else None
+        if (tx is None and ty is None or tx is not None and not tx.plain
+                or ty is not None and not ty.plain):
+            return NotImplemented
+        px = x.primal if tx is not None else x
+        py = y.primal if ty is not None else y
+        if type(px) is not np.ndarray or type(py) is not np.ndarray or px.dtype != py.dtype:
+            return NotImplemented
+        ans = impl(px, py, **params)
+        if not _is_float_value(ans):
+            return NotImplemented
+        out = None
+        if tx is not None:
+            out = _staged_like(trace, lin, ans, prim, [tx.tangent.ir_var, lin.to_atom(py)], params)
+        if ty is not None:
+            right = _staged_like(trace, lin, ans, prim, [lin.to_atom(px), ty.tangent.ir_var],
+                                 dict(params))
+            if out is not None:
+                var = Var(right.tangent.ir_var.aval)
+                lin.eqns.append(Eqn(_prims["add"], [out.tangent.ir_var, right.tangent.ir_var], {},
+                                    [var], None))
+                return JVPTracer(trace, ans, StagingTracer(lin, var), right.plain)
+            out = right
+        return out
+    linearize_rules[prim] = rule
+
+
+def _is_float_value(ans: Any) -> bool:
+    """An impl's float result: an ndarray, or a NumPy scalar for 0-d outputs (``np.sum``)."""
+    return isinstance(ans, (np.ndarray, np.floating)) and ans.dtype.kind == "f"
+
+
+def _staged_like(trace: JVPTrace, lin: StagingTrace, ans: Any, prim: Primitive,
+                 inputs: list[Atom], params: Any) -> Any:
+    """``ans`` paired with the tangent ``prim inputs``, typed like ``ans``."""
+    var = Var(ShapedArray(ans.shape, ans.dtype))
+    lin.eqns.append(Eqn(prim, inputs, params, [var], None))
+    tangent = StagingTracer(lin, var)
+    return JVPTracer(trace, ans, tangent, trace.is_plain(ans, tangent))

@@ -14,6 +14,7 @@ import numpy as np
 
 from fungrad.core import get_aval
 from fungrad.errors import ShapeError
+from fungrad.interpreters import eager_linearize
 from fungrad.interpreters.ad import defjvp
 from fungrad.interpreters.batching import batch_rules
 from fungrad.interpreters.transpose import aval_of, deftranspose
@@ -111,6 +112,7 @@ def dot(lhs: Any, rhs: Any, preferred_element_type: Any = None) -> Any:
 defjvp(dot_general_p,
        lambda t, ans, lhs, rhs, **params: dot_general_p.bind(t, rhs, **params),
        lambda t, ans, lhs, rhs, **params: dot_general_p.bind(lhs, t, **params))
+eager_linearize.bilinear(dot_general_p)  # the same two products, in one step without jit
 
 
 def _transpose_operand(ct: Any, other: Any, x_aval: ShapedArray, x_contract: Sequence[int],
