@@ -207,10 +207,9 @@ def bilinear(prim: Primitive) -> None:
             right = _staged_like(trace, lin, ans, prim, [lin.to_atom(px), ty.tangent.ir_var],
                                  dict(params))
             if out is not None:
-                var = Var(right.tangent.ir_var.aval)
-                lin.eqns.append(Eqn(_prims["add"], [out.tangent.ir_var, right.tangent.ir_var], {},
-                                    [var], None))
-                return JVPTracer(trace, ans, StagingTracer(lin, var), right.plain)
+                total = _stage(lin, _prims["add"], [out.tangent.ir_var, right.tangent.ir_var],
+                               right.tangent)
+                return JVPTracer(trace, ans, total, right.plain)
             out = right
         return out
     linearize_rules[prim] = rule
