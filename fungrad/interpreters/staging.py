@@ -81,18 +81,18 @@ class StagingTrace(Trace):
         if type(x) is np.ndarray:
             if not x.ndim:
                 return literal(x)
-            var = self.constvar_of.get(id(x))
-            if var is None:
-                var = self.constvar_of[id(x)] = Var(ShapedArray(x.shape, x.dtype))
-                self.consts.append(x)
-            return var
+            return self.constvar(x, None)
         if isinstance(x, _SCALARS):
             return Literal(x)
         if isinstance(x, Tracer) and not (x._trace.alive and x._trace.is_ancestor_of(self)):
             raise core.escaped_tracer_error(x)
+        return self.constvar(x, None)
+
+    def constvar(self, x: Any, aval: ShapedArray | None) -> Var:
+        """The variable of constant ``x``, added once (``aval``: its type, if known already)."""
         var = self.constvar_of.get(id(x))
         if var is None:
-            var = self.constvar_of[id(x)] = Var(core.get_aval(x))
+            var = self.constvar_of[id(x)] = Var(aval or core.get_aval(x))
             self.consts.append(x)
         return var
 

@@ -118,10 +118,14 @@ def _abs_shape(x: ShapedArray) -> ShapedArray:
     return ShapedArray(x.shape, np.finfo(x.dtype).dtype)
 
 
+def _abs_real_coef(ans: Any, x: Any) -> Any:
+    return sign(x)
+
+
 def _abs_jvp(t: Any, ans: Any, x: Any) -> Any:
     """``t * sign(x)`` for reals; ``Re(conj(x) t) / |x|`` for complex (0 where x == 0, as JAX)."""
     if get_aval(x).dtype.kind != "c":
-        return mul(t, sign(x))
+        return mul(t, _abs_real_coef(ans, x))
     from fungrad.lax.complex_ops import conj, real
     return div(real(mul(conj(x), t)), select(eq(ans, 0), _ones_like(ans), ans))
 
@@ -296,7 +300,7 @@ transpose_rules[sub_p] = _sub_transpose
 transpose_rules[mul_p] = _mul_transpose
 
 # One-step rules for linearizing concrete values (fungrad/interpreters/eager_linearize.py).
-_scaled.append((abs_p, times(lambda ans, x: sign(x))))  # real floats only reach these rules
+_scaled.append((abs_p, times(_abs_real_coef)))  # only real floats reach the one-step rules
 for _prim, _scale in _scaled:
     eager_linearize.scaled_unary(_prim, div_p if _scale.divide else mul_p, _scale.coef)
 eager_linearize.register_arithmetic(add_p, sub_p, mul_p, neg_p)

@@ -28,18 +28,14 @@ _ARRAYS = (np.ndarray, Tracer)
 
 def _unary(name: str, impl: Fn1, inexact: bool, doc: str) -> Fn1:
     promote1 = promote_inexact if inexact else promote
-    prim = primitive_of.get(impl)
+    prim = primitive_of.get(impl)  # when impl only binds a primitive, bind it here
 
-    if prim is not None:
-        def f(x: Any) -> Any:
-            if isinstance(x, _ARRAYS) and (not inexact or x.dtype.kind == "f"):
-                return _ctx.trace.process_primitive(prim, (x,), {})  # nothing to convert
-            return impl(promote1(asarray(x))[0])
-    else:
-        def f(x: Any) -> Any:
-            if isinstance(x, _ARRAYS) and (not inexact or x.dtype.kind == "f"):
-                return impl(x)  # the fast path: nothing to convert
-            return impl(promote1(asarray(x))[0])
+    def f(x: Any) -> Any:
+        if isinstance(x, _ARRAYS) and (not inexact or x.dtype.kind == "f"):
+            if prim is not None:  # the fast path: nothing to convert
+                return _ctx.trace.process_primitive(prim, (x,), {})
+            return impl(x)
+        return impl(promote1(asarray(x))[0])
     f.__name__ = f.__qualname__ = name
     f.__doc__ = doc
     return f
