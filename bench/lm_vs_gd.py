@@ -24,16 +24,9 @@ import numpy as np  # noqa: E402
 
 import fungrad  # noqa: E402
 import fungrad.numpy as fnp  # noqa: E402
+from bench.curvature import mlp_logits as mlp  # noqa: E402
 from fungrad.optim.hessian_free import hessian_free  # noqa: E402
 from fungrad.tree_util import tree_map  # noqa: E402
-
-
-def mlp(params, x):
-    h = x
-    for W, b in params[:-1]:
-        h = fnp.tanh(h @ W + b)
-    W, b = params[-1]
-    return h @ W + b
 
 
 def mse(f, y):
