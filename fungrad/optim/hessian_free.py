@@ -60,7 +60,11 @@ __all__ = ["HessianFreeState", "HessianFree", "hessian_free"]
 
 
 class HessianFreeState(NamedTuple):
-    """The state: the damping ``lambda``, the step count, and the last step's diagnostics."""
+    """The state: the damping ``lambda``, the step count, and the last step's diagnostics.
+
+    >>> HessianFreeState(1.0, 0, 0.0, True, 0).damping
+    1.0
+    """
 
     damping: Any
     count: Any
@@ -70,7 +74,13 @@ class HessianFreeState(NamedTuple):
 
 
 class HessianFree(NamedTuple):
-    """``init(params) -> state`` and ``update(grads, state, params, *, inputs, targets, value=None)``."""
+    """``init(params) -> state`` and ``update(grads, state, params, *, inputs, targets, value=None)``.
+
+    >>> import fungrad.numpy as fnp
+    >>> opt = hessian_free(lambda w, x: x * w, lambda f, y: fnp.mean((f - y) ** 2))
+    >>> isinstance(opt, HessianFree), opt.init(np.zeros(2)).count
+    (True, array(0))
+    """
 
     init: Callable[[PyTree], HessianFreeState]
     update: Callable[..., tuple[PyTree, HessianFreeState]]

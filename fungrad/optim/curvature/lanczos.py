@@ -20,7 +20,15 @@ Tridiagonal = tuple[np.ndarray, np.ndarray]
 
 
 class LanczosNoConvergence(RuntimeError):
-    """``eigsh`` ran out of iterations; ``eigenvalues``/``eigenvectors`` hold the unconverged estimates."""
+    """``eigsh`` ran out of iterations; ``eigenvalues``/``eigenvectors`` hold the unconverged estimates.
+
+    >>> from fungrad.optim.curvature.operator import MatrixOperator
+    >>> try:
+    ...     eigsh(MatrixOperator(np.diag(np.linspace(1.0, 2.0, 300))), k=2, maxiter=5)
+    ... except LanczosNoConvergence as e:
+    ...     print(e.eigenvalues.shape)
+    (2,)
+    """
 
     def __init__(self, message: str, eigenvalues: np.ndarray, eigenvectors: np.ndarray):
         super().__init__(message)
