@@ -196,7 +196,8 @@ def main(argv=None):
             t0 = time.perf_counter()
             vals, _ = cv.eigsh(G, k=10, seed=seed)
             times.append(time.perf_counter() - t0)
-        print(f"\nLanczos top-10 eigenvalues of the GGN (eigsh, k=10, tol 1e-10): median {statistics.median(times):.2f} s "
+        print(f"\nLanczos top-10 eigenvalues of the GGN (eigsh, k=10, tol 1e-10): "
+              f"median {statistics.median(times):.2f} s "
               f"over 3 seeds [{min(times):.2f}-{max(times):.2f}] (target < 10 s)")
         print("  eigenvalues:", np.array2string(vals[::-1], precision=4))
     return 0

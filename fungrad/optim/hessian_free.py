@@ -101,7 +101,8 @@ def hessian_free(model: Callable[[PyTree, Any], Any], loss_of_output: Callable[[
     ``damping`` is the initial ``lambda``; ``cg_maxiter`` and ``cg_tol`` (relative to ``||g||``) bound each
     step's CG solve (a few iterations per mini-batch, as in stochastic Hessian-free practice); ``boost`` and
     ``drop`` are the factors of Martens' rule and ``lambda`` stays within ``[min_damping, max_damping]``.
-    The update is jit-able and vmap-able; the state is a pytree of arrays.
+    The update is jit-able as a whole (one trace: the damping is a traced value); the state is a pytree
+    of arrays.
 
     >>> import fungrad.numpy as fnp
     >>> opt = hessian_free(lambda w, x: x * w, lambda f, y: fnp.mean((f - y) ** 2), damping=0.5)
