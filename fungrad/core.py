@@ -13,12 +13,13 @@ down.
 from __future__ import annotations
 
 import contextvars
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from fungrad.array_methods import ArrayMethods
-from fungrad.errors import InvalidArgumentError, UnexpectedTracerError
+from fungrad.errors import (
+    InvalidArgumentError, TracedAssignmentError, TracerArrayConversionError, UnexpectedTracerError,
+)
 from fungrad.ir import Jaxpr, Literal, ShapedArray, Var
 from fungrad.source_info import at_user_line
 
@@ -116,12 +117,21 @@ class Trace:
         return False
 
 
-class Tracer(ArrayMethods):
-    """A value seen by a trace. Behaves like an array (see ``ArrayMethods``)."""
+class Tracer:
+    """A value seen by a trace: its type, and its concrete value where it has one.
+
+    The rest of an array's behaviour (operators, ``.sum()``, indexing...) is installed by the
+    numpy layer (``fungrad.numpy.array_methods``), which builds it from ``fungrad.numpy``.
+    """
 
     __slots__ = ("_trace",)
     __array_priority__ = 1000
+    __array_ufunc__ = None  # make NumPy defer to our reflected operators
+    __hash__ = None  # type: ignore[assignment]
     _trace: Trace
+
+    if TYPE_CHECKING:  # the methods the numpy layer installs
+        def __getattr__(self, name: str) -> Any: ...
 
     @property
     def aval(self) -> ShapedArray:
@@ -130,6 +140,54 @@ class Tracer(ArrayMethods):
     def concrete_value(self) -> Any:
         """The concrete NumPy value behind this tracer, or a ``ConcretizationError``."""
         raise NotImplementedError
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.aval.shape
+
+    @property
+    def dtype(self) -> Any:
+        return self.aval.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.aval.shape)
+
+    @property
+    def size(self) -> int:
+        return self.aval.size
+
+    # -- conversions to Python values: only where the value is concrete
+    def __bool__(self) -> bool: return bool(self.concrete_value())
+    def __int__(self) -> int: return int(self.concrete_value())
+    def __float__(self) -> float: return float(self.concrete_value())
+    def __complex__(self) -> complex: return complex(self.concrete_value())
+
+    def __index__(self) -> int:
+        return int(self.concrete_value().__index__())
+
+    def item(self) -> Any:
+        return self.concrete_value().item()
+
+    def tolist(self) -> Any:
+        return self.concrete_value().tolist()
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        raise TracerArrayConversionError(
+            f"np.asarray() (or another NumPy conversion) was called on a traced value {self.aval}: "
+            "inside a transform, use fungrad.numpy instead of numpy on traced values"
+            f"{at_user_line()}")
+
+    def __setitem__(self, idx: Any, value: Any) -> None:
+        raise TracedAssignmentError(
+            "fungrad arrays are immutable: `x[idx] = v` cannot work on a traced value. "
+            f"Use `x = x.at[idx].set(v)` (or .add, .multiply, .min, .max){at_user_line()}")
+
+    def __copy__(self) -> Any:
+        return self  # values are immutable
+
+    def __deepcopy__(self, memo: Any) -> Any:
+        return self
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}<{self.aval}>"
