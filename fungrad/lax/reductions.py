@@ -50,7 +50,7 @@ def _prod_jvp(t: Any, ans: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
         return reshape(transpose(v, kept + axes), flat)
     xs = last_axis(x)
     ones = full(flat[:-1] + (1,), 1, get_aval(x).dtype)
-    from fungrad.lax.indexing import slice_in_dim
+    from fungrad.lax.slicing import slice_in_dim
     before = cumprod(concatenate([ones, slice_in_dim(xs, 0, -1, axis=-1)], -1), axis=-1)
     after = cumprod(concatenate([slice_in_dim(xs, 1, None, axis=-1), ones], -1), axis=-1,
                     reverse=True)

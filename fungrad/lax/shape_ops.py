@@ -243,7 +243,7 @@ def _concatenate_shape(*xs: ShapedArray, dimension: int) -> ShapedArray:
 
 
 def _concatenate_transpose(ct: Any, *xs: Any, dimension: int) -> list[Any]:
-    from fungrad.lax.indexing import slice_in_dim
+    from fungrad.lax.slicing import slice_in_dim
     outs, start = [], 0
     for x in xs:
         n = aval_of(x).shape[dimension]
@@ -308,7 +308,7 @@ def _pad_shape(x: ShapedArray, value: ShapedArray, *, padding_config: PadConfig)
 
 def _unpad(ct: Any, padding_config: PadConfig) -> Any:
     """The transpose of ``pad`` in its operand: crop the edges, keep every (interior+1)-th entry."""
-    from fungrad.lax.indexing import slice as slice_
+    from fungrad.lax.slicing import slice as slice_
     cropped = pad(ct, 0, [(-lo, -hi, 0) for lo, hi, _ in padding_config])
     shape = get_aval(cropped).shape
     return slice_(cropped, [0] * len(shape), shape, [i + 1 for _, _, i in padding_config])
