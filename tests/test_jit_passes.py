@@ -14,8 +14,8 @@ import fungrad.numpy as fnp
 from fungrad import lax
 from fungrad.core import eval_jaxpr
 from fungrad.ir import Eqn, Jaxpr, Var
-from fungrad.jit import passes
-from fungrad.jit.codegen import compile_jaxpr
+from fungrad.compiler import passes
+from fungrad.compiler.codegen import compile_jaxpr
 from fungrad.lax.elementwise import convert_element_type_p
 from fungrad.typecheck import typecheck_jaxpr
 

@@ -22,7 +22,7 @@ from fungrad.config import config
 from fungrad.core import EVAL_TRACE, Tracer
 from fungrad.interpreters.staging import trace_to_jaxpr
 from fungrad.ir import Jaxpr, ShapedArray
-from fungrad.jit.codegen import Compiled, compile_jaxpr
+from fungrad.compiler.codegen import Compiled, compile_jaxpr
 from fungrad.jit.primitive import call, optimized
 from fungrad.interpreters.jaxpr_transforms import split_consts
 from fungrad.tree_util import PyTreeDef, tree_flatten, tree_unflatten

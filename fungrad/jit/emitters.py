@@ -1,7 +1,7 @@
 """Fast statements for the hot primitives, keyed by primitive name.
 
 ``fast_emitters[name] = (emit, kind)``: ``emit(ctx, eqn, ins, outs)`` returns source lines,
-``kind`` says how it treats buffers ("fresh", "inplace" or "alias", see fungrad.jit.liveness),
+``kind`` says how it treats buffers ("fresh", "inplace" or "alias", see fungrad.compiler.liveness),
 or is a function of the equation giving that. Every param reaches the code through ``ctx.ref``.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 from fungrad.ir import Eqn
 
 if TYPE_CHECKING:
-    from fungrad.jit.codegen import EmitContext
+    from fungrad.compiler.codegen import EmitContext
 
 Lines = list[str]
 
@@ -31,7 +31,7 @@ def _reducer(ufunc: np.ufunc) -> Callable[..., Lines]:
     def emit(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> Lines:
         axes = eqn.params["axes"]
         if any(eqn.inputs[0].aval.shape[a] == 0 for a in axes):  # empty: the impl knows
-            from fungrad.jit.codegen import emit_impl
+            from fungrad.compiler.codegen import emit_impl
             return emit_impl(ctx, eqn, ins, outs)
         return _assign(outs, f"{ctx.ref(ufunc.reduce)}({ins[0]}, {ctx.ref(axes)})")
     return emit
@@ -80,7 +80,7 @@ def emit_integer_pow(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]
         return _assign(outs, f"{mul}({x}, {x})")
     if y == 3:
         return _assign(outs, f"{mul}({mul}({x}, {x}), {x})")
-    from fungrad.jit.codegen import emit_impl
+    from fungrad.compiler.codegen import emit_impl
     return emit_impl(ctx, eqn, ins, outs)
 
 
@@ -120,7 +120,7 @@ def _matmul_operands(eqn: Eqn) -> tuple[bool, bool] | None:
 def emit_dot_general(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> Lines:
     plan = _matmul_operands(eqn)
     if plan is None:
-        from fungrad.jit.codegen import emit_impl
+        from fungrad.compiler.codegen import emit_impl
         return emit_impl(ctx, eqn, ins, outs)
     a, b = (f"{x}.swapaxes(-1, -2)" if s else x for x, s in zip(ins, plan))
     return _assign(outs, f"{ctx.ref(np.matmul)}({a}, {b})")

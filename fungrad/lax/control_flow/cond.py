@@ -30,7 +30,7 @@ from fungrad.interpreters.partial_eval_jaxpr import partial_eval_jaxpr
 from fungrad.interpreters.staging import StagingTrace, partial_eval_rules, trace_to_jaxpr
 from fungrad.interpreters.transpose import is_undefined, transpose_rules
 from fungrad.ir import Eqn, Jaxpr, ShapedArray
-from fungrad.jit.codegen import EmitContext, codegen_rules
+from fungrad.compiler.codegen import EmitContext, codegen_rules
 from fungrad.lax.control_flow.common import (
     check_operand_types, check_same_types, flatten_operands, join_consts, merge, optimized_body,
     pick, stage_whole, trace_fun,

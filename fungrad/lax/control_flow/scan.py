@@ -33,7 +33,7 @@ from fungrad.interpreters.staging import StagingTrace, abstract_eval, partial_ev
 from fungrad.interpreters.staging import trace_to_jaxpr
 from fungrad.interpreters.transpose import aval_of, is_undefined, transpose_rules
 from fungrad.ir import Eqn, Jaxpr, ShapedArray
-from fungrad.jit.codegen import EmitContext, codegen_rules
+from fungrad.compiler.codegen import EmitContext, codegen_rules
 from fungrad.lax.control_flow.common import (
     carry_fixed_point, check_operand_types, check_same_types, flatten_operands, groups, merge,
     optimized_body, pick, reorder, run_compiled, trace_fun,

@@ -28,7 +28,7 @@ import numpy as np
 
 from fungrad.core import Primitive, impl_rules
 from fungrad.ir import Eqn, Jaxpr, Literal, Var
-from fungrad.jit.liveness import Kind, plan_buffers
+from fungrad.compiler.liveness import Kind, plan_buffers
 from fungrad.lax.registry import ufunc_of
 
 Emitter = Callable[["EmitContext", Eqn, list[str], list[str]], list[str]]
@@ -115,7 +115,7 @@ class EmitContext:
 # ---------------------------------------------------------------- choosing a statement
 
 def kind_of(eqn: Eqn) -> Kind:
-    """How the statement of ``eqn`` treats buffers (see fungrad.jit.liveness)."""
+    """How the statement of ``eqn`` treats buffers (see fungrad.compiler.liveness)."""
     prim = eqn.primitive
     if prim in codegen_rules:
         return "fresh" if prim in fresh_outputs else "alias"
