@@ -10,13 +10,16 @@ from typing import Any, Callable
 
 import numpy as np
 
+from fungrad.compiler.codegen import (
+    EmitContext, assign, defcodegen, emit_call_inplace, emit_impl,
+)
 from fungrad.core import EVAL_TRACE, Primitive, current_trace, get_aval
 from fungrad.interpreters import eager_linearize
 from fungrad.interpreters.ad import defjvp, defjvp_zero, deflinear
 from fungrad.interpreters.batching import broadcast_batcher, vectorized_batcher
 from fungrad.interpreters.transpose import (UndefinedPrimal, aval_of, deftranspose, transpose_rules,
                                             unbroadcast)
-from fungrad.ir import ShapedArray
+from fungrad.ir import Eqn, ShapedArray
 from fungrad.lax.registry import _PY_SCALARS, as_operand, elementwise_shape, primitive
 
 Jvp = Callable[..., Any] | None
@@ -426,3 +429,42 @@ def _balanced_pick(x: Any, y: Any) -> Any:
     dtype = get_aval(x).dtype
     return add(convert_element_type(gt(x, y), dtype),
                mul(convert_element_type(eq(x, y), dtype), 0.5))
+
+
+# ---------------------------------------------------------------- jit statements
+
+def _emit_div(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    """Division is true division for inexact dtypes, floor division for integers."""
+    kind = eqn.outvars[0].aval.dtype.kind
+    return emit_call_inplace(ctx, np.floor_divide if kind in "iub" else np.true_divide, ins, outs)
+
+
+def _emit_select(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    return assign(outs, f"{ctx.ref(np.where)}({', '.join(ins)})")
+
+
+def _emit_convert(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    return assign(outs, f"{ins[0]}.astype({ctx.ref(eqn.params['new_dtype'])})")
+
+
+def _emit_integer_pow(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    y, x = eqn.params["y"], ins[0]
+    mul = ctx.ref(np.multiply)
+    if y == 2:
+        if ctx.inplace:
+            return [f"{mul}({x}, {x}, out={ctx.inplace})"]
+        return assign(outs, f"{mul}({x}, {x})")
+    if y == 3:
+        return assign(outs, f"{mul}({mul}({x}, {x}), {x})")
+    return emit_impl(ctx, eqn, ins, outs)
+
+
+def _integer_pow_buffers(eqn: Eqn) -> str:
+    y = eqn.params["y"]
+    return "inplace" if y == 2 else "fresh" if y == 3 else "alias"
+
+
+defcodegen(div_p, _emit_div, "inplace")
+defcodegen(select_p, _emit_select, "fresh")
+defcodegen(convert_element_type_p, _emit_convert, "fresh")
+defcodegen(integer_pow_p, _emit_integer_pow, _integer_pow_buffers)

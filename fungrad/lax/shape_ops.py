@@ -8,12 +8,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from fungrad.compiler.codegen import EmitContext, assign, defcodegen
 from fungrad.core import get_aval
 from fungrad.errors import ShapeError
 from fungrad.interpreters.ad import defjvp, deflinear, defjvp_zero
 from fungrad.interpreters.batching import batch_rules, bdim_to_front, moveaxis, shift_axes
 from fungrad.interpreters.transpose import aval_of, deftranspose, is_undefined, transpose_rules
-from fungrad.ir import ShapedArray
+from fungrad.ir import Eqn, ShapedArray
 from fungrad.lax.registry import primitive
 from fungrad.source_info import at_user_line
 
@@ -463,3 +464,43 @@ def clamp(min: Any, x: Any, max: Any) -> Any:
     """
     from fungrad.lax.registry import as_operand
     return clamp_p.bind(as_operand(min, x), x, as_operand(max, x))
+
+
+# ---------------------------------------------------------------- jit statements
+
+def _emit_reduce_sum(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    return assign(outs, f"{ctx.ref(np.add.reduce)}({ins[0]}, {ctx.ref(eqn.params['axes'])})")
+
+
+def _emit_reshape(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    return assign(outs, f"{ins[0]}.reshape({ctx.ref(eqn.params['new_sizes'])})")
+
+
+def _emit_transpose(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    return assign(outs, f"{ins[0]}.transpose({ctx.ref(eqn.params['permutation'])})")
+
+
+def _emit_broadcast_in_dim(ctx: EmitContext, eqn: Eqn, ins: list[str],
+                           outs: list[str]) -> list[str]:
+    shape, dims = eqn.params["shape"], eqn.params["broadcast_dimensions"]
+    x = ins[0]
+    in_shape = eqn.inputs[0].aval.shape
+    if dims != tuple(range(len(shape) - len(dims), len(shape))):
+        expanded = [1] * len(shape)
+        for d, n in zip(dims, in_shape):
+            expanded[d] = n
+        x = f"{x}.reshape({ctx.ref(tuple(expanded))})"
+    return assign(outs, f"{ctx.ref(np.broadcast_to)}({x}, {ctx.ref(shape)})")
+
+
+def _emit_full(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    p = eqn.params
+    args = ", ".join(ctx.ref(p[k]) for k in ("shape", "fill_value", "dtype"))
+    return assign(outs, f"{ctx.ref(np.full)}({args})")
+
+
+defcodegen(reduce_sum_p, _emit_reduce_sum, "fresh")
+defcodegen(reshape_p, _emit_reshape, "alias")
+defcodegen(transpose_p, _emit_transpose, "alias")
+defcodegen(broadcast_in_dim_p, _emit_broadcast_in_dim, "alias")
+defcodegen(full_p, _emit_full, "fresh")
