@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from fungrad.compiler.codegen import EmitContext, assign, defcodegen, emit_impl
+from fungrad.compiler.passes import permute_rules
 from fungrad.core import get_aval
 from fungrad.errors import ShapeError
 from fungrad.interpreters import eager_linearize
@@ -216,3 +217,22 @@ def _emit_dot_general(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str
 # Every path of the impl returns a new array (matmul, broadcast multiply, or a reshape of a
 # fresh matmul result), never a view of an operand.
 defcodegen(dot_general_p, _emit_dot_general, "fresh")
+
+
+def _operands_swapped(eqn: Eqn, perm: tuple[int, ...]) -> Eqn | None:
+    """``transpose(dot(a, b))`` that only swaps the free axes is ``dot(b, a)``: the output of
+    dot_general is (batch, lhs free, rhs free), so swapping the operands gives (batch, rhs
+    free, lhs free) directly."""
+    (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
+    nb = len(lb)
+    nl = eqn.inputs[0].aval.ndim - nb - len(lc)
+    nr = eqn.inputs[1].aval.ndim - nb - len(rc)
+    swapped = (tuple(range(nb)) + tuple(range(nb + nl, nb + nl + nr))
+               + tuple(range(nb, nb + nl)))
+    if perm != swapped:
+        return None
+    params = dict(eqn.params, dimension_numbers=((rc, lc), (rb, lb)))
+    return Eqn(dot_general_p, eqn.inputs[::-1], params, eqn.outvars, eqn.source)
+
+
+permute_rules[dot_general_p] = _operands_swapped

@@ -13,6 +13,9 @@ import numpy as np
 from fungrad.compiler.codegen import (
     EmitContext, assign, defcodegen, emit_call_inplace, emit_impl,
 )
+from fungrad.compiler.passes import (
+    Rewriter, defsimplify, involution, same_type, unbroadcast_operands, unit_operand,
+)
 from fungrad.core import EVAL_TRACE, Primitive, current_trace, get_aval
 from fungrad.interpreters import eager_linearize
 from fungrad.interpreters.ad import defjvp, defjvp_zero, deflinear
@@ -82,6 +85,7 @@ def binary(name: str, impl: Callable[..., Any], jvp_x: Jvp | str, jvp_y: Jvp = N
     else:
         defjvp(prim, jvp_x, jvp_y)  # type: ignore[arg-type]
     broadcast_batcher(prim)
+    defsimplify(prim, unbroadcast_operands)
     return prim
 
 
@@ -244,6 +248,7 @@ def _select_shape(pred: ShapedArray, a: ShapedArray, b: ShapedArray) -> ShapedAr
 select_p = primitive("select", _select, _select_shape)
 deflinear(select_p, (1, 2))
 broadcast_batcher(select_p)
+defsimplify(select_p, unbroadcast_operands)
 
 
 def _convert_shape(x: ShapedArray, *, new_dtype: np.dtype[Any]) -> ShapedArray:
@@ -468,3 +473,18 @@ defcodegen(div_p, _emit_div, "inplace")
 defcodegen(select_p, _emit_select, "fresh")
 defcodegen(convert_element_type_p, _emit_convert, "fresh")
 defcodegen(integer_pow_p, _emit_integer_pow, _integer_pow_buffers)
+
+
+# ---------------------------------------------------------------- jit simplifications
+
+def _integer_pow_one(rw: Rewriter, eqn: Eqn) -> Any:
+    return same_type(eqn, eqn.inputs[0]) if eqn.params["y"] == 1 else eqn
+
+
+defsimplify(mul_p, unit_operand(1))
+defsimplify(add_p, unit_operand(0))
+defsimplify(sub_p, unit_operand(0, left=False))
+defsimplify(div_p, unit_operand(1, left=False))
+defsimplify(neg_p, involution)
+defsimplify(integer_pow_p, _integer_pow_one)
+defsimplify(convert_element_type_p, lambda rw, eqn: same_type(eqn, eqn.inputs[0]))
