@@ -15,7 +15,6 @@ carry and the stacked ``ys``.
 """
 from __future__ import annotations
 
-import weakref
 from typing import Any, Callable, Sequence
 
 import numpy as np
