@@ -23,10 +23,10 @@ from fungrad.core import get_aval
 from fungrad.errors import ShapeError
 from fungrad.interpreters.ad import Zero, instantiate, is_float, jvp_rules
 from fungrad.interpreters.batching import batch_flat, batch_rules, bdim_to_front, moveaxis
-from fungrad.interpreters.jaxpr_transforms import (
+from fungrad.lax.jaxpr_util import (
     batch_jaxpr, jvp_jaxpr, split_consts, transpose_fn,
 )
-from fungrad.interpreters.partial_eval_jaxpr import partial_eval_jaxpr
+from fungrad.lax.jaxpr_util import partial_eval_jaxpr
 from fungrad.interpreters.staging import StagingTrace, partial_eval_rules, trace_to_jaxpr
 from fungrad.interpreters.transpose import is_undefined, transpose_rules
 from fungrad.ir import Eqn, Jaxpr, ShapedArray

@@ -22,9 +22,9 @@ from fungrad.core import get_aval
 from fungrad.errors import NotDifferentiableError, ShapeError
 from fungrad.interpreters.ad import Zero, instantiate, is_float, jvp_rules
 from fungrad.interpreters.batching import batch_rules
-from fungrad.interpreters.jaxpr_transforms import batch_jaxpr, jvp_jaxpr, moved_batch_dims
-from fungrad.interpreters.jaxpr_transforms import split_consts
-from fungrad.interpreters.partial_eval_jaxpr import partial_eval_jaxpr
+from fungrad.lax.jaxpr_util import batch_jaxpr, jvp_jaxpr, moved_batch_dims
+from fungrad.lax.jaxpr_util import split_consts
+from fungrad.lax.jaxpr_util import partial_eval_jaxpr
 from fungrad.interpreters.staging import StagingTrace, partial_eval_rules, trace_to_jaxpr
 from fungrad.interpreters.transpose import transpose_rules
 from fungrad.ir import Eqn, Jaxpr, ShapedArray, Var

@@ -24,10 +24,10 @@ from fungrad.core import get_aval
 from fungrad.errors import ShapeError
 from fungrad.interpreters.ad import Zero, add_tangents, instantiate, is_float, jvp_rules
 from fungrad.interpreters.batching import batch_rules, moveaxis
-from fungrad.interpreters.jaxpr_transforms import (
+from fungrad.lax.jaxpr_util import (
     batch_jaxpr, jvp_jaxpr, moved_batch_dims, split_consts, transpose_fn,
 )
-from fungrad.interpreters.partial_eval_jaxpr import partial_eval_jaxpr, residual_sources
+from fungrad.lax.jaxpr_util import partial_eval_jaxpr, residual_sources
 from fungrad.interpreters.staging import StagingTrace, abstract_eval, partial_eval_rules
 from fungrad.interpreters.staging import trace_to_jaxpr
 from fungrad.interpreters.transpose import aval_of, is_undefined, transpose_rules
