@@ -22,14 +22,16 @@ from fungrad import core
 from fungrad.api_util import as_leaf, flatten_leaves
 from fungrad.core import Tracer, get_aval
 from fungrad.errors import InvalidArgumentError, NotDifferentiableError
-from fungrad.interpreters.ad import Zero, add_tangents, instantiate, jvp_rules
-from fungrad.interpreters.batching import batch_flat, batch_rules, bdim_to_front, moveaxis
+from fungrad.interpreters.ad import Zero, add_tangents, jvp_rules
+from fungrad.lax.registry import bdim_to_front, instantiate, moveaxis, primitive
+from fungrad.interpreters.batching import batch_flat, batch_rules
 from fungrad.interpreters.transpose import transpose_rules
 from fungrad.ir import Jaxpr, ShapedArray
 from fungrad.lax.jaxpr_util import batch_front, batch_jaxpr, trace_closed
-from fungrad.lax.registry import primitive
 from fungrad.source_info import at_user_line
 from fungrad.tree_util import PyTreeDef, tree_flatten, tree_map, tree_unflatten
+from fungrad.lax.elementwise import convert_element_type
+from fungrad.lax.shape_ops import reduce_sum
 
 __all__ = ["custom_jvp", "custom_vjp", "SymbolicZero"]
 
@@ -405,7 +407,6 @@ def _ct_like(ct: Any, primal: Any, i: int, fname: str) -> Any:
                          f"{ca.shape} for argument {i}, whose shape is {pa.shape}")
     if pa.dtype.kind not in "fc":
         return Zero(pa)
-    from fungrad.lax import convert_element_type
     return convert_element_type(ct, pa.dtype)
 
 
@@ -473,7 +474,6 @@ def _custom_vjp_call_batch(vals: Sequence[Any], dims: Sequence[int | None], *,
             if z is not None:
                 out.append(Zero(get_aval(a)))
             elif ad is None:
-                from fungrad.lax import reduce_sum
                 out.append(c if d is None else reduce_sum(c, (d,)))
             else:
                 out.append(bdim_to_front(c, d, size))
