@@ -11,6 +11,7 @@ from typing import Any, Callable, Sequence
 from fungrad import core
 from fungrad.core import Primitive, Trace, Tracer, get_aval, set_current_trace
 from fungrad.errors import ConcretizationError
+from fungrad.interpreters import named_axes
 from fungrad.ir import ShapedArray
 from fungrad.source_info import at_user_line
 
@@ -40,13 +41,15 @@ class BatchTracer(Tracer):
 
 
 class BatchTrace(Trace):
-    """Applies batch rules; ``axis_size`` is the length of the batch axis."""
+    """Applies batch rules; ``axis_size`` is the length of the batch axis, ``axis_name`` its
+    name (None: unnamed), which collectives over it refer to."""
 
-    __slots__ = ("axis_size",)
+    __slots__ = ("axis_size", "axis_name")
 
-    def __init__(self, parent: Trace | None, axis_size: int) -> None:
+    def __init__(self, parent: Trace | None, axis_size: int, axis_name: Any = None) -> None:
         super().__init__(parent)
         self.axis_size = axis_size
+        self.axis_name = axis_name
 
     def process_primitive(self, prim: Primitive, args: Sequence[Any],
                           params: dict[str, Any]) -> Any:
@@ -59,12 +62,18 @@ class BatchTrace(Trace):
             else:
                 vals.append(a)
                 dims.append(None)
-        with set_current_trace(self.parent):  # type: ignore[arg-type]
-            if all(d is None for d in dims):
-                return prim.bind(*vals, **params)
-            rule = batch_rules.get(prim)
-            if rule is None:
-                raise NotImplementedError(f"vmap: no batching rule for {prim}")
+        name = self.axis_name
+        if all(d is None for d in dims):
+            if name is None or not named_axes.acts_over(prim, params, name):
+                with set_current_trace(self.parent):  # type: ignore[arg-type]
+                    return prim.bind(*vals, **params)
+            if prim not in named_axes.collective_axes and vals:
+                # A call whose body has a collective over our axis: batch its first operand.
+                vals[0], dims[0] = bdim_to_front(vals[0], None, self.axis_size), 0
+        rule = batch_rules.get(prim)
+        if rule is None:
+            raise NotImplementedError(f"vmap: no batching rule for {prim}")
+        with set_current_trace(self.parent), _RuleAxis(name):  # type: ignore[arg-type]
             out, out_dim = rule(vals, dims, **params)
         if prim.multiple_results:
             return [self.wrap(o, d) for o, d in zip(out, out_dim)]
@@ -79,12 +88,47 @@ class BatchTrace(Trace):
         return x, None
 
 
+class _RuleAxis:
+    """While a batch rule runs, the name of the axis it batches: a rule that batches a nested
+    jaxpr (control flow, jit) does so over the same named axis."""
+
+    __slots__ = ("name", "prev")
+    current: Any = None
+
+    def __init__(self, name: Any) -> None:
+        self.name = name
+
+    def __enter__(self) -> None:
+        self.prev, _RuleAxis.current = _RuleAxis.current, self.name
+
+    def __exit__(self, *exc: object) -> None:
+        _RuleAxis.current = self.prev
+
+
+def rule_axis_name() -> Any:
+    """The axis name of the batch rule running now (None outside rules or for unnamed axes)."""
+    return _RuleAxis.current
+
+
+_INHERIT = object()
+
+
 def batch_flat(fun: Callable[..., Sequence[Any]], args: Sequence[Any],
-               in_dims: Sequence[int | None], axis_size: int) -> tuple[list[Any], list[int | None]]:
-    """Run ``fun`` on batched ``args``; return the outputs' values and batch axes."""
-    trace = BatchTrace(core.current_trace(), axis_size)
-    with core.new_trace(trace):
-        outs = fun(*[trace.wrap(a, d) for a, d in zip(args, in_dims)])
+               in_dims: Sequence[int | None], axis_size: int,
+               axis_name: Any = _INHERIT) -> tuple[list[Any], list[int | None]]:
+    """Run ``fun`` on batched ``args``; return the outputs' values and batch axes.
+
+    ``axis_name`` names the axis for collectives; by default a batch rule's nested batching
+    keeps the name of the axis it batches.
+    """
+    name = _RuleAxis.current if axis_name is _INHERIT else axis_name
+    trace = BatchTrace(core.current_trace(), axis_size, name)
+    with core.new_trace(trace), _RuleAxis(None):
+        if name is None:
+            outs = fun(*[trace.wrap(a, d) for a, d in zip(args, in_dims)])
+        else:
+            with named_axes.extend_axis_env(name, axis_size):
+                outs = fun(*[trace.wrap(a, d) for a, d in zip(args, in_dims)])
         pairs = [trace.unwrap(o) for o in outs]
     return [v for v, _ in pairs], [d for _, d in pairs]
 

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from fungrad.core import Primitive, impl_rules
+from fungrad.interpreters.named_axes import collective_axes
 from fungrad.ir import Atom, Eqn, Jaxpr, Literal, ShapedArray, Var
 
 # Folding stops at results bigger than this (and bigger than all their inputs together).
@@ -128,6 +129,7 @@ def fold_constants(jaxpr: Jaxpr) -> Jaxpr:
         vals = [rw.known(a) for a in eqn.inputs]
         # A broadcast scalar is left to ``simplify``, which hands NumPy the scalar itself.
         if (any(v is None for v in vals) or eqn.primitive not in impl_rules
+                or eqn.primitive in collective_axes  # communicates: runs when called
                 or (eqn.primitive.name == "broadcast_in_dim" and np.ndim(vals[0]) == 0)):
             rw.keep(eqn)
             continue

@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 from fungrad.core import Primitive, abstract_eval_rules, get_aval, impl_rules, set_current_trace
 from fungrad.errors import ShapeError
 from fungrad.interpreters.ad import Zero, instantiate, is_float, jvp_rules
-from fungrad.interpreters.batching import batch_rules
+from fungrad.interpreters.batching import batch_rules, rule_axis_name
 from fungrad.interpreters.jaxpr_transforms import (
     batch_jaxpr, jvp_jaxpr, split_consts, transpose_jaxpr,
 )
@@ -127,7 +127,7 @@ transpose_rules[jit_p] = _transpose
 def _batch(vals: Sequence[Any], dims: Sequence[int | None], *, jaxpr: Jaxpr,
            name: str) -> tuple[list[Any], list[int | None]]:
     size = next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
-    key = ("batch", tuple(dims), size)
+    key = ("batch", tuple(dims), size, rule_axis_name())
 
     def make() -> tuple[Jaxpr, list[Any], list[bool]]:
         j, batched = batch_jaxpr(jaxpr, dims, size)
