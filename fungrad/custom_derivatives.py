@@ -19,7 +19,7 @@ import inspect
 from typing import Any, Callable, Sequence
 
 from fungrad import core
-from fungrad.api.util import as_leaf, flatten_leaves
+from fungrad.api_util import as_leaf, flatten_leaves
 from fungrad.core import Tracer, get_aval
 from fungrad.errors import InvalidArgumentError, NotDifferentiableError
 from fungrad.interpreters.ad import Zero, add_tangents, instantiate, jvp_rules

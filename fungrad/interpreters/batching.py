@@ -5,7 +5,9 @@ output value and its batch axis. It runs with the parent trace current.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+import contextvars
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Sequence
 
 
 from fungrad import core
@@ -73,7 +75,7 @@ class BatchTrace(Trace):
         rule = batch_rules.get(prim)
         if rule is None:
             raise NotImplementedError(f"vmap: no batching rule for {prim}")
-        with set_current_trace(self.parent), _RuleAxis(name):  # type: ignore[arg-type]
+        with set_current_trace(self.parent), _in_rule_of(name):  # type: ignore[arg-type]
             out, out_dim = rule(vals, dims, **params)
         if prim.multiple_results:
             return [self.wrap(o, d) for o, d in zip(out, out_dim)]
@@ -88,26 +90,24 @@ class BatchTrace(Trace):
         return x, None
 
 
-class _RuleAxis:
-    """While a batch rule runs, the name of the axis it batches: a rule that batches a nested
-    jaxpr (control flow, jit) does so over the same named axis."""
+# While a batch rule runs, the name of the axis it batches (per thread / asyncio task): a rule
+# that batches a nested jaxpr (control flow, jit) does so over the same named axis.
+_rule_axis: contextvars.ContextVar[Any] = contextvars.ContextVar("fungrad_rule_axis",
+                                                                 default=None)
 
-    __slots__ = ("name", "prev")
-    current: Any = None
 
-    def __init__(self, name: Any) -> None:
-        self.name = name
-
-    def __enter__(self) -> None:
-        self.prev, _RuleAxis.current = _RuleAxis.current, self.name
-
-    def __exit__(self, *exc: object) -> None:
-        _RuleAxis.current = self.prev
+@contextmanager
+def _in_rule_of(name: Any) -> Iterator[None]:
+    token = _rule_axis.set(name)
+    try:
+        yield
+    finally:
+        _rule_axis.reset(token)
 
 
 def rule_axis_name() -> Any:
     """The axis name of the batch rule running now (None outside rules or for unnamed axes)."""
-    return _RuleAxis.current
+    return _rule_axis.get()
 
 
 _INHERIT = object()
@@ -121,9 +121,9 @@ def batch_flat(fun: Callable[..., Sequence[Any]], args: Sequence[Any],
     ``axis_name`` names the axis for collectives; by default a batch rule's nested batching
     keeps the name of the axis it batches.
     """
-    name = _RuleAxis.current if axis_name is _INHERIT else axis_name
+    name = _rule_axis.get() if axis_name is _INHERIT else axis_name
     trace = BatchTrace(core.current_trace(), axis_size, name)
-    with core.new_trace(trace), _RuleAxis(None):
+    with core.new_trace(trace), _in_rule_of(None):
         if name is None:
             outs = fun(*[trace.wrap(a, d) for a, d in zip(args, in_dims)])
         else:

@@ -18,6 +18,7 @@ fungrad.interpreters.named_axes.UnboundAxisError: unbound axis name 'i': no vmap
 """
 from __future__ import annotations
 
+import contextvars
 import weakref
 from typing import Any, Callable, Iterator, NamedTuple
 
@@ -41,7 +42,9 @@ class AxisFrame(NamedTuple):
     kind: str
 
 
-_frames: list[AxisFrame] = []   # innermost last
+# The bound axes of the running thread / asyncio task, innermost last.
+_frames: contextvars.ContextVar[tuple[AxisFrame, ...]] = contextvars.ContextVar(
+    "fungrad_axes", default=())
 
 # ``collective_axes[prim](params)``: the axis names an equation of ``prim`` acts over.
 collective_axes: dict[Primitive, Callable[[dict[str, Any]], tuple[Any, ...]]] = {}
@@ -50,18 +53,19 @@ collective_axes: dict[Primitive, Callable[[dict[str, Any]], tuple[Any, ...]]] = 
 @contextmanager
 def extend_axis_env(name: Any, size: int, kind: str = "batch") -> Iterator[None]:
     """Bind axis ``name`` of ``size`` while the block runs (an inner binding shadows an outer)."""
-    _frames.append(AxisFrame(name, int(size), kind))
+    token = _frames.set(_frames.get() + (AxisFrame(name, int(size), kind),))
     try:
         yield
     finally:
-        _frames.pop()
+        _frames.reset(token)
 
 
 def _frame(name: Any) -> AxisFrame:
-    found = [f for f in _frames if f.name == name]
+    frames = _frames.get()
+    found = [f for f in frames if f.name == name]
     if found:
         return found[-1]
-    bound = ", ".join(repr(f.name) for f in _frames) or "none"
+    bound = ", ".join(repr(f.name) for f in frames) or "none"
     raise UnboundAxisError(
         f"unbound axis name {name!r}: no vmap(..., axis_name={name!r}) or "
         f"distributed.pmap(..., axis_name={name!r}) encloses this collective "
@@ -80,7 +84,7 @@ def axis_kind(name: Any) -> str:
 
 def env_key() -> tuple[AxisFrame, ...]:
     """The bound axes, hashable: part of jit's cache key, since collectives depend on them."""
-    return tuple(_frames)
+    return _frames.get()
 
 
 def normalize_axis_name(axis_name: Any, fname: str) -> tuple[Any, ...]:

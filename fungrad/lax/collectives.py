@@ -38,7 +38,7 @@ from fungrad.interpreters.named_axes import (
 from fungrad.interpreters.transpose import deftranspose
 from fungrad.ir import ShapedArray
 from fungrad.lax.elementwise import add, convert_element_type, div, eq, mul
-from fungrad.lax.indexing import slice_in_dim
+from fungrad.lax.slicing import slice_in_dim
 from fungrad.lax.reductions import reduce_max, reduce_min
 from fungrad.lax.registry import primitive
 from fungrad.lax.shape_ops import concatenate, full, iota, reduce_sum, reshape
