@@ -7,7 +7,9 @@ import re
 import shutil
 import subprocess
 import sys
+from typing import Any
 
+import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -64,3 +66,30 @@ def test_clear_error_without_mpi4py() -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          env=dict(os.environ, PYTHONPATH=ROOT), timeout=120)
     assert 'pip install -e ".[mpi]"' in out.stdout, out.stdout + out.stderr
+
+
+EXAMPLE = os.path.join(ROOT, "examples", "data_parallel.py")
+
+
+@needs_mpi
+@pytest.mark.parametrize("n", [2, 3])
+def test_data_parallel_example_equals_single_process_training(n: int) -> None:
+    out = run_mpi(n, EXAMPLE, "--steps", "40", "--compare")
+    assert out.returncode == 0, out.stdout + out.stderr
+    diff = float(re.search(r"single-process full-batch training: (\S+)", out.stdout).group(1))
+    assert diff < 1e-12, out.stdout
+    assert float(re.search(r"test accuracy after 40 steps: (\S+)", out.stdout).group(1)) > 0.8
+
+
+@needs_mpi
+def test_checkpoint_restart_resumes_the_same_run(tmp_path: Any) -> None:
+    straight, resumed, ckpt = (str(tmp_path / f) for f in ("a.npz", "b.npz", "ckpt.npz"))
+    assert run_mpi(2, EXAMPLE, "--steps", "20", "--out", straight).returncode == 0
+    first = run_mpi(2, EXAMPLE, "--steps", "10", "--checkpoint", ckpt, "--save-every", "5")
+    assert first.returncode == 0 and "resumed" not in first.stdout, first.stdout + first.stderr
+    second = run_mpi(2, EXAMPLE, "--steps", "20", "--checkpoint", ckpt, "--out", resumed)
+    assert "resumed from" in second.stdout and "at step 10" in second.stdout, second.stdout
+    with np.load(straight) as a, np.load(resumed) as b:
+        assert a.files == b.files
+        for k in a.files:
+            np.testing.assert_array_equal(a[k], b[k])
