@@ -93,3 +93,11 @@ def test_checkpoint_restart_resumes_the_same_run(tmp_path: Any) -> None:
         assert a.files == b.files
         for k in a.files:
             np.testing.assert_array_equal(a[k], b[k])
+
+
+@needs_mpi
+def test_sharded_ggn_lanczos_equals_one_process() -> None:
+    out = run_mpi(3, os.path.join(ROOT, "examples", "sharded_curvature.py"))
+    assert out.returncode == 0, out.stdout + out.stderr
+    diff = float(re.search(r"max relative difference: (\S+)", out.stdout).group(1))
+    assert diff < 1e-9, out.stdout
