@@ -23,9 +23,11 @@ def process_axis(axis_name: Any, comm: Any = None, check_shapes: bool = True) ->
     initialize()
     comm = communicator() if comm is None else comm
     axis = process_axes.get(axis_name)
-    if not (isinstance(axis, MPIAxis) and axis.comm is comm and axis.asked == check_shapes):
-        axis = process_axes[axis_name] = MPIAxis(comm, check_shapes)
-    return axis
+    if isinstance(axis, MPIAxis) and axis.comm is comm and axis.asked == check_shapes:
+        return axis
+    new = MPIAxis(comm, check_shapes)
+    process_axes[axis_name] = new
+    return new
 
 
 def pmap(fun: Callable[..., Any], axis_name: Any = None, *, comm: Any = None,

@@ -9,6 +9,7 @@ the first time a distributed function needs it, with a clear error when it is mi
 """
 from __future__ import annotations
 
+import ctypes
 import importlib
 import sys
 import traceback
@@ -48,9 +49,30 @@ def initialize(comm: Any = None) -> None:
     MPI = mpi()
     if comm is None and _State.comm is not None:
         return
+    _keep_freed_memory()
     _State.comm = MPI.COMM_WORLD if comm is None else comm
     if _State.comm.Get_size() > 1 and sys.excepthook is not _abort_all:
         sys.excepthook = _abort_all
+
+
+def _keep_freed_memory() -> None:
+    """Ask glibc to serve large arrays from memory freed earlier instead of fresh mmaps.
+
+    Collectives return fresh arrays every step; fresh pages fault in when MPI writes them, which
+    doubles the time of an Allreduce of a few megabytes. Raising the mmap and trim thresholds
+    (what ``MALLOC_MMAP_THRESHOLD_`` and ``MALLOC_TRIM_THRESHOLD_`` would do) keeps them warm.
+    Nothing happens on other C libraries.
+    """
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_TRIM_THRESHOLD, 1 << 30)
+    mallopt(_M_MMAP_THRESHOLD, 1 << 25)   # 32 MB, glibc's largest
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 
 
 def communicator() -> Any:

@@ -26,16 +26,16 @@ from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
-from fungrad.core import Primitive, get_aval
+from fungrad.core import Primitive, abstract_eval_rules, get_aval, impl_rules
 from fungrad.errors import ShapeError
-from fungrad.interpreters.ad import defjvp, defjvp_zero, deflinear, linearize_rules
+from fungrad.interpreters.ad import Zero, defjvp_zero, deflinear, jvp_rules, linearize_rules
 from fungrad.interpreters.batching import (
     batch_rules, bdim_to_front, moveaxis, rule_axis_name,
 )
 from fungrad.interpreters.named_axes import (
     UnboundAxisError, axis_size, collective_axes, normalize_axis_name,
 )
-from fungrad.interpreters.transpose import deftranspose
+from fungrad.interpreters.transpose import deftranspose, transpose_rules
 from fungrad.ir import ShapedArray
 from fungrad.lax.elementwise import add, convert_element_type, div, eq, mul
 from fungrad.lax.slicing import slice_in_dim
@@ -43,7 +43,7 @@ from fungrad.lax.reductions import reduce_max, reduce_min
 from fungrad.lax.registry import primitive
 from fungrad.lax.shape_ops import concatenate, full, iota, reduce_sum, reshape
 from fungrad.source_info import at_user_line
-from fungrad.tree_util import tree_map
+from fungrad.tree_util import tree_flatten, tree_map, tree_unflatten
 
 
 class ProcessAxis(Protocol):
@@ -52,7 +52,7 @@ class ProcessAxis(Protocol):
     size: int
     index: int
 
-    def allreduce(self, x: np.ndarray, op: str) -> np.ndarray: ...   # op: sum, max, min
+    def allreduce(self, xs: list[np.ndarray], op: str) -> list[np.ndarray]: ...  # sum, max, min
     def allgather(self, x: np.ndarray) -> np.ndarray: ...            # -> (size, *x.shape)
     def reduce_scatter(self, x: np.ndarray) -> np.ndarray: ...       # (size, *s) -> s, summed
     def permute(self, x: np.ndarray, perm: tuple[tuple[int, int], ...]) -> np.ndarray: ...
@@ -89,20 +89,25 @@ def _same_shape(x: ShapedArray, **params: Any) -> ShapedArray:
 
 
 # ---------------------------------------------------------------- psum, pmax, pmin
+# One equation reduces every leaf of a pytree: over processes, one agreement check for all.
 
 def _reducer(op: str, batch_reduce: Callable[[Any, int], Any],
              unbatched: Callable[[Any, int], Any]) -> Primitive:
-    prim = _collective(f"p{op}", lambda x, *, axis_name: _process_axis(axis_name, f"p{op}")
-                       .allreduce(np.asarray(x), op), _same_shape, linear=op == "sum")
+    prim = Primitive(f"p{op}", multiple_results=True)
+    impl_rules[prim] = lambda *xs, axis_name: _process_axis(axis_name, f"p{op}").allreduce(
+        [np.asarray(x) for x in xs], op)
+    abstract_eval_rules[prim] = lambda *avals, axis_name: list(avals)
+    collective_axes[prim] = lambda params: params["axis_name"]
 
     def rule(vals: Sequence[Any], dims: Sequence[int | None], *,
-             axis_name: tuple[Any, ...]) -> tuple[Any, int | None]:
-        (x,), (d,), mine = vals, dims, rule_axis_name()
+             axis_name: tuple[Any, ...]) -> tuple[list[Any], list[int | None]]:
+        mine = rule_axis_name()
         if mine not in axis_name:   # another axis: elementwise along ours
-            return prim.bind(x, axis_name=axis_name), d
-        y = unbatched(x, axis_size(mine)) if d is None else batch_reduce(x, d)
-        rest = tuple(n for n in axis_name if n != mine)
-        return (prim.bind(y, axis_name=rest) if rest else y), None
+            return prim.bind(*vals, axis_name=axis_name), list(dims)
+        n = axis_size(mine)
+        ys = [unbatched(x, n) if d is None else batch_reduce(x, d) for x, d in zip(vals, dims)]
+        rest = tuple(name for name in axis_name if name != mine)
+        return (prim.bind(*ys, axis_name=rest) if rest else ys), [None] * len(ys)
     batch_rules[prim] = rule
     return prim
 
@@ -114,18 +119,38 @@ def _times(x: Any, n: int) -> Any:
 psum_p = _reducer("sum", lambda x, d: reduce_sum(x, (d,)), _times)
 pmax_p = _reducer("max", lambda x, d: reduce_max(x, (d,)), lambda x, n: x)
 pmin_p = _reducer("min", lambda x, d: reduce_min(x, (d,)), lambda x, n: x)
-deftranspose(psum_p, lambda ct, x, *, axis_name: psum_p.bind(ct, axis_name=axis_name))
+deflinear(psum_p)
 
 
-def _extremum_jvp(t: Any, ans: Any, x: Any, *, axis_name: tuple[Any, ...]) -> Any:
+def _psum_transpose(cts: Sequence[Any], *args: Any, axis_name: tuple[Any, ...]) -> list[Any]:
+    """The cotangent of a sum over the axis is summed over the axis (JAX's convention)."""
+    live = [i for i, ct in enumerate(cts) if type(ct) is not Zero]
+    summed = iter(psum_p.bind(*[cts[i] for i in live], axis_name=axis_name) if live else [])
+    return [next(summed) if i in live else None for i in range(len(cts))]
+
+
+transpose_rules[psum_p] = _psum_transpose
+
+
+def _extremum_jvp(prim: Primitive) -> Callable[..., tuple[list[Any], list[Any]]]:
     """The tangent where the extremum is attained, averaged over ties (as for reduce_max)."""
-    winners = convert_element_type(eq(x, ans), get_aval(x).dtype)
-    return div(psum_p.bind(mul(t, winners), axis_name=axis_name),
-               psum_p.bind(winners, axis_name=axis_name))
+    def jvp(primals: Sequence[Any], tangents: Sequence[Any], *,
+            axis_name: tuple[Any, ...]) -> tuple[list[Any], list[Any]]:
+        ans = prim.bind(*primals, axis_name=axis_name)
+        live = [i for i, t in enumerate(tangents) if type(t) is not Zero]
+        wins = [convert_element_type(eq(primals[i], ans[i]), get_aval(ans[i]).dtype)
+                for i in live]
+        sums = psum_p.bind(*[mul(tangents[i], w) for i, w in zip(live, wins)], *wins,
+                           axis_name=axis_name) if live else []
+        out_t: list[Any] = [Zero(get_aval(a)) for a in ans]
+        for k, i in enumerate(live):
+            out_t[i] = div(sums[k], sums[len(live) + k])
+        return ans, out_t
+    return jvp
 
 
-defjvp(pmax_p, _extremum_jvp)
-defjvp(pmin_p, _extremum_jvp)
+jvp_rules[pmax_p] = _extremum_jvp(pmax_p)
+jvp_rules[pmin_p] = _extremum_jvp(pmin_p)
 
 
 def _numeric(x: Any) -> Any:
@@ -134,7 +159,8 @@ def _numeric(x: Any) -> Any:
 
 def _each_leaf(prim: Primitive, tree: Any, axis_name: Any) -> Any:
     names = normalize_axis_name(axis_name, prim.name)
-    return tree_map(lambda v: prim.bind(_numeric(v), axis_name=names), tree)
+    leaves, treedef = tree_flatten(tree)
+    return tree_unflatten(treedef, prim.bind(*map(_numeric, leaves), axis_name=names))
 
 
 def psum(x: Any, axis_name: Any) -> Any:
@@ -159,12 +185,12 @@ def pmean(x: Any, axis_name: Any) -> Any:
     for name in names:
         n *= axis_size(name)
 
-    def mean(v: Any) -> Any:
+    def inexact(v: Any) -> Any:
         v = _numeric(v)
-        if get_aval(v).dtype.kind not in "fc":
-            v = convert_element_type(v, np.float64)
-        return div(psum_p.bind(v, axis_name=names), np.asarray(n, get_aval(v).dtype))
-    return tree_map(mean, x)
+        return v if get_aval(v).dtype.kind in "fc" else convert_element_type(v, np.float64)
+    leaves, treedef = tree_flatten(x)
+    sums = psum_p.bind(*map(inexact, leaves), axis_name=names)
+    return tree_unflatten(treedef, [div(v, np.asarray(n, get_aval(v).dtype)) for v in sums])
 
 
 def pmax(x: Any, axis_name: Any) -> Any:

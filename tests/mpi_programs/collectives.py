@@ -67,6 +67,13 @@ for axes in ("j", "dp", ("dp", "j"), ("j", "dp")):
     close(distributed.pmap(g, axis_name="dp")(Y[me]),
           vmap(g, axis_name="dp")(Y)[me], f"nested grad {axes}")
 
+# Fortran-ordered operands go without a copy when every process has them so; mixed layouts too.
+M = rng.normal(size=(n, 5, 3))
+for layout in ("F", "C" if me % 2 else "F"):
+    mine = np.asfortranarray(M[me]) if layout == "F" else M[me]
+    got, = distributed.pmap(lambda m: lax.psum([m], "i"), axis_name="i")(mine)
+    close(got, M.sum(0), f"psum of {layout}-ordered operands")
+
 # Outside pmap the process axis is not bound.
 try:
     lax.psum(X[me], "i")
