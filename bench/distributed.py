@@ -11,7 +11,9 @@ over blocks, so a load that changes during the run hits both sides alike.
   784-256-256-10 MLP at a global batch of 512, on 1 process (the other waits asleep) and on 2 processes
   (256 examples each), alternating; throughput ratio 2 vs 1.
 - collective: ``lax.pmean`` of that MLP's gradients under pmap (eager and jit) against a bare mpi4py
-  ``Allreduce`` of the same buffers into preallocated outputs, alternating, on 2 processes.
+  ``Allreduce`` of the same buffers (C-ordered copies) into preallocated outputs, alternating, on 2
+  processes; also by hand with fresh outputs divided by n, and psum without the shape check (which then
+  copies the Fortran-ordered weight gradients to C order).
 - weak: 64 examples per process at 1, 2, 4 and 8 processes (oversubscribed on 2 cores: the times only say
   that it runs), each checking its data-parallel gradients against one process on the whole batch.
 """
@@ -136,10 +138,18 @@ def worker_collective(comm):
         for g, o in zip(leaves, outs):
             comm.Allreduce(g, o)
 
+    def by_hand():   # what pmean must do: fresh outputs, divided by n
+        fresh = [np.empty_like(g) for g in leaves]
+        for g, o in zip(leaves, fresh):
+            comm.Allreduce(g, o)
+            o /= n
+        return fresh
+
     bare()
     for a, b in zip(tree_leaves(mean(grads)), outs):
         np.testing.assert_allclose(a, b / n, rtol=1e-14)
-    variants = {"bare Allreduce": bare, "pmean (pmap, eager)": lambda: mean(grads),
+    variants = {"bare Allreduce": bare, "Allreduce, fresh out, / n": by_hand,
+                "pmean (pmap, eager)": lambda: mean(grads),
                 "pmean (jit of pmap)": lambda: mean_jit(grads),
                 "psum, check_shapes=False": lambda: psum_nocheck(grads)}
     times = {k: [] for k in variants}
