@@ -19,12 +19,12 @@ from typing import Any, Callable, Sequence
 from fungrad import core
 from fungrad.api_util import StaticArgs, flatten_fun, flatten_leaves
 from fungrad.core import Primitive, Tracer, get_aval, set_current_trace
-from fungrad.custom_derivatives import batch_front, batch_jaxpr, trace_closed
 from fungrad.interpreters.ad import Zero, jvp_flat, jvp_rules
 from fungrad.interpreters.batching import batch_rules
 from fungrad.interpreters.staging import StagingTrace, partial_eval_rules
 from fungrad.interpreters.transpose import backward_pass, is_undefined, transpose_rules
 from fungrad.ir import Eqn, Jaxpr, Literal, ShapedArray, Var
+from fungrad.lax.jaxpr_util import batch_front, batch_jaxpr, trace_closed
 from fungrad.lax.registry import primitive
 from fungrad.tree_util import tree_unflatten
 
@@ -224,7 +224,7 @@ def _checkpoint_transpose(cts: Sequence[Any], *args: Any, jaxpr: Jaxpr,
 def _checkpoint_batch(vals: Sequence[Any], dims: Sequence[int | None], *, jaxpr: Jaxpr,
                       **params: Any) -> tuple[list[Any], list[int]]:
     vals, dims, size = batch_front(vals, dims)
-    outs = checkpoint_p.bind(*vals, jaxpr=batch_jaxpr(jaxpr, dims, size), **params)
+    outs = checkpoint_p.bind(*vals, jaxpr=batch_jaxpr(jaxpr, dims, size, True)[0], **params)
     return outs, [0] * len(outs)
 
 

@@ -18,6 +18,9 @@ from fungrad.ir import ShapedArray
 from fungrad.source_info import at_user_line
 
 batch_rules: dict[Primitive, Callable[..., tuple[Any, Any]]] = {}
+# ``give_batch_axis[0](x, n)``: ``x`` broadcast along a new leading axis of size ``n``. A lax
+# operation, so fungrad.lax.collectives (the reason it is needed) puts it here.
+give_batch_axis: list[Callable[[Any, int], Any]] = []
 
 
 class BatchTracer(Tracer):
@@ -69,9 +72,10 @@ class BatchTrace(Trace):
             if name is None or not named_axes.acts_over(prim, params, name):
                 with set_current_trace(self.parent):  # type: ignore[arg-type]
                     return prim.bind(*vals, **params)
-            if prim not in named_axes.collective_axes and vals:
+            if prim not in named_axes.collective_axes and vals and give_batch_axis:
                 # A call whose body has a collective over our axis: batch its first operand.
-                vals[0], dims[0] = bdim_to_front(vals[0], None, self.axis_size), 0
+                with set_current_trace(self.parent):  # type: ignore[arg-type]
+                    vals[0], dims[0] = give_batch_axis[0](vals[0], self.axis_size), 0
         rule = batch_rules.get(prim)
         if rule is None:
             raise NotImplementedError(f"vmap: no batching rule for {prim}")
@@ -131,57 +135,3 @@ def batch_flat(fun: Callable[..., Sequence[Any]], args: Sequence[Any],
                 outs = fun(*[trace.wrap(a, d) for a, d in zip(args, in_dims)])
         pairs = [trace.unwrap(o) for o in outs]
     return [v for v, _ in pairs], [d for _, d in pairs]
-
-
-# ---------------------------------------------------------------- helpers for rules
-
-def moveaxis(x: Any, src: int, dst: int) -> Any:
-    """Move axis ``src`` of ``x`` to ``dst`` (a transpose; nothing when they agree)."""
-    nd = get_aval(x).ndim
-    src, dst = src % nd, dst % nd
-    if src == dst:
-        return x
-    perm = [i for i in range(nd) if i != src]
-    perm.insert(dst, src)
-    from fungrad.lax import transpose
-    return transpose(x, tuple(perm))
-
-
-def bdim_to_front(x: Any, bdim: int | None, size: int) -> Any:
-    """``x`` with its batch axis first; an unbatched ``x`` is broadcast along a new first axis."""
-    if bdim is None:
-        from fungrad.lax import broadcast_to
-        shape = get_aval(x).shape
-        return broadcast_to(x, (size,) + shape)
-    return moveaxis(x, bdim, 0)
-
-
-def broadcast_batcher(prim: Primitive) -> None:
-    """Batch rule for NumPy-broadcasting elementwise primitives: batch axes first, ranks aligned."""
-    def rule(vals: Sequence[Any], dims: Sequence[int | None], **params: Any) -> tuple[Any, int]:
-        rank = max(get_aval(v).ndim - (d is not None) for v, d in zip(vals, dims))
-        from fungrad.lax import reshape
-        args = []
-        for v, d in zip(vals, dims):
-            if d is not None:
-                v = moveaxis(v, d, 0)
-                shape = get_aval(v).shape
-                missing = rank - (len(shape) - 1)
-                if missing:
-                    v = reshape(v, shape[:1] + (1,) * missing + shape[1:])
-            args.append(v)
-        return prim.bind(*args, **params), 0
-    batch_rules[prim] = rule
-
-
-def vectorized_batcher(prim: Primitive) -> None:
-    """Batch rule for unary primitives that act on every element alike: the axis stays put."""
-    def rule(vals: Sequence[Any], dims: Sequence[int | None], **params: Any) -> tuple[Any, Any]:
-        out = prim.bind(*vals, **params)
-        return out, ([dims[0]] * len(out) if prim.multiple_results else dims[0])
-    batch_rules[prim] = rule
-
-
-def shift_axes(axes: Sequence[int], bdim: int) -> tuple[int, ...]:
-    """Logical axes -> physical axes of a value whose batch axis is ``bdim``."""
-    return tuple(a + (a >= bdim) for a in axes)

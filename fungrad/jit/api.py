@@ -22,8 +22,9 @@ from fungrad.interpreters import named_axes
 from fungrad.interpreters.staging import trace_to_jaxpr
 from fungrad.ir import Jaxpr, ShapedArray
 from fungrad.compiler.codegen import Compiled, compile_jaxpr
-from fungrad.jit.primitive import call, optimized
-from fungrad.interpreters.jaxpr_transforms import split_consts
+from fungrad.compiler.passes import optimize
+from fungrad.jit.primitive import call
+from fungrad.lax.jaxpr_util import split_consts
 from fungrad.tree_util import PyTreeDef, tree_flatten, tree_unflatten
 
 logger = logging.getLogger("fungrad.jit")
@@ -209,7 +210,7 @@ class JitFunction:
         jaxpr = trace_to_jaxpr(flat, avals)
         cacheable = not any(isinstance(c, Tracer) for c in jaxpr.consts)
         if config.jit_optimize:
-            jaxpr = optimized(jaxpr)
+            jaxpr = optimize(jaxpr)
         return _Entry(jaxpr, out_tree()), cacheable
 
     def _donated(self, args: tuple[Any, ...], kwargs: dict[str, Any],

@@ -28,19 +28,19 @@ import numpy as np
 
 from fungrad.core import Primitive, abstract_eval_rules, get_aval, impl_rules
 from fungrad.errors import ShapeError
-from fungrad.interpreters.ad import Zero, defjvp_zero, deflinear, jvp_rules, linearize_rules
-from fungrad.interpreters.batching import (
-    batch_rules, bdim_to_front, moveaxis, rule_axis_name,
-)
+from fungrad.interpreters.ad import Zero, jvp_rules, linearize_rules
+from fungrad.interpreters.batching import batch_rules, give_batch_axis, rule_axis_name
 from fungrad.interpreters.named_axes import (
     UnboundAxisError, axis_size, collective_axes, normalize_axis_name,
 )
-from fungrad.interpreters.transpose import deftranspose, transpose_rules
+from fungrad.interpreters.transpose import transpose_rules
 from fungrad.ir import ShapedArray
 from fungrad.lax.elementwise import add, convert_element_type, div, eq, mul
 from fungrad.lax.slicing import slice_in_dim
 from fungrad.lax.reductions import reduce_max, reduce_min
-from fungrad.lax.registry import primitive
+from fungrad.lax.registry import (
+    bdim_to_front, defjvp_zero, deflinear, deftranspose, moveaxis, primitive,
+)
 from fungrad.lax.shape_ops import concatenate, full, iota, reduce_sum, reshape
 from fungrad.source_info import at_user_line
 from fungrad.tree_util import tree_flatten, tree_map, tree_unflatten
@@ -71,6 +71,11 @@ def _process_axis(names: tuple[Any, ...], what: str) -> ProcessAxis:
             f"vmap(..., axis_name=...) or fungrad.distributed.pmap(..., axis_name=...) "
             f"(one axis of processes per collective){at_user_line()}")
     return process_axes[names[0]]
+
+
+# A named vmap axis batches a call (jit, cond, scan...) whose body has a collective over it even
+# when no operand is batched: it gives the first operand the batch axis with this.
+give_batch_axis[:] = [lambda x, n: bdim_to_front(x, None, n)]
 
 
 def _collective(name: str, impl: Callable[..., Any], shape_rule: Callable[..., Any],

@@ -10,13 +10,12 @@ import numpy as np
 
 from fungrad.core import Primitive, get_aval
 from fungrad.errors import ShapeError
-from fungrad.interpreters.ad import deflinear, jvp_rules
+from fungrad.interpreters.ad import jvp_rules
+from fungrad.lax.registry import deflinear, deftranspose, primitive
 from fungrad.interpreters.batching import batch_rules
-from fungrad.interpreters.transpose import deftranspose
 from fungrad.ir import ShapedArray
 from fungrad.lax.elementwise import add, eq, mul, select
 from fungrad.lax.indexing import take_along_axis
-from fungrad.lax.registry import primitive
 from fungrad.lax.shape_ops import broadcasted_iota, full, pad, rev
 
 

@@ -17,12 +17,11 @@ from fungrad.compiler.passes import permute_rules
 from fungrad.core import get_aval
 from fungrad.errors import ShapeError
 from fungrad.interpreters import eager_linearize
-from fungrad.interpreters.ad import defjvp
+from fungrad.lax.registry import defjvp, deftranspose, primitive
 from fungrad.interpreters.batching import batch_rules
-from fungrad.interpreters.transpose import aval_of, deftranspose
+from fungrad.interpreters.transpose import aval_of
 from fungrad.ir import Eqn, ShapedArray
 from fungrad.lax.elementwise import convert_element_type
-from fungrad.lax.registry import primitive
 from fungrad.lax.shape_ops import transpose
 
 Dims = tuple[tuple[tuple[int, ...], tuple[int, ...]], tuple[tuple[int, ...], tuple[int, ...]]]

@@ -18,12 +18,15 @@ from fungrad.compiler.passes import (
 )
 from fungrad.core import EVAL_TRACE, Primitive, current_trace, get_aval
 from fungrad.interpreters import eager_linearize
-from fungrad.interpreters.ad import defjvp, defjvp_zero, deflinear
-from fungrad.interpreters.batching import broadcast_batcher, vectorized_batcher
-from fungrad.interpreters.transpose import (UndefinedPrimal, aval_of, deftranspose, transpose_rules,
-                                            unbroadcast)
+from fungrad.errors import ShapeError
+from fungrad.interpreters.ad import Zero
+from fungrad.interpreters.transpose import UndefinedPrimal, aval_of, transpose_rules
+from fungrad.lax.registry import (
+    PY_SCALARS, as_operand, broadcast_batcher, defjvp, defjvp_zero, deflinear, deftranspose,
+    elementwise_shape, primitive, unbroadcast, vectorized_batcher,
+)
 from fungrad.ir import Eqn, ShapedArray
-from fungrad.lax.registry import _PY_SCALARS, as_operand, elementwise_shape, primitive
+from fungrad.lax.shape_ops import full  # complete: the registry imported it
 
 Jvp = Callable[..., Any] | None
 Op1 = Callable[[Any], Any]
@@ -104,9 +107,9 @@ primitive_of: dict[Callable[..., Any], Primitive] = {}
 
 def _bind2(prim: Primitive) -> Callable[[Any, Any], Any]:
     def op(x: Any, y: Any) -> Any:
-        if type(x) in _PY_SCALARS:
+        if type(x) in PY_SCALARS:
             x = as_operand(x, y)
-        elif type(y) in _PY_SCALARS:
+        elif type(y) in PY_SCALARS:
             y = as_operand(y, x)
         return current_trace().process_primitive(prim, (x, y), {})
     op.__name__ = op.__qualname__ = prim.name
@@ -133,7 +136,7 @@ def _abs_jvp(t: Any, ans: Any, x: Any) -> Any:
     """``t * sign(x)`` for reals; ``Re(conj(x) t) / |x|`` for complex (0 where x == 0, as JAX)."""
     if get_aval(x).dtype.kind != "c":
         return mul(t, _abs_real_coef(ans, x))
-    from fungrad.lax.complex_ops import conj, real
+    from fungrad.lax.complex_ops import conj, real  # complex_ops imports this module
     return div(real(mul(conj(x), t)), select(eq(ans, 0), _ones_like(ans), ans))
 
 
@@ -237,7 +240,6 @@ xor_p = binary("xor", np.bitwise_xor, "zero")
 
 
 def _select_shape(pred: ShapedArray, a: ShapedArray, b: ShapedArray) -> ShapedArray:
-    from fungrad.errors import ShapeError
     if pred.dtype != np.dtype(bool):
         raise ShapeError(f"select: the predicate must be boolean, got {pred.dtype}")
     out = elementwise_shape("select")(a, b)
@@ -260,7 +262,6 @@ vectorized_batcher(convert_element_type_p)
 
 
 def _convert_jvp(primals: Any, tangents: Any, *, new_dtype: np.dtype[Any]) -> tuple[Any, Any]:
-    from fungrad.interpreters.ad import Zero
     ans = convert_element_type(primals[0], new_dtype)
     t = tangents[0]
     if new_dtype.kind not in "fc" or type(t) is Zero:
@@ -323,7 +324,7 @@ def _convert_transpose(ct: Any, x: Any, *, new_dtype: np.dtype[Any]) -> Any:
     """Back to the operand's dtype; a real operand promoted to complex gets the real part."""
     old = aval_of(x).dtype
     if get_aval(ct).dtype.kind == "c" and old.kind != "c":
-        from fungrad.lax.complex_ops import real
+        from fungrad.lax.complex_ops import real  # complex_ops imports this module
         ct = real(ct)
     return convert_element_type(ct, old)
 
@@ -400,7 +401,6 @@ def convert_element_type(x: Any, new_dtype: Any) -> Any:
 
 
 def _zeros_like(x: Any) -> Any:
-    from fungrad.lax import full
     a = get_aval(x)
     return full(a.shape, 0, a.dtype)
 
@@ -424,7 +424,6 @@ def _safe_log(x: Any) -> Any:
 
 
 def _ones_like(x: Any) -> Any:
-    from fungrad.lax import full
     a = get_aval(x)
     return full(a.shape, 1, a.dtype)
 

@@ -34,14 +34,14 @@ import numpy as np
 
 from fungrad.core import Primitive, get_aval
 from fungrad.errors import ShapeError
-from fungrad.interpreters.ad import Zero, defjvp, jvp_rules
-from fungrad.interpreters.batching import batch_rules, bdim_to_front, moveaxis
-from fungrad.interpreters.transpose import deftranspose
+from fungrad.interpreters.ad import Zero, jvp_rules
+from fungrad.lax.registry import bdim_to_front, defjvp, deftranspose, moveaxis, primitive
+from fungrad.interpreters.batching import batch_rules
 from fungrad.ir import ShapedArray
 from fungrad.lax.elementwise import add, div, mul, neg, sub
-from fungrad.lax.registry import primitive
 from fungrad.lax.shape_ops import broadcast_in_dim, reduce_sum, reshape, transpose
 from fungrad.source_info import at_user_line
+from fungrad.lax.dot import dot_general
 
 # ---------------------------------------------------------------- matrix helpers (all bind)
 
@@ -54,7 +54,6 @@ def _mT(x: Any) -> Any:
 
 def _mm(a: Any, b: Any) -> Any:
     """Batched matrix product ``a @ b`` of ``[..., m, k]`` and ``[..., k, n]`` (same batch)."""
-    from fungrad.lax import dot_general
     nb = get_aval(a).ndim - 2
     batch = tuple(range(nb))
     return dot_general(a, b, (((nb + 1,), (nb,)), (batch, batch)))

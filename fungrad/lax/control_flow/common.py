@@ -12,7 +12,9 @@ from typing import Any, Callable, Sequence
 from fungrad.api_util import flatten_fun, flatten_leaves
 from fungrad.core import get_aval
 from fungrad.errors import ShapeError
-from fungrad.interpreters.jaxpr_transforms import split_consts
+from fungrad.compiler.codegen import compile_jaxpr
+from fungrad.compiler.passes import optimize
+from fungrad.lax.jaxpr_util import derived, split_consts
 from fungrad.core import Primitive
 from fungrad.interpreters.staging import StagingTrace, abstract_eval, trace_to_jaxpr
 from fungrad.ir import Eqn, Jaxpr, ShapedArray, Var
@@ -134,7 +136,6 @@ _compiled: weakref.WeakKeyDictionary[Jaxpr, dict[Any, Any]] = weakref.WeakKeyDic
 def run_compiled(prim: Primitive, args: Sequence[Any], params: dict[str, Any]) -> list[Any]:
     """Evaluate one control-flow operation through the jit code generator (a real Python loop
     around the body's NumPy code), compiled once per body jaxpr and parameters."""
-    from fungrad.compiler.codegen import compile_jaxpr
     key_jaxpr = next(v for v in params.values() if isinstance(v, Jaxpr))
     per_jaxpr = _compiled.setdefault(key_jaxpr, {})
     avals = [get_aval(a) for a in args]
@@ -152,8 +153,7 @@ def run_compiled(prim: Primitive, args: Sequence[Any], params: dict[str, Any]) -
 def optimized_body(jaxpr: Jaxpr) -> Jaxpr:
     """A branch or loop body through jit's passes (DCE, CSE, folding...), once per jaxpr, for the
     code generator: the inputs and outputs stay as they are."""
-    from fungrad.jit.primitive import derived, optimized
-    out: Jaxpr = derived(jaxpr, "optimized body", lambda: optimized(jaxpr))
+    out: Jaxpr = derived(jaxpr, "optimized body", lambda: optimize(jaxpr))
     return out
 
 

@@ -32,7 +32,7 @@ from fungrad.ir import Jaxpr, Literal, Var
 from fungrad.jit import jit
 from fungrad.optim.curvature.likelihoods import check_likelihood, sample_residuals
 from fungrad.optim.curvature.operator import LinearOperator, Space
-from fungrad.optim.curvature.operators import _input_batches
+from fungrad.optim.curvature.operators import input_batches
 from fungrad.tree_util import PyTree, tree_flatten, tree_leaves
 
 __all__ = ["DenseLayer", "find_dense_layers", "kfac_operator", "KFACOperator"]
@@ -176,7 +176,7 @@ def kfac_operator(model: Callable[[PyTree, Any], Any], params: PyTree, inputs: A
            [0. , 2. ]])
     """
     check_likelihood(likelihood)
-    batches = _input_batches(inputs, data, "kfac_operator")
+    batches = input_batches(inputs, data, "kfac_operator")
     leaves, treedef = tree_flatten(params)
     jaxpr = make_jaxpr(lambda p, x: model(treedef.unflatten(p), x))(leaves, batches[0])
     layers = find_dense_layers(jaxpr, len(leaves))

@@ -72,7 +72,7 @@ def _batches(given: Batch, data: Sequence[Any] | None, arity: int, what: str) ->
     return batches
 
 
-def _input_batches(inputs: Any, data: Sequence[Any] | None, what: str) -> list[Any]:
+def input_batches(inputs: Any, data: Sequence[Any] | None, what: str) -> list[Any]:
     """The input batches: ``[inputs]``, or the first element of each ``data=`` batch (targets unused)."""
     given = [(b[0] if isinstance(b, (tuple, list)) else b,) for b in data] if data is not None else None
     return [b[0] for b in _batches((inputs,), given, 1, what)]
@@ -168,7 +168,7 @@ def fisher_operator(model: Callable[[PyTree, Any], Any], params: PyTree, inputs:
            [-0.5 ,  1.  ]])
     """
     check_likelihood(likelihood)
-    batches = [(x,) for x in _input_batches(inputs, data, "fisher_operator")]
+    batches = [(x,) for x in input_batches(inputs, data, "fisher_operator")]
     if mc_samples is None:
         exact = products.categorical_fisher_product if likelihood == "categorical" else \
             products.gaussian_fisher_product
@@ -245,4 +245,4 @@ def jacobian_operator(model: Callable[[PyTree, Any], Any], params: PyTree, input
     >>> J @ np.array([1.0, 0.0]), J.T @ np.array([1.0, 1.0])
     (array([1., 3.]), array([4., 6.]))
     """
-    return JacobianOperator(model, params, _input_batches(inputs, data, "jacobian_operator"))
+    return JacobianOperator(model, params, input_batches(inputs, data, "jacobian_operator"))
