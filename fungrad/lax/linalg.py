@@ -39,7 +39,7 @@ from fungrad.lax.registry import bdim_to_front, defjvp, deftranspose, moveaxis, 
 from fungrad.interpreters.batching import batch_rules
 from fungrad.ir import ShapedArray
 from fungrad.lax.elementwise import add, div, mul, neg, sub
-from fungrad.lax.shape_ops import broadcast_in_dim, reduce_sum, reshape, transpose
+from fungrad.lax.shape_ops import reduce_sum, reshape, transpose
 from fungrad.source_info import at_user_line
 from fungrad.lax.dot import dot_general
 
@@ -82,14 +82,6 @@ def _col(v: Any) -> Any:
     """``[..., n] -> [..., n, 1]``."""
     shape = get_aval(v).shape
     return reshape(v, shape + (1,))
-
-
-def _diag_embed(v: Any) -> Any:
-    """``[..., n] -> [..., n, n]``: diagonal matrices."""
-    shape = get_aval(v).shape
-    nd = len(shape)
-    rows = broadcast_in_dim(v, shape + shape[-1:], tuple(range(nd - 1)) + (nd,))
-    return mul(rows, _const(np.eye(shape[-1]), v))
 
 
 def _trace(x: Any) -> Any:
