@@ -56,6 +56,12 @@ for name, (f, data) in PROGRAMS.items():
         close(distributed.pmap(lambda x: fungrad.jvp(f, (x,), (t,))[1], axis_name="i")(data[me]),
               expected, f"jvp {name}")
 
+# grad from outside pmap: the backward pass runs after pmap has returned (eagerly and under jit).
+f = lambda x: fnp.sum(fnp.sin(lax.psum(x * x, "i")))
+expected = grad(lambda x: fnp.sum(vmap(f, axis_name="i")(x)))(X)[me]
+close(grad(distributed.pmap(f, axis_name="i"))(X[me]), expected, "grad of pmap")
+close(jit(grad(distributed.pmap(f, axis_name="i")))(X[me]), expected, "jit(grad(pmap))")
+
 # A named vmap axis inside the process axis; collectives over one, the other, or both.
 Y = rng.normal(size=(n, 3, 2))
 for axes in ("j", "dp", ("dp", "j"), ("j", "dp")):
