@@ -45,6 +45,21 @@ def test_collectives_across_processes_equal_named_vmap(n: int) -> None:
 
 
 @needs_mpi
+@pytest.mark.parametrize("n", [2, 3])
+def test_data_parallel_helpers_across_processes(n: int) -> None:
+    out = run_mpi(n, os.path.join(PROGRAMS, "helpers.py"))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"helpers OK on {n} processes" in out.stdout
+
+
+def test_shard_needs_equal_blocks() -> None:
+    from fungrad.distributed import shard
+    np.testing.assert_array_equal(shard(np.arange(6), index=2, count=3), [4, 5])
+    with pytest.raises(ValueError, match="does not split into 4 equal blocks"):
+        shard(np.arange(6), index=0, count=4)
+
+
+@needs_mpi
 @pytest.mark.parametrize("case, message", [
     ("exception", r"RuntimeError: boom on process 2"),
     ("shape", r"process 0 has psum of f64\[3\], process 1 has psum of f64\[4\], "
