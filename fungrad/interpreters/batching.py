@@ -72,7 +72,7 @@ class BatchTrace(Trace):
             if name is None or not named_axes.acts_over(prim, params, name):
                 with set_current_trace(self.parent):  # type: ignore[arg-type]
                     return prim.bind(*vals, **params)
-            if prim not in named_axes.collective_axes and vals and give_batch_axis:
+            if prim not in named_axes.axis_name_rules and vals and give_batch_axis:
                 # A call whose body has a collective over our axis: batch its first operand.
                 with set_current_trace(self.parent):  # type: ignore[arg-type]
                     vals[0], dims[0] = give_batch_axis[0](vals[0], self.axis_size), 0

@@ -5,7 +5,7 @@ A named axis is bound by ``vmap(f, axis_name=...)`` (the axis is a batch axis, h
 runs, the name sits on a stack of frames; collectives look their axis names up here when they
 are bound, so an unknown name is an error at the user's line, and record the sizes they need.
 
-Primitives that act over named axes say which (``collective_axes``), so a batching trace can
+Primitives that act over named axes say which (``axis_name_rules``), so a batching trace can
 tell that an operation concerns its axis even when none of its operands is batched.
 
 >>> with extend_axis_env("i", 4):
@@ -46,8 +46,8 @@ class AxisFrame(NamedTuple):
 _frames: contextvars.ContextVar[tuple[AxisFrame, ...]] = contextvars.ContextVar(
     "fungrad_axes", default=())
 
-# ``collective_axes[prim](params)``: the axis names an equation of ``prim`` acts over.
-collective_axes: dict[Primitive, Callable[[dict[str, Any]], tuple[Any, ...]]] = {}
+# ``axis_name_rules[prim](params)``: the axis names an equation of ``prim`` acts over.
+axis_name_rules: dict[Primitive, Callable[[dict[str, Any]], tuple[Any, ...]]] = {}
 
 
 @contextmanager
@@ -121,7 +121,7 @@ def jaxpr_axis_names(jaxpr: Jaxpr) -> frozenset[Any]:
 
 def eqn_axis_names(prim: Primitive, params: dict[str, Any]) -> frozenset[Any]:
     """The axis names an operation acts over, directly or through the jaxprs in its params."""
-    rule = collective_axes.get(prim)
+    rule = axis_name_rules.get(prim)
     found = set(rule(params)) if rule is not None else set()
     for p in params.values():
         for j in (p if isinstance(p, (tuple, list)) else (p,)):
@@ -132,8 +132,8 @@ def eqn_axis_names(prim: Primitive, params: dict[str, Any]) -> frozenset[Any]:
 
 def acts_over(prim: Primitive, params: dict[str, Any], name: Any) -> bool:
     """Does binding ``prim`` with ``params`` involve a collective over axis ``name``?"""
-    if prim in collective_axes:
-        return name in collective_axes[prim](params)
+    if prim in axis_name_rules:
+        return name in axis_name_rules[prim](params)
     return any(isinstance(p, (Jaxpr, tuple, list)) for p in params.values()) and \
         name in eqn_axis_names(prim, params)
 

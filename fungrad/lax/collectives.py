@@ -31,7 +31,7 @@ from fungrad.errors import ShapeError
 from fungrad.interpreters.ad import Zero, jvp_rules, linearize_rules
 from fungrad.interpreters.batching import batch_rules, give_batch_axis, rule_axis_name
 from fungrad.interpreters.named_axes import (
-    UnboundAxisError, axis_size, collective_axes, normalize_axis_name,
+    UnboundAxisError, axis_name_rules, axis_size, normalize_axis_name,
 )
 from fungrad.interpreters.transpose import transpose_rules
 from fungrad.ir import ShapedArray
@@ -81,7 +81,7 @@ give_batch_axis[:] = [lambda x, n: bdim_to_front(x, None, n)]
 def _collective(name: str, impl: Callable[..., Any], shape_rule: Callable[..., Any],
                 linear: bool = False) -> Primitive:
     prim = primitive(name, impl, shape_rule)
-    collective_axes[prim] = lambda params: params["axis_name"]
+    axis_name_rules[prim] = lambda params: params["axis_name"]
     if linear:
         deflinear(prim)
         # Eager grad's one-step rules are for local NumPy work; a collective takes its JVP rule.
@@ -102,7 +102,7 @@ def _reducer(op: str, batch_reduce: Callable[[Any, int], Any],
     impl_rules[prim] = lambda *xs, axis_name: _process_axis(axis_name, f"p{op}").allreduce(
         [np.asarray(x) for x in xs], op)
     abstract_eval_rules[prim] = lambda *avals, axis_name: list(avals)
-    collective_axes[prim] = lambda params: params["axis_name"]
+    axis_name_rules[prim] = lambda params: params["axis_name"]
 
     def rule(vals: Sequence[Any], dims: Sequence[int | None], *,
              axis_name: tuple[Any, ...]) -> tuple[list[Any], list[int | None]]:
