@@ -32,6 +32,7 @@ from fungrad.source_info import at_user_line
 from fungrad.tree_util import PyTreeDef, tree_flatten, tree_map, tree_unflatten
 from fungrad.lax.elementwise import convert_element_type
 from fungrad.lax.shape_ops import reduce_sum
+from fungrad.errors import ShapeError
 
 __all__ = ["custom_jvp", "custom_vjp", "SymbolicZero"]
 
@@ -153,7 +154,6 @@ def _call_impl(*args: Any, call_jaxpr: Jaxpr, **_: Any) -> list[Any]:
 
 def _call_shape(*avals: ShapedArray, call_jaxpr: Jaxpr, **_: Any) -> list[ShapedArray]:
     if list(avals) != call_jaxpr.in_avals:
-        from fungrad.errors import ShapeError
         raise ShapeError(f"custom call: operands {list(avals)} do not fit {call_jaxpr.in_avals}")
     return call_jaxpr.out_avals
 
