@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from fungrad.optim.hessian_step import hessian_trust_step
-from fungrad.optim.minpack import column_norms, damped_solve, enorm, lmpar, qr_pivoted
+from fungrad.optim.minpack import PivotedQR, column_norms, damped_solve, enorm, lmpar, qr_pivoted
 
 
 def _q_matrix(qr, m):
@@ -85,23 +85,36 @@ def test_damped_solve_solves_the_regularized_normal_equations(case, par):
                                rtol=1e-10, atol=1e-10 * (lhs.max()))
 
 
-def test_damped_solve_keeps_the_near_null_component():
-    """R = [[1, 1], [0, eps]]: the step along the near-null direction is eps q2 / (eps² + par d²),
-    far above rounding of the O(1) entries; an SVD or Householder QR of the stacked matrix loses it
-    (it is Brown's almost-linear function at n = 30 in miniature)."""
-    eps, par = 1e-20, 1e-30
-    r = np.array([[1.0, 1.0], [0.0, eps]])
-    qr = qr_pivoted(r, np.array([0.0, 1.0]))
-    x, _ = damped_solve(qr, np.ones(2), par, qr.qtf)
-    # Exact: (RᵀR + par I) x = Rᵀ [0, 1] in high precision (the matrices are 2 x 2).
-    F = Fraction
-    R = [[F(1), F(1)], [F(0), F(eps)]]
-    P = F(par)
-    N = [[R[0][0] ** 2 + P, R[0][0] * R[0][1]], [R[0][1] * R[0][0], R[0][1] ** 2 + R[1][1] ** 2 + P]]
-    b = [F(0), R[1][1]]
-    det = N[0][0] * N[1][1] - N[0][1] * N[1][0]
-    exact = [(b[0] * N[1][1] - N[0][1] * b[1]) / det, (N[0][0] * b[1] - N[1][0] * b[0]) / det]
-    np.testing.assert_allclose(x, [float(v) for v in exact], rtol=1e-8)
+def _exact_damped(r, d, q):
+    """(RᵀR + diag(d)²)⁻¹ Rᵀ q in rational arithmetic."""
+    n = len(q)
+    a = [[Fraction(float(v)) for v in row] for row in r]
+    m = [[sum(a[k][i] * a[k][j] for k in range(n)) + (Fraction(float(d[i])) ** 2 if i == j else 0)
+          for j in range(n)] + [sum(a[k][i] * Fraction(float(q[k])) for k in range(n))]
+         for i in range(n)]
+    for c in range(n):
+        for row in m[c + 1:]:
+            f = row[c] / m[c][c]
+            row[:] = [x - f * y for x, y in zip(row, m[c])]
+    x = [Fraction(0)] * n
+    for i in reversed(range(n)):
+        x[i] = (m[i][n] - sum(m[i][k] * x[k] for k in range(i + 1, n))) / m[i][i]
+    return np.array([float(v) for v in x])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_damped_solve_keeps_the_near_null_component(seed):
+    """R with O(1) entries and R[-1, -1] = 1e-30, damping d = 1e-17: the exact solution has a large
+    component along the near-null direction. MINPACK's Givens order gets it to rounding; a
+    Householder QR (or an SVD) of the stacked matrix is off by about 1e-3 (this is Brown's
+    almost-linear function at n = 30 in miniature)."""
+    rng = np.random.default_rng(seed)
+    r = np.triu(rng.standard_normal((3, 3)))
+    r[-1, -1] = 1e-30
+    q = rng.standard_normal(3)
+    qr = PivotedQR(r, np.arange(3), q, np.ones(3), ())
+    x, _ = damped_solve(qr, np.ones(3), 1e-34, q)
+    np.testing.assert_allclose(x, _exact_damped(r, np.full(3, 1e-17), q), rtol=1e-12)
 
 
 def test_lmpar_zero_damping_when_the_gauss_newton_step_fits():
