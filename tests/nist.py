@@ -18,51 +18,51 @@ import fungrad.numpy as fnp
 DATA = os.path.join(os.path.dirname(__file__), "data", "nist")
 
 
-def _exp3(b: Any, x: Any) -> Any:
-    return b[0] * fnp.exp(-b[1] * x) + b[2] * fnp.exp(-b[3] * x) + b[4] * fnp.exp(-b[5] * x)
+def _exp3(xp: Any, b: Any, x: Any) -> Any:
+    return b[0] * xp.exp(-b[1] * x) + b[2] * xp.exp(-b[3] * x) + b[4] * xp.exp(-b[5] * x)
 
 
-def _gauss(b: Any, x: Any) -> Any:
-    return (b[0] * fnp.exp(-b[1] * x) + b[2] * fnp.exp(-(x - b[3]) ** 2 / b[4] ** 2)
-            + b[5] * fnp.exp(-(x - b[6]) ** 2 / b[7] ** 2))
+def _gauss(xp: Any, b: Any, x: Any) -> Any:
+    return (b[0] * xp.exp(-b[1] * x) + b[2] * xp.exp(-(x - b[3]) ** 2 / b[4] ** 2)
+            + b[5] * xp.exp(-(x - b[6]) ** 2 / b[7] ** 2))
 
 
-def _chwirut(b: Any, x: Any) -> Any:
-    return fnp.exp(-b[0] * x) / (b[1] + b[2] * x)
+def _chwirut(xp: Any, b: Any, x: Any) -> Any:
+    return xp.exp(-b[0] * x) / (b[1] + b[2] * x)
 
 
-def _enso(b: Any, x: Any) -> Any:
+def _enso(xp: Any, b: Any, x: Any) -> Any:
     w = 2.0 * np.pi * x
-    return (b[0] + b[1] * fnp.cos(w / 12.0) + b[2] * fnp.sin(w / 12.0)
-            + b[4] * fnp.cos(w / b[3]) + b[5] * fnp.sin(w / b[3])
-            + b[7] * fnp.cos(w / b[6]) + b[8] * fnp.sin(w / b[6]))
+    return (b[0] + b[1] * xp.cos(w / 12.0) + b[2] * xp.sin(w / 12.0)
+            + b[4] * xp.cos(w / b[3]) + b[5] * xp.sin(w / b[3])
+            + b[7] * xp.cos(w / b[6]) + b[8] * xp.sin(w / b[6]))
 
 
-def _rational(num: int) -> Callable[[Any, Any], Any]:
+def _rational(num: int) -> Callable[[Any, Any, Any], Any]:
     """``(b1 + b2 x + ...) / (1 + b_{num+1} x + ...)`` with ``num`` numerator coefficients."""
-    def model(b: Any, x: Any) -> Any:
+    def model(xp: Any, b: Any, x: Any) -> Any:
         top = sum(b[k] * x ** k for k in range(num))
         bottom = 1.0 + sum(b[num + k - 1] * x ** k for k in range(1, b.shape[0] - num + 1))
         return top / bottom
     return model
 
 
-MODELS: dict[str, Callable[[Any, Any], Any]] = {
-    "Misra1a": lambda b, x: b[0] * (1.0 - fnp.exp(-b[1] * x)),
+MODELS: dict[str, Callable[[Any, Any, Any], Any]] = {
+    "Misra1a": lambda xp, b, x: b[0] * (1.0 - xp.exp(-b[1] * x)),
     "Chwirut2": _chwirut,
     "Chwirut1": _chwirut,
     "Lanczos3": _exp3,
     "Gauss1": _gauss,
     "Gauss2": _gauss,
-    "DanWood": lambda b, x: b[0] * x ** b[1],
-    "Misra1b": lambda b, x: b[0] * (1.0 - (1.0 + b[1] * x / 2.0) ** -2.0),
+    "DanWood": lambda xp, b, x: b[0] * x ** b[1],
+    "Misra1b": lambda xp, b, x: b[0] * (1.0 - (1.0 + b[1] * x / 2.0) ** -2.0),
     "Kirby2": _rational(3),
-    "Nelson": lambda b, x: b[0] - b[1] * x[:, 0] * fnp.exp(-b[2] * x[:, 1]),
+    "Nelson": lambda xp, b, x: b[0] - b[1] * x[:, 0] * xp.exp(-b[2] * x[:, 1]),
     "Lanczos2": _exp3,
     "Gauss3": _gauss,
-    "Misra1c": lambda b, x: b[0] * (1.0 - (1.0 + 2.0 * b[1] * x) ** -0.5),
+    "Misra1c": lambda xp, b, x: b[0] * (1.0 - (1.0 + 2.0 * b[1] * x) ** -0.5),
     "ENSO": _enso,
-    "MGH09": lambda b, x: b[0] * (x ** 2 + x * b[1]) / (x ** 2 + x * b[2] + b[3]),
+    "MGH09": lambda xp, b, x: b[0] * (x ** 2 + x * b[1]) / (x ** 2 + x * b[2] + b[3]),
     "Thurber": _rational(4),
 }
 
@@ -79,11 +79,11 @@ class Problem:
     x: np.ndarray
     y: np.ndarray
 
-    def model(self, b: Any, x: Any) -> Any:
-        return MODELS[self.name](b, x)
+    def model(self, b: Any, x: Any, xp: Any = fnp) -> Any:
+        return MODELS[self.name](xp, b, x)
 
-    def residual(self, b: Any, x: Any, y: Any) -> Any:
-        return self.model(b, x) - y
+    def residual(self, b: Any, x: Any, y: Any, xp: Any = fnp) -> Any:
+        return self.model(b, x, xp) - y
 
 
 def load(name: str) -> Problem:

@@ -292,7 +292,7 @@ def _lmder(problem: _Problem, state: _State, opts: _Options) -> int:
     first = True
     while True:
         jac = problem.jacobian(state.x)
-        if not np.all(np.isfinite(jac)):
+        if not np.isfinite(jac).all():
             return -1
         qr = qr_pivoted(jac, state.f)
         if first:
@@ -342,7 +342,7 @@ def _trial(problem: _Problem, state: _State, model: _GaussNewton | _ExactHessian
         state.delta = min(state.delta, pnorm)
     trial = state.x + step
     f1 = problem.residual(trial)
-    fnorm1 = enorm(f1) if np.all(np.isfinite(f1)) else np.inf
+    fnorm1 = enorm(f1) if np.isfinite(f1).all() else np.inf
     fnorm = state.fnorm
     actred = 1.0 - (fnorm1 / fnorm) ** 2 if 0.1 * fnorm1 < fnorm else -1.0
     prered, dirder = model.predicted(step, par, pnorm, fnorm, not accelerated)

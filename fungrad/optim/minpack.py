@@ -37,6 +37,7 @@ __all__ = ["PivotedQR", "enorm", "column_norms", "qr_pivoted", "lmpar", "damped_
 Array = np.ndarray[Any, np.dtype[np.float64]]
 
 DWARF = float(np.finfo(np.float64).tiny)
+EPS = float(np.finfo(np.float64).eps)
 
 
 def enorm(x: Array) -> float:
@@ -45,10 +46,11 @@ def enorm(x: Array) -> float:
     >>> enorm(np.array([3e-200, 4e-200]))
     5e-200
     """
-    scale = float(np.max(np.abs(x))) if x.size else 0.0
-    if scale == 0.0 or not np.isfinite(scale):
+    scale = float(abs(x).max()) if x.size else 0.0
+    if scale == 0.0 or not math.isfinite(scale):
         return scale
-    return scale * float(np.sqrt(np.dot(x / scale, x / scale)))
+    y = x / scale
+    return scale * math.sqrt(float(y.dot(y)))
 
 
 def column_norms(a: Array) -> Array:
@@ -104,12 +106,18 @@ def qr_pivoted(jac: Array, f: Array) -> PivotedQR:
     b = np.array(f, dtype=np.float64)
     m, n = a.shape
     perm = np.arange(n)
+    col_norms = column_norms(a)
+    # The remaining columns' norms below row j, downdated after each reflection as MINPACK does,
+    # and recomputed when the downdate has cancelled most of the digits.
+    remaining = col_norms.copy()
+    reference = col_norms.copy()
     reflectors = []
     for j in range(n):
-        k = j + int(np.argmax(column_norms(a[j:, j:])))
+        k = j + int(np.argmax(remaining[j:]))
         if k != j:
+            for v in (perm, remaining, reference):
+                v[[j, k]] = v[[k, j]]
             a[:, [j, k]] = a[:, [k, j]]
-            perm[[j, k]] = perm[[k, j]]
         alpha = enorm(a[j:, j])
         if alpha == 0.0:
             continue
@@ -122,8 +130,16 @@ def qr_pivoted(jac: Array, f: Array) -> PivotedQR:
         b[j:] -= u * (np.dot(u, b[j:]) / u[0])
         a[j, j] = -alpha
         reflectors.append((j, u))
-    return PivotedQR(np.triu(a[:n]), perm, b[:n], column_norms(np.asarray(jac, dtype=np.float64)),
-                     tuple(reflectors))
+        rest = remaining[j + 1:]
+        live = rest != 0.0
+        ratio = np.where(live, a[j, j + 1:] / np.where(live, rest, 1.0), 0.0)
+        rest *= np.sqrt(np.maximum(0.0, 1.0 - ratio * ratio))
+        stale = live & (0.05 * (rest / np.where(live, reference[j + 1:], 1.0)) ** 2 <= EPS)
+        if stale.any():
+            fresh = column_norms(a[j + 1:, j + 1:][:, stale])
+            rest[stale] = fresh
+            reference[j + 1:][stale] = fresh
+    return PivotedQR(np.triu(a[:n]), perm, b[:n], col_norms, tuple(reflectors))
 
 
 def _solve_upper(r: Array, b: Array) -> Array:
@@ -213,7 +229,7 @@ def lmpar(qr: PivotedQR, diag: Array, delta: float, par: float) -> tuple[float, 
         return 0.0, x
     # Lower bound (zero when J is rank deficient), upper bound from the scaled gradient.
     parl = 0.0
-    if np.all(np.diagonal(qr.r) != 0.0):
+    if (np.diagonal(qr.r) != 0.0).all():
         parl = fp / delta / _newton_denominator(qr.r, diag_perm, dx[qr.perm], dxnorm)
     gnorm = enorm((qr.r.T @ qr.qtf) / diag_perm)
     paru = gnorm / delta
