@@ -286,3 +286,20 @@ def test_predicted_reduction_is_the_model_decrease(seed):
     model = _ExactHessian(h, jac.T @ f)
     prered, dirder = model.predicted(step, par, 0.0, fnorm, False)
     assert prered == pytest.approx(-(2 * (jac.T @ f) @ step + step @ h @ step) / fnorm ** 2)
+
+
+def test_non_finite_jacobian_during_the_iteration_stops_with_status_minus_one():
+    """A residual whose derivative (by a custom rule) is infinite below p = 2: the first step lands
+    at p = 1 and the iteration stops there with status -1, returning that finite point."""
+    @fungrad.custom_jvp
+    def shifted(p):
+        return p - 1.0
+
+    @shifted.defjvp
+    def shifted_jvp(primals, tangents):
+        (p,), (t,) = primals, tangents
+        return shifted(p), t * fnp.where(p < 2.0, np.inf, 1.0)
+
+    res = least_squares(shifted, np.array([3.0]))
+    assert res.status == -1 and not res.success and "not finite" in res.message
+    np.testing.assert_allclose(res.params, [1.0])

@@ -2,24 +2,28 @@
 
 The algorithm is Moré's (1978), as MINPACK's ``lmder`` runs it: a trust region on the scaled step
 ``||D p||``, with ``D`` the Jacobian's column norms (the largest seen so far, as MINPACK updates them),
-the damping ``par`` from :func:`fungrad.optim.minpack.lmpar`, the step from the pivoted QR of
-``[J; sqrt(par) D]``, MINPACK's radius update (including its quadratic interpolation after a bad
+the damping ``par`` from :func:`fungrad.optim.minpack.lmpar`, the step from the pivoted QR of ``J``
+and MINPACK's Givens elimination of ``sqrt(par) D`` below it, MINPACK's radius update (including its quadratic interpolation after a bad
 step) and MINPACK's tests for ``ftol``, ``xtol`` and ``gtol``, including the three "cannot improve in
 floating point" stops. ``nfev`` counts residual evaluations and ``njev`` Jacobian evaluations exactly
 as MINPACK does.
 
 What is compiled, and why the outer loop is a NumPy loop
 ---------------------------------------------------------
-The residual function and its Jacobian (``jacfwd`` when there are at least as many residuals as
-parameters, else ``jacrev``) are each compiled once per problem with :func:`fungrad.jit`, and the
-iteration calls them. The MINPACK iteration itself (pivoted QR, up to ten ``lmpar`` passes per step,
-the radius logic) runs as a NumPy loop over these tiny ``n x n`` problems. We measured the alternative
-— the pivoted QR written as a fungrad ``fori_loop`` program and jitted — on the NIST problems' shapes
-(``python bench/least_squares.py --loop``): compiling it costs tens of milliseconds per problem shape,
-more than a whole solve, and the compiled code is no faster per call than the NumPy loop, because both
-spend their time in the same few NumPy calls per column (fungrad compiles to NumPy code; there is no
-fusion to gain on arrays of a few dozen entries). A jitted ``while_loop`` around the whole iteration
-would also hide ``nfev``/``history`` bookkeeping and the early input errors behind traced code.
+The residual function and its Jacobian are each compiled once per problem with :func:`fungrad.jit`,
+and the iteration calls them. The Jacobian's mode follows from its shape: ``lm`` needs at least as
+many residuals ``m`` as parameters ``n``, and then forward mode (``jacfwd``, ``n`` tangents pushed at
+once) is never more work than reverse mode (``m`` cotangents), so it is always ``jacfwd``. The MINPACK iteration itself (pivoted QR, up to ten ``lmpar`` passes per step,
+the radius logic) runs as a NumPy loop over these small problems. We measured the alternative, the
+pivoted QR written as a fungrad ``fori_loop`` program and jitted, on NIST Jacobians from 11 x 4 to
+250 x 8 (``python bench/least_squares.py --loop``, a loaded 2-core machine): compiling it costs 11-23
+ms per shape, about as much as a whole small solve, and the compiled program then runs 1.8-2.3x
+slower than the NumPy loop. fungrad compiles to NumPy calls, so there is no per-operation fusion to
+win on arrays of a few dozen entries, and a traced loop cannot shrink its slices as the
+factorization proceeds (the column index is a tracer): every step works on the whole masked
+matrix. ``lmpar``'s Givens rotations are worse still as traced code (scalar work in nested loops of
+data-dependent length). A jitted ``while_loop`` around the whole iteration would also have to carry
+``nfev``, the history and the early input errors as traced state.
 
 Defaults chosen to certify the NIST problems
 --------------------------------------------
@@ -52,7 +56,7 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 import fungrad.numpy as fnp
-from fungrad.api import hessian, jacfwd, jacrev, jvp
+from fungrad.api import hessian, jacfwd, jvp
 from fungrad.core import Tracer
 from fungrad.errors import ConcretizationError
 from fungrad.flatten_util import ravel_pytree
@@ -170,11 +174,10 @@ class _Problem:
         self.m = 0
 
     def start(self, x: Array) -> Array:
-        """The residuals at the start; fixes their number and the Jacobian's mode from it."""
+        """The residuals at the start, which fix their number."""
         f = self.residual(x)
         self.m = f.size
-        mode = jacfwd if x.size <= self.m else jacrev
-        self._jac = self._wrap(mode(self._flat))
+        self._jac = self._wrap(jacfwd(self._flat))
         return f
 
     def residual(self, x: Array) -> Array:
@@ -411,8 +414,8 @@ def least_squares(residual_fn: Callable[..., Any], params: PyTree, *args: Any,
 
     ``residual_fn`` returns an array of residuals (any shape; flattened), ``params`` is any pytree
     of floating-point arrays and the result's ``params`` has its structure. The Jacobian comes from
-    fungrad (``jacfwd``, or ``jacrev`` if there were fewer residuals than parameters), and the
-    residual and Jacobian are compiled once with ``jit`` (``jit=False`` runs them eagerly, for
+    fungrad (``jacfwd``: with at least as many residuals as parameters, forward mode is the cheaper
+    one), and the residual and Jacobian are compiled once with ``jit`` (``jit=False`` runs them eagerly, for
     residual functions with Python control flow on values). Like MINPACK, ``method="lm"`` (the only
     method) needs at least as many residuals as parameters.
 
@@ -435,6 +438,7 @@ def least_squares(residual_fn: Callable[..., Any], params: PyTree, *args: Any,
     - ``geodesic_acceleration``: add Transtrum and Sethna's second-order correction ``a/2`` to each
       step, with ``a`` from the residuals' second directional derivative along the step (a nested
       ``jvp``); a step whose ``2 ||D a|| > 0.75 ||D v||`` is rejected and the region shrinks.
+      These second-derivative passes (each costs a few residual evaluations) are not in ``nfev``.
     - ``factor``: MINPACK's initial step bound, ``delta = factor * ||D x0||``.
 
     A trial point whose residuals are not finite counts as a failed step (the region shrinks by 10);
