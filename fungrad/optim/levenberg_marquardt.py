@@ -337,6 +337,8 @@ def _trial(problem: _Problem, state: _State, model: _GaussNewton | _ExactHessian
             state.delta *= 0.5
             state.par *= 2.0
             state.history.append((np.inf, par, enorm(state.diag * step), False))
+            if state.delta <= opts.xtol * state.xnorm:
+                return 2, False
             return (7 if state.delta <= EPS * state.xnorm else 0), False
         step = step + 0.5 * accel
         accelerated = True
