@@ -13,14 +13,6 @@ from fungrad.optim.hessian_step import hessian_trust_step
 from fungrad.optim.minpack import PivotedQR, column_norms, damped_solve, enorm, lmpar, qr_pivoted
 
 
-def _q_matrix(qr, m):
-    """The explicit ``Q`` (``m x m``) from the reflectors, for checking only."""
-    q = np.eye(m)
-    for j, u in reversed(qr.reflectors):
-        q[j:] -= np.outer(u, u @ q[j:] / u[0])
-    return q
-
-
 @st.composite
 def matrices(draw, rank_deficient=False):
     n = draw(st.integers(1, 6))
@@ -49,18 +41,57 @@ def test_enorm_no_overflow_or_underflow(x, want):
 def test_qr_pivoted_factors_the_permuted_jacobian(case):
     a, f = case
     m, n = a.shape
-    qr = qr_pivoted(a, f)
-    q = _q_matrix(qr, m)
-    np.testing.assert_allclose(q.T @ q, np.eye(m), atol=1e-12)
-    np.testing.assert_allclose(q[:, :n] @ qr.r, a[:, qr.perm], atol=1e-12 * np.abs(a).max())
+    qr = qr_pivoted(a, f, keep_q=True)
+    q = qr.q()
+    np.testing.assert_allclose(q.T @ q, np.eye(n), atol=1e-12)
+    np.testing.assert_allclose(q @ qr.r, a[:, qr.perm], atol=1e-12 * np.abs(a).max())
     assert np.array_equal(qr.r, np.triu(qr.r))
-    np.testing.assert_allclose(qr.qtf, (q.T @ f)[:n], atol=1e-12 * np.abs(f).max())
-    np.testing.assert_allclose(qr.qt(f), qr.qtf)
+    np.testing.assert_allclose(qr.qtf, q.T @ f, atol=1e-12 * np.abs(f).max())
+    np.testing.assert_allclose(qr.qt(f), qr.qtf, atol=1e-12 * np.abs(f).max())
     np.testing.assert_allclose(qr.col_norms, np.linalg.norm(a, axis=0))
     # Pivoting: each diagonal entry is the largest remaining column norm, so they do not increase.
     d = np.abs(np.diagonal(qr.r))
     assert np.all(d[1:] <= d[:-1] * (1 + 1e-12))
     assert sorted(qr.perm.tolist()) == list(range(n))
+    # Without Q (the solver's path: LAPACK's QR of [J | f]) the same factorization up to signs.
+    fast = qr_pivoted(a, f)
+    assert np.array_equal(fast.perm, qr.perm)
+    signs = np.sign(np.diagonal(fast.r)) * np.sign(np.diagonal(qr.r))
+    signs[signs == 0] = 1.0
+    scale = np.abs(a).max()
+    np.testing.assert_allclose(fast.r, signs[:, None] * qr.r, atol=1e-12 * scale)
+    np.testing.assert_allclose(fast.qtf, signs * qr.qtf, atol=1e-12 * np.abs(f).max())
+    with pytest.raises(ValueError, match="keep_q=True"):
+        fast.qt(f)
+
+
+def _greedy_pivots(a):
+    """MINPACK's pivot rule by brute force: at each stage the column farthest from the span of
+    the columns already chosen (the remaining norm), with that distance."""
+    chosen, dists = [], []
+    for _ in range(a.shape[1]):
+        basis = a[:, chosen]
+        rest = [k for k in range(a.shape[1]) if k not in chosen]
+        dist = [np.linalg.norm(a[:, k] - basis @ np.linalg.lstsq(basis, a[:, k], rcond=None)[0])
+                if chosen else np.linalg.norm(a[:, k]) for k in rest]
+        order = np.argsort(dist)[::-1]
+        chosen.append(rest[order[0]])
+        dists.append(sorted(dist, reverse=True))
+    return chosen, dists
+
+
+@given(matrices())
+def test_qr_pivoted_chooses_minpacks_pivots(case):
+    """Pivoting on LAPACK's triangle picks the columns MINPACK's pivoting of J picks (compared
+    where the two largest remaining norms are not within rounding of each other)."""
+    a, f = case
+    qr = qr_pivoted(a, f)
+    chosen, dists = _greedy_pivots(a)
+    for j, d in enumerate(dists):
+        if len(d) > 1 and d[0] - d[1] <= 1e-8 * d[0]:
+            break                                   # a near tie: either choice is MINPACK's
+        assert qr.perm[j] == chosen[j]
+        assert abs(qr.r[j, j]) == pytest.approx(d[0], rel=1e-8, abs=1e-12 * np.abs(a).max())
 
 
 def test_qr_pivoted_shows_rank_deficiency_as_a_zero_diagonal():

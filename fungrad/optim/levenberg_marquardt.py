@@ -10,8 +10,8 @@ as MINPACK does.
 
 What is compiled, and why the outer loop is a NumPy loop
 ---------------------------------------------------------
-The residual function and its Jacobian are each compiled once per problem with :func:`fungrad.jit`,
-and the iteration calls them. The Jacobian's mode follows from its shape: ``lm`` needs at least as
+The residual function and its Jacobian are compiled together, as one program, once per problem
+with :func:`fungrad.jit`, and the iteration calls it (see ``_Problem``). The Jacobian's mode follows from its shape: ``lm`` needs at least as
 many residuals ``m`` as parameters ``n``, and then forward mode (``jacfwd``, ``n`` tangents pushed at
 once) is never more work than reverse mode (``m`` cotangents), so it is always ``jacfwd``. The MINPACK iteration itself (pivoted QR, up to ten ``lmpar`` passes per step,
 the radius logic) runs as a NumPy loop over these small problems. We measured the alternative, the
@@ -141,8 +141,16 @@ class _Options(NamedTuple):
 
 
 class _Problem:
-    """The compiled residual, Jacobian (and Hessian or second directional derivative) of one
-    problem over the flat params, with MINPACK's evaluation counts."""
+    """The compiled residual and Jacobian (and Hessian or second directional derivative) of one
+    problem over the flat params, with MINPACK's evaluation counts.
+
+    Compiled, the residuals and the Jacobian come from one program (``jacfwd`` computes the
+    residuals on its way to the Jacobian): every evaluation gets both, and the Jacobian is kept for
+    the step after it if the point is accepted. Rejected trial points' Jacobians are dropped, so
+    ``njev`` counts the Jacobians the iteration uses, as MINPACK counts its calls for one. One trace
+    and compilation instead of two, and one call per accepted step instead of two. Without ``jit``
+    the residuals are evaluated alone and the Jacobian only where it is used.
+    """
 
     def __init__(self, residual_fn: Callable[..., Any], unravel: Callable[[Any], PyTree],
                  args: tuple[Any, ...], opts: _Options, use_jit: bool) -> None:
@@ -153,6 +161,10 @@ class _Problem:
                                 f"{type(out).__name__}; stack the residuals into one array")
             return fnp.ravel(fnp.astype(fnp.asarray(out), np.float64))
 
+        def both(x: Any, *a: Any) -> tuple[Any, Any]:
+            r = flat(x, *a)
+            return r, r
+
         def avv(x: Any, v: Any, *a: Any) -> Any:
             return jvp(lambda z: jvp(lambda w: flat(w, *a), (z,), (v,))[1], (x,), (v,))[1]
 
@@ -160,55 +172,62 @@ class _Problem:
             r = flat(x, *a)
             return 0.5 * fnp.sum(r * r)
 
-        self._wrap: Callable[[Callable[..., Any]], Callable[..., Any]] = \
-            fjit if use_jit else (lambda f: f)
-        self._flat = flat
+        wrap: Callable[[Callable[..., Any]], Callable[..., Any]] = fjit if use_jit else (lambda f: f)
         self.args = args
-        self._residual = self._wrap(flat)
-        self._jac: Callable[..., Any] | None = None
-        self._hess = self._wrap(hessian(cost)) if opts.hessian else None
-        self._avv = self._wrap(avv) if opts.geodesic else None
-        self._last_jac: tuple[Array, Array] | None = None
+        self._joint = use_jit
+        self._residual = flat
+        self._jac_and_residual = wrap(jacfwd(both, has_aux=True))
+        self._hess = wrap(hessian(cost)) if opts.hessian else None
+        self._avv = wrap(avv) if opts.geodesic else None
+        self._last: tuple[Array, Array] | None = None     # the latest evaluation's
+        self._used: tuple[Array, Array] | None = None     # the latest iterate's
         self.nfev = 0
         self.njev = 0
         self.m = 0
 
     def start(self, x: Array) -> Array:
         """The residuals at the start, which fix their number."""
-        f = self.residual(x)
-        self.m = f.size
-        self._jac = self._wrap(jacfwd(self._flat))
-        return f
+        return self.residual(x)
 
     def residual(self, x: Array) -> Array:
         self.nfev += 1
-        f = np.asarray(self._call(self._residual, x))
-        if self.m and f.shape != (self.m,):
+        if self._joint:
+            jac, f = self._evaluate(x)
+        else:
+            f = np.asarray(self._call(self._residual, x))
+        if not self.m:
+            self.m = f.size
+        elif f.shape != (self.m,):
             raise ValueError(f"least_squares: residual_fn returned {f.size} residuals here but "
                              f"{self.m} at the start; it must return the same shape every call")
         return f
 
     def jacobian(self, x: Array) -> Array:
         self.njev += 1
-        jac = self._jacobian(x)
-        self._last_jac = (x, jac)
+        jac = self._jacobian_at(x)
+        self._used = (x, jac)
         return jac
 
     def final_jacobian(self, x: Array) -> Array:
-        """The Jacobian at the solution (not counted, as in SciPy), reusing the last one if it
-        was taken there."""
-        if self._last_jac is not None and self._last_jac[0] is x:
-            return self._last_jac[1]
-        return self._jacobian(x)
+        """The Jacobian at the solution, not counted (as in SciPy): usually one already computed."""
+        if self._used is not None and self._used[0] is x:
+            return self._used[1]
+        return self._jacobian_at(x)
 
-    def _jacobian(self, x: Array) -> Array:
-        assert self._jac is not None
-        jac = np.asarray(self._call(self._jac, x))
-        if jac.size != self.m * x.size:
+    def _jacobian_at(self, x: Array) -> Array:
+        if self._last is not None and self._last[0] is x:
+            return self._last[1]
+        return self._evaluate(x)[0]
+
+    def _evaluate(self, x: Array) -> tuple[Array, Array]:
+        jac, f = (np.asarray(v) for v in self._call(self._jac_and_residual, x))
+        if self.m and jac.size != self.m * x.size:
             raise ValueError(f"least_squares: residual_fn returned {jac.size // x.size} residuals "
                              f"when differentiated but {self.m} at the start; it must return the "
                              "same shape every call")
-        return jac.reshape(self.m, x.size)
+        jac = jac.reshape(f.size, x.size)
+        self._last = (x, jac)
+        return jac, f
 
     def hessian(self, x: Array) -> Array:
         assert self._hess is not None
@@ -297,7 +316,7 @@ def _lmder(problem: _Problem, state: _State, opts: _Options) -> int:
         jac = problem.jacobian(state.x)
         if not np.isfinite(jac).all():
             return -1
-        qr = qr_pivoted(jac, state.f)
+        qr = qr_pivoted(jac, state.f, keep_q=opts.geodesic)
         if first:
             if opts.diag is None:
                 state.diag = np.where(qr.col_norms == 0.0, 1.0, qr.col_norms)

@@ -38,15 +38,19 @@ Array = np.ndarray[Any, np.dtype[np.float64]]
 
 DWARF = float(np.finfo(np.float64).tiny)
 EPS = float(np.finfo(np.float64).eps)
+_SHORT = 100      # enorm: up to this length math.hypot on Python floats is the faster
 
 
 def enorm(x: Array) -> float:
-    """``||x||_2`` computed after scaling by ``max |x|``, so it neither overflows nor underflows.
+    """``||x||_2`` without overflow or underflow (``math.hypot`` for short vectors, else computed
+    after scaling by ``max |x|``).
 
     >>> enorm(np.array([3e-200, 4e-200]))
     5e-200
     """
-    scale = float(abs(x).max()) if x.size else 0.0
+    if x.size <= _SHORT:
+        return math.hypot(*x.tolist())
+    scale = float(abs(x).max())
     if scale == 0.0 or not math.isfinite(scale):
         return scale
     y = x / scale
@@ -66,7 +70,9 @@ def column_norms(a: Array) -> Array:
 
 
 class PivotedQR(NamedTuple):
-    """``J[:, perm] = Q R`` with ``Q`` kept as Householder reflectors.
+    """``J[:, perm] = Q R`` with ``Q = Q0 Q1``: ``Q0`` from LAPACK's QR of ``J`` (kept as the
+    ``m x n`` matrix ``outer`` only when asked for), ``Q1`` as the Householder reflectors of the
+    pivoted QR of the small triangle.
 
     ``r`` is ``n x n`` upper triangular, ``qtf`` the first ``n`` entries of ``Qᵀ f``, ``col_norms``
     the norms of the columns of ``J`` in their original order (MINPACK's ``acnorm``).
@@ -77,80 +83,153 @@ class PivotedQR(NamedTuple):
     qtf: Array
     col_norms: Array
     reflectors: tuple[tuple[int, Array], ...]
+    outer: Array | None = None
 
     def qt(self, v: Array) -> Array:
-        """The first ``n`` entries of ``Qᵀ v``.
+        """The first ``n`` entries of ``Qᵀ v`` (needs ``qr_pivoted(..., keep_q=True)``).
 
-        >>> qr = qr_pivoted(np.array([[0.0], [2.0]]), np.zeros(2))
-        >>> qr.qt(np.array([0.0, 3.0]))
-        array([-3.])
+        >>> qr = qr_pivoted(np.array([[0.0], [2.0]]), np.zeros(2), keep_q=True)
+        >>> np.abs(qr.qt(np.array([0.0, 3.0])))
+        array([3.])
         """
-        v = np.array(v, dtype=np.float64)
-        for j, u in self.reflectors:
-            v[j:] -= u * (np.dot(u, v[j:]) / u[0])
-        return v[: self.r.shape[0]]
+        if self.outer is None:
+            raise ValueError("PivotedQR.qt needs Q: factor with qr_pivoted(jac, f, keep_q=True)")
+        return _reflect(self.reflectors, self.outer.T @ np.asarray(v, dtype=np.float64))
+
+    def q(self) -> Array:
+        """The ``m x n`` orthonormal factor (needs ``keep_q=True``), for checks.
+
+        >>> qr = qr_pivoted(np.array([[3.0], [4.0]]), np.zeros(2), keep_q=True)
+        >>> np.allclose(qr.q() @ qr.r, [[3.0], [4.0]])
+        True
+        """
+        if self.outer is None:
+            raise ValueError("PivotedQR.q needs Q: factor with qr_pivoted(jac, f, keep_q=True)")
+        q1 = np.eye(self.r.shape[0])
+        for j, u in reversed(self.reflectors):
+            q1[j:] -= np.outer(u, (u @ q1[j:]) / u[0])
+        return self.outer @ q1
 
 
-def qr_pivoted(jac: Array, f: Array) -> PivotedQR:
-    """Householder QR of ``jac`` (``m x n``, ``m >= n``) with column pivoting, and ``Qᵀ f``.
+def _reflect(reflectors: tuple[tuple[int, Array], ...], v: Array) -> Array:
+    """``Q1ᵀ v`` for ``Q1`` given as Householder reflectors ``I - u uᵀ / u[0]`` on rows ``j:``."""
+    v = np.array(v, dtype=np.float64)
+    for j, u in reflectors:
+        v[j:] -= u * (np.dot(u, v[j:]) / u[0])
+    return v
+
+
+def qr_pivoted(jac: Array, f: Array, keep_q: bool = False) -> PivotedQR:
+    """QR of ``jac`` (``m x n``, ``m >= n``) with MINPACK's column pivoting, and ``Qᵀ f``.
 
     At stage ``j`` the remaining column of largest norm (below row ``j``) is moved to position ``j``;
-    a column whose remainder is zero leaves ``R[j, j] = 0``.
+    a column whose remainder is zero leaves ``R[j, j] = 0``. The tall factorization is LAPACK's
+    (``numpy.linalg.qr`` of ``[J | f]``, ``J = Q0 R0``); the pivoting then runs on the ``n x n``
+    triangle ``R0``. Both choose the same pivots in exact arithmetic: the remaining norm of a column
+    (its distance to the span of the columns already chosen) does not change under the orthogonal
+    ``Q0ᵀ``. So the pivot order and ``R`` are MINPACK's up to rounding, at the cost of one LAPACK
+    call on the tall matrix and a Householder loop on ``n x n`` only.
 
     >>> qr = qr_pivoted(np.array([[1.0, 1.0], [1.0, 1.0]]), np.array([1.0, 1.0]))
     >>> np.round(np.abs(qr.r), 12)       # rank one: the second diagonal entry is zero
     array([[1.41421356, 1.41421356],
            [0.        , 0.        ]])
     """
-    a = np.array(jac, dtype=np.float64)
-    b = np.array(f, dtype=np.float64)
+    a = np.asarray(jac, dtype=np.float64)
     m, n = a.shape
-    perm = np.arange(n)
+    if m < n:
+        raise ValueError(f"qr_pivoted: needs at least as many rows as columns, got {m} x {n}")
     col_norms = column_norms(a)
+    outer = None
+    if keep_q:
+        outer, r0 = np.linalg.qr(a)
+        qtf = outer.T @ np.asarray(f, dtype=np.float64)
+    else:
+        stacked: Array = np.linalg.qr(np.column_stack([a, f]), mode="r")  # type: ignore[assignment]
+        r0, qtf = stacked[:n, :n], stacked[:n, n]
+    r, perm, qtf, reflectors = _pivoted_householder(r0, qtf, col_norms, keep_q)
+    return PivotedQR(r, perm, qtf, col_norms, reflectors, outer)
+
+
+def _pivoted_householder(a: Array, b: Array, col_norms: Array, keep_reflectors: bool
+                         ) -> tuple[Array, np.ndarray[Any, np.dtype[np.intp]], Array,
+                                    tuple[tuple[int, Array], ...]]:
+    """MINPACK's pivoted Householder QR of the square ``a``, applied to ``b`` too; ``col_norms``
+    are the starting column norms (those of ``J``, equal to ``a``'s in exact arithmetic). Returns
+    ``(R, perm, Q1ᵀ b, reflectors)`` (no reflectors unless ``keep_reflectors``).
+
+    The loops run on Python floats, column by column: at ``n x n`` with ``n`` a handful of
+    parameters that is several times faster than NumPy calls on slices of a few entries.
+    """
+    n = a.shape[1]
+    cols = a.T.tolist()
+    rhs = b.tolist()
+    perm = list(range(n))
     # The remaining columns' norms below row j, downdated after each reflection as MINPACK does,
     # and recomputed when the downdate has cancelled most of the digits.
-    remaining = col_norms.copy()
-    reference = col_norms.copy()
+    remaining = col_norms.tolist()
+    reference = list(remaining)
     reflectors = []
     for j in range(n):
-        k = j + int(np.argmax(remaining[j:]))
+        k = max(range(j, n), key=remaining.__getitem__)
         if k != j:
-            for v in (perm, remaining, reference):
-                v[[j, k]] = v[[k, j]]
-            a[:, [j, k]] = a[:, [k, j]]
-        alpha = enorm(a[j:, j])
+            for v in (cols, perm, remaining, reference):
+                v[j], v[k] = v[k], v[j]
+        col = cols[j]
+        alpha = math.hypot(*col[j:])
         if alpha == 0.0:
             continue
-        if a[j, j] < 0:
+        if col[j] < 0:
             alpha = -alpha
-        u = a[j:, j] / alpha
-        u[0] += 1.0
         # The reflection I - u uᵀ / u[0] maps column j to (-alpha, 0, ..., 0).
-        a[j:, j + 1:] -= np.outer(u, (u @ a[j:, j + 1:]) / u[0])
-        b[j:] -= u * (np.dot(u, b[j:]) / u[0])
-        a[j, j] = -alpha
-        reflectors.append((j, u))
-        rest = remaining[j + 1:]
-        live = rest != 0.0
-        ratio = np.where(live, a[j, j + 1:] / np.where(live, rest, 1.0), 0.0)
-        rest *= np.sqrt(np.maximum(0.0, 1.0 - ratio * ratio))
-        stale = live & (0.05 * (rest / np.where(live, reference[j + 1:], 1.0)) ** 2 <= EPS)
-        if stale.any():
-            fresh = column_norms(a[j + 1:, j + 1:][:, stale])
-            rest[stale] = fresh
-            reference[j + 1:][stale] = fresh
-    return PivotedQR(np.triu(a[:n]), perm, b[:n], col_norms, tuple(reflectors))
+        u = [v / alpha for v in col[j:]]
+        u[0] += 1.0
+        u0 = u[0]
+        for c in cols[j + 1:] + [rhs]:
+            s = sum(ui * ci for ui, ci in zip(u, c[j:])) / u0
+            c[j:] = [ci - s * ui for ui, ci in zip(u, c[j:])]
+        col[j:] = [-alpha] + [0.0] * (n - j - 1)
+        if keep_reflectors:
+            reflectors.append((j, np.array(u)))
+        for k in range(j + 1, n):
+            if remaining[k] == 0.0:
+                continue
+            ratio = cols[k][j] / remaining[k]
+            remaining[k] *= math.sqrt(max(0.0, 1.0 - ratio * ratio))
+            if 0.05 * (remaining[k] / reference[k]) ** 2 <= EPS:
+                remaining[k] = reference[k] = math.hypot(*cols[k][j + 1:])
+    return np.array(cols).T, np.array(perm), np.array(rhs), tuple(reflectors)
 
 
-def _solve_upper(r: Array, b: Array) -> Array:
-    """Back substitution on the leading block of ``r`` before its first zero diagonal entry; the
+Rows = list[list[float]]
+
+
+def _solve_upper(s: Rows, c: list[float]) -> list[float]:
+    """Back substitution on the leading block of ``s`` before its first zero diagonal entry; the
     rest of the solution is zero (MINPACK's least-squares solution of a singular triangle)."""
-    zero = np.flatnonzero(np.diagonal(r) == 0.0)
-    k = int(zero[0]) if zero.size else r.shape[0]
-    z = np.zeros_like(b)
-    if k:
-        z[:k] = np.linalg.solve(r[:k, :k], b[:k])
+    n = len(c)
+    k = next((i for i in range(n) if s[i][i] == 0.0), n)
+    z = [0.0] * n
+    for i in range(k - 1, -1, -1):
+        row = s[i]
+        z[i] = (c[i] - sum(a * b for a, b in zip(row[i + 1:k], z[i + 1:k]))) / row[i]
     return z
+
+
+def _damped(r: Rows, diag_perm: list[float], par: float, rhs: list[float]
+            ) -> tuple[list[float], Rows]:
+    """:func:`damped_solve` in the pivoted order, on Python floats: ``(z, S)``."""
+    if par == 0.0:
+        return _solve_upper(r, rhs), r
+    root = math.sqrt(par)
+    s, c = _eliminate_diagonal(r, [root * d for d in diag_perm], rhs)
+    return _solve_upper(s, c), s
+
+
+def _unpermute(z: list[float], perm: np.ndarray[Any, np.dtype[np.intp]]) -> Array:
+    x = np.empty(len(z))
+    x[perm] = z
+    return x
 
 
 def damped_solve(qr: PivotedQR, diag: Array, par: float, rhs: Array) -> tuple[Array, Array]:
@@ -161,16 +240,11 @@ def damped_solve(qr: PivotedQR, diag: Array, par: float, rhs: Array) -> tuple[Ar
     >>> damped_solve(qr, np.ones(2), 3.0, np.array([4.0, 8.0]))[0]   # (1 + 3) x = Rᵀ rhs
     array([-1., -2.])
     """
-    if par == 0.0:
-        s, c = qr.r, rhs
-    else:
-        s, c = _eliminate_diagonal(qr.r, np.sqrt(par) * diag[qr.perm], rhs)
-    x = np.empty(qr.r.shape[0])
-    x[qr.perm] = _solve_upper(s, c)
-    return x, s
+    z, s = _damped(qr.r.tolist(), diag[qr.perm].tolist(), par, np.asarray(rhs).tolist())
+    return _unpermute(z, qr.perm), np.array(s)
 
 
-def _eliminate_diagonal(r: Array, d: Array, rhs: Array) -> tuple[Array, Array]:
+def _eliminate_diagonal(r: Rows, d: list[float], rhs: list[float]) -> tuple[Rows, list[float]]:
     """Triangularize ``[R; diag(d)]`` (and rotate ``[rhs; 0]`` alike) by Givens rotations, one row
     of ``diag(d)`` at a time against the rows of ``R``: MINPACK's ``qrsolv`` order.
 
@@ -180,14 +254,14 @@ def _eliminate_diagonal(r: Array, d: Array, rhs: Array) -> tuple[Array, Array]:
     loops run on Python floats: for the few parameters of a least-squares fit that is faster than
     NumPy calls on slices of a handful of entries.
     """
-    n = r.shape[0]
-    s = r.tolist()
-    c = rhs.tolist()
+    n = len(r)
+    s = [row[:] for row in r]
+    c = list(rhs)
     for j in range(n):
         if d[j] == 0.0:
             continue
         row = [0.0] * n
-        row[j] = float(d[j])
+        row[j] = d[j]
         extra = 0.0
         for k in range(j, n):
             b = row[k]
@@ -201,13 +275,16 @@ def _eliminate_diagonal(r: Array, d: Array, rhs: Array) -> tuple[Array, Array]:
             c[k], extra = cos * c[k] + sin * extra, cos * extra - sin * c[k]
             for i in range(k + 1, n):
                 sk[i], row[i] = cos * sk[i] + sin * row[i], cos * row[i] - sin * sk[i]
-    return np.array(s), np.array(c)
+    return s, c
 
 
-def _newton_denominator(s: Array, diag_perm: Array, dx_perm: Array, dxnorm: float) -> float:
+def _newton_denominator(s: Rows, diag_perm: list[float], dx_perm: list[float],
+                        dxnorm: float) -> float:
     """``||S⁻ᵀ D_perm (D x)_perm / ||D x|| ||²``: minus the derivative of ``||D x(par)||`` over it."""
-    w = np.linalg.solve(s.T, diag_perm * (dx_perm / dxnorm))
-    return enorm(w) ** 2
+    w = [d * (v / dxnorm) for d, v in zip(diag_perm, dx_perm)]
+    for j in range(len(w)):
+        w[j] = (w[j] - sum(s[i][j] * w[i] for i in range(j))) / s[j][j]
+    return math.hypot(*w) ** 2
 
 
 def lmpar(qr: PivotedQR, diag: Array, delta: float, par: float) -> tuple[float, Array]:
@@ -220,18 +297,22 @@ def lmpar(qr: PivotedQR, diag: Array, delta: float, par: float) -> tuple[float, 
     >>> round(par, 2), np.round(x, 2)     # x = f / (1 + par), shrunk to length ~1
     (4.0, array([0.6, 0.8]))
     """
-    diag_perm = diag[qr.perm]
-    x, _ = damped_solve(qr, diag, 0.0, qr.qtf)
-    dx = diag * x
-    dxnorm = enorm(dx)
+    r = qr.r.tolist()
+    qtf = qr.qtf.tolist()
+    dp = diag[qr.perm].tolist()
+    n = len(dp)
+    # Everything below runs in the pivoted order; ||D x|| does not depend on the order.
+    z, _ = _damped(r, dp, 0.0, qtf)
+    dx = [d * v for d, v in zip(dp, z)]
+    dxnorm = math.hypot(*dx)
     fp = dxnorm - delta
     if fp <= 0.1 * delta:
-        return 0.0, x
+        return 0.0, _unpermute(z, qr.perm)
     # Lower bound (zero when J is rank deficient), upper bound from the scaled gradient.
     parl = 0.0
-    if (np.diagonal(qr.r) != 0.0).all():
-        parl = fp / delta / _newton_denominator(qr.r, diag_perm, dx[qr.perm], dxnorm)
-    gnorm = enorm((qr.r.T @ qr.qtf) / diag_perm)
+    if all(r[i][i] != 0.0 for i in range(n)):
+        parl = fp / delta / _newton_denominator(r, dp, dx, dxnorm)
+    gnorm = math.hypot(*(sum(r[i][j] * qtf[i] for i in range(j + 1)) / dp[j] for j in range(n)))
     paru = gnorm / delta
     if paru == 0.0:
         paru = DWARF / min(delta, 0.1)
@@ -241,16 +322,16 @@ def lmpar(qr: PivotedQR, diag: Array, delta: float, par: float) -> tuple[float, 
     for iteration in range(1, 11):
         if par == 0.0:
             par = max(DWARF, 0.001 * paru)
-        x, s = damped_solve(qr, diag, par, qr.qtf)
-        dx = diag * x
-        dxnorm = enorm(dx)
+        z, s = _damped(r, dp, par, qtf)
+        dx = [d * v for d, v in zip(dp, z)]
+        dxnorm = math.hypot(*dx)
         previous, fp = fp, dxnorm - delta
         if abs(fp) <= 0.1 * delta or (parl == 0.0 and fp <= previous < 0.0) or iteration == 10:
             break
-        parc = fp / delta / _newton_denominator(s, diag_perm, dx[qr.perm], dxnorm)
+        parc = fp / delta / _newton_denominator(s, dp, dx, dxnorm)
         if fp > 0.0:
             parl = max(parl, par)
         elif fp < 0.0:
             paru = min(paru, par)
         par = max(parl, par + parc)
-    return par, x
+    return par, _unpermute(z, qr.perm)
