@@ -290,10 +290,9 @@ def _scaled_gradient_norm(qr: PivotedQR, fnorm: float) -> float:
     """MINPACK's ``gnorm``: the largest cosine between ``f`` and a column of ``J``."""
     if fnorm == 0.0:
         return 0.0
-    norms = qr.col_norms[qr.perm]
-    g = (qr.r.T @ qr.qtf) / fnorm
-    nonzero = norms != 0.0
-    return float(np.max(np.abs(g[nonzero] / norms[nonzero]), initial=0.0))
+    g = (qr.r.T @ qr.qtf).tolist()
+    norms = qr.col_norms[qr.perm].tolist()
+    return max((abs(gj / fnorm / nj) for gj, nj in zip(g, norms) if nj != 0.0), default=0.0)
 
 
 class _State:

@@ -28,6 +28,7 @@ array([1, 0])
 from __future__ import annotations
 
 import math
+import operator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -145,7 +146,8 @@ def qr_pivoted(jac: Array, f: Array, keep_q: bool = False) -> PivotedQR:
         outer, r0 = np.linalg.qr(a)
         qtf = outer.T @ np.asarray(f, dtype=np.float64)
     else:
-        stacked: Array = np.linalg.qr(np.column_stack([a, f]), mode="r")  # type: ignore[assignment]
+        stacked: Array = np.linalg.qr(  # type: ignore[assignment]
+            np.concatenate([a, np.reshape(f, (m, 1))], axis=1), mode="r")
         r0, qtf = stacked[:n, :n], stacked[:n, n]
     r, perm, qtf, reflectors = _pivoted_householder(r0, qtf, col_norms, keep_q)
     return PivotedQR(r, perm, qtf, col_norms, reflectors, outer)
@@ -154,16 +156,17 @@ def qr_pivoted(jac: Array, f: Array, keep_q: bool = False) -> PivotedQR:
 def _pivoted_householder(a: Array, b: Array, col_norms: Array, keep_reflectors: bool
                          ) -> tuple[Array, np.ndarray[Any, np.dtype[np.intp]], Array,
                                     tuple[tuple[int, Array], ...]]:
-    """MINPACK's pivoted Householder QR of the square ``a``, applied to ``b`` too; ``col_norms``
-    are the starting column norms (those of ``J``, equal to ``a``'s in exact arithmetic). Returns
-    ``(R, perm, Q1ᵀ b, reflectors)`` (no reflectors unless ``keep_reflectors``).
+    """MINPACK's pivoted Householder QR of the upper triangular ``a``, applied to ``b`` too;
+    ``col_norms`` are the starting column norms (those of ``J``, equal to ``a``'s in exact
+    arithmetic). Returns ``(R, perm, Q1ᵀ b, reflectors)`` (no reflectors unless
+    ``keep_reflectors``).
 
     The loops run on Python floats, column by column: at ``n x n`` with ``n`` a handful of
     parameters that is several times faster than NumPy calls on slices of a few entries.
     """
     n = a.shape[1]
     cols = a.T.tolist()
-    rhs = b.tolist()
+    cols.append(b.tolist())          # reflected like the columns, never chosen
     perm = list(range(n))
     # The remaining columns' norms below row j, downdated after each reflection as MINPACK does,
     # and recomputed when the downdate has cancelled most of the digits.
@@ -175,22 +178,29 @@ def _pivoted_householder(a: Array, b: Array, col_norms: Array, keep_reflectors: 
         if k != j:
             for v in (cols, perm, remaining, reference):
                 v[j], v[k] = v[k], v[j]
-        col = cols[j]
-        alpha = math.hypot(*col[j:])
+        tail = cols[j][j:]
+        alpha = math.hypot(*tail)
         if alpha == 0.0:
             continue
-        if col[j] < 0:
+        if tail[0] < 0:
             alpha = -alpha
-        # The reflection I - u uᵀ / u[0] maps column j to (-alpha, 0, ..., 0).
-        u = [v / alpha for v in col[j:]]
-        u[0] += 1.0
-        u0 = u[0]
-        for c in cols[j + 1:] + [rhs]:
-            s = sum(ui * ci for ui, ci in zip(u, c[j:])) / u0
-            c[j:] = [ci - s * ui for ui, ci in zip(u, c[j:])]
-        col[j:] = [-alpha] + [0.0] * (n - j - 1)
-        if keep_reflectors:
-            reflectors.append((j, np.array(u)))
+        if keep_reflectors or any(tail[1:]):
+            # The reflection I - u uᵀ / u[0] maps column j to (-alpha, 0, ..., 0).
+            u = [v / alpha for v in tail]
+            u[0] += 1.0
+            u0 = u[0]
+            for c in cols[j + 1:]:
+                ct = c[j:]
+                s = sum(map(operator.mul, u, ct)) / u0
+                c[j:] = [ci - s * ui for ui, ci in zip(u, ct)]
+            cols[j][j + 1:] = [0.0] * (n - j - 1)
+            if keep_reflectors:
+                reflectors.append((j, np.array(u)))
+        else:
+            # Nothing below the diagonal: that reflection is exactly a change of sign of row j.
+            for c in cols[j + 1:]:
+                c[j] = -c[j]
+        cols[j][j] = -alpha
         for k in range(j + 1, n):
             if remaining[k] == 0.0:
                 continue
@@ -198,6 +208,7 @@ def _pivoted_householder(a: Array, b: Array, col_norms: Array, keep_reflectors: 
             remaining[k] *= math.sqrt(max(0.0, 1.0 - ratio * ratio))
             if 0.05 * (remaining[k] / reference[k]) ** 2 <= EPS:
                 remaining[k] = reference[k] = math.hypot(*cols[k][j + 1:])
+    rhs = cols.pop()
     return np.array(cols).T, np.array(perm), np.array(rhs), tuple(reflectors)
 
 
