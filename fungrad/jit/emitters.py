@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from fungrad.ir import Eqn
+from fungrad.lax.indexing import Slice
 
 if TYPE_CHECKING:
     from fungrad.jit.codegen import EmitContext
@@ -93,6 +94,16 @@ def emit_div(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> Lin
     return _assign(outs, f"{fn}({', '.join(ins)})")
 
 
+def emit_gather(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> Lines:
+    """``x[index]`` directly when the index is static (ints, slices, None, Ellipsis): the impl's
+    wrapping, clamping and filling only ever apply to index arrays."""
+    if len(eqn.inputs) > 1:
+        from fungrad.jit.codegen import emit_impl
+        return emit_impl(ctx, eqn, ins, outs)
+    index = tuple(slice(*e) if type(e) is Slice else e for e in eqn.params["indexer"])
+    return _assign(outs, f"{ins[0]}[{ctx.ref(index)}]")
+
+
 def _integer_pow_kind(eqn: Eqn) -> str:
     y = eqn.params["y"]
     return "inplace" if y == 2 else "fresh" if y == 3 else "alias"
@@ -145,4 +156,5 @@ fast_emitters: dict[str, tuple[Callable[..., Lines], Any]] = {
     "convert_element_type": (emit_convert, "fresh"),
     "full": (emit_full, "fresh"),
     "integer_pow": (emit_integer_pow, _integer_pow_kind),
+    "gather": (emit_gather, "alias"),
 }
