@@ -11,19 +11,23 @@ as MINPACK does.
 What is compiled, and why the outer loop is a NumPy loop
 ---------------------------------------------------------
 The residual function and its Jacobian are compiled together, as one program, once per problem
-with :func:`fungrad.jit`, and the iteration calls it (see ``_Problem``). The Jacobian's mode follows from its shape: ``lm`` needs at least as
-many residuals ``m`` as parameters ``n``, and then forward mode (``jacfwd``, ``n`` tangents pushed at
-once) is never more work than reverse mode (``m`` cotangents), so it is always ``jacfwd``. The MINPACK iteration itself (pivoted QR, up to ten ``lmpar`` passes per step,
-the radius logic) runs as a NumPy loop over these small problems. We measured the alternative, the
-pivoted QR written as a fungrad ``fori_loop`` program and jitted, on NIST Jacobians from 11 x 4 to
-250 x 8 (``python bench/least_squares.py --loop``, a loaded 2-core machine): compiling it costs 11-23
-ms per shape, about as much as a whole small solve, and the compiled program then runs 1.8-2.3x
-slower than the NumPy loop. fungrad compiles to NumPy calls, so there is no per-operation fusion to
-win on arrays of a few dozen entries, and a traced loop cannot shrink its slices as the
-factorization proceeds (the column index is a tracer): every step works on the whole masked
-matrix. ``lmpar``'s Givens rotations are worse still as traced code (scalar work in nested loops of
-data-dependent length). A jitted ``while_loop`` around the whole iteration would also have to carry
-``nfev``, the history and the early input errors as traced state.
+with :func:`fungrad.jit`, and the iteration calls it (see ``_Problem``). The Jacobian's mode
+follows from its shape: ``lm`` needs at least as many residuals ``m`` as parameters ``n``, and then
+forward mode (``jacfwd``, ``n`` tangents pushed at once) is never more work than reverse mode (``m``
+cotangents), so it is always ``jacfwd``. The MINPACK iteration itself (pivoted QR, up to ten
+``lmpar`` passes per step, the radius logic) runs in Python: LAPACK's QR of ``[J | f]`` (one NumPy
+call), then MINPACK's pivoting and ``lmpar``'s Givens rotations on the ``n x n`` triangle as loops
+over Python floats, which for a handful of parameters beat NumPy calls on slices of a few entries.
+We measured the alternative, the pivoted QR written as a fungrad ``fori_loop`` program and jitted,
+on NIST Jacobians from 11 x 4 to 250 x 8 (``python bench/least_squares.py --loop``, a loaded 2-core
+machine): compiling it costs several milliseconds per shape, about as much as a whole small solve,
+and the compiled program then runs 5-7x slower than ``qr_pivoted``. fungrad compiles to NumPy
+calls, so there is no per-operation fusion to win on arrays of a few dozen entries, and a traced
+loop cannot shrink its slices as the factorization proceeds (the column index is a tracer): every
+step works on the whole masked matrix. ``lmpar``'s Givens rotations are worse still as traced code
+(scalar work in nested loops of data-dependent length). A jitted ``while_loop`` around the whole
+iteration would also have to carry ``nfev``, the history and the early input errors as traced
+state.
 
 Defaults chosen to certify the NIST problems
 --------------------------------------------
