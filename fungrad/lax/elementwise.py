@@ -21,7 +21,7 @@ from fungrad.interpreters import eager_linearize
 from fungrad.interpreters.eager_linearize import stage
 from fungrad.interpreters.staging import StagingTrace, StagingTracer
 from fungrad.errors import ShapeError
-from fungrad.interpreters.ad import Zero
+from fungrad.interpreters.ad import Zero, jvp_rules
 from fungrad.interpreters.transpose import UndefinedPrimal, aval_of, transpose_rules
 from fungrad.lax.registry import (
     PY_SCALARS, as_operand, broadcast_batcher, defjvp, defjvp_zero, deflinear, deftranspose,
@@ -268,8 +268,6 @@ def _convert_jvp(primals: Any, tangents: Any, *, new_dtype: np.dtype[Any]) -> tu
         return ans, Zero(get_aval(ans))
     return ans, convert_element_type(t, new_dtype)
 
-
-from fungrad.interpreters.ad import jvp_rules  # noqa: E402
 
 jvp_rules[convert_element_type_p] = _convert_jvp
 
