@@ -1,8 +1,10 @@
 """fungrad: composable function transforms (grad, jit, vmap) for NumPy programs."""
 from fungrad import lax as lax
 from fungrad import tree_util as tree_util
+from fungrad import tree as tree
 from fungrad import numpy as numpy
 from fungrad import nn as nn
+from fungrad import random as random
 from fungrad.api import (
     ShapeDtypeStruct, grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, linear_transpose,
     linearize, make_jaxpr, value_and_grad, vjp, vmap,
