@@ -20,6 +20,10 @@ from fungrad.lax.indexing import (
     slice_in_dim,
 )
 from fungrad.lax.dot import dot, dot_general
+from fungrad.lax.convolution import (
+    ConvDimensionNumbers, conv, conv_dimension_numbers, conv_general_dilated,
+    conv_with_general_padding,
+)
 from fungrad.lax.reductions import (
     argmax, argmin, reduce_and, reduce_max, reduce_min, reduce_or, reduce_prod,
 )
