@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from jax_oracle import load_jax
 import fungrad
 import fungrad.numpy as fnp
 from fungrad import lax
@@ -61,8 +62,7 @@ def _kwargs(cfg: dict[str, Any], dn: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def jax() -> Any:
-    jax = pytest.importorskip("jax")
-    jax.config.update("jax_enable_x64", True)
+    jax = load_jax()
     return jax
 
 

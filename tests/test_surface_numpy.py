@@ -10,14 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from jax_oracle import load_jax
 import fungrad
 import fungrad.numpy as fnp
 
 
 @pytest.fixture(scope="module")
 def jnp() -> Any:
-    jax = pytest.importorskip("jax")
-    jax.config.update("jax_enable_x64", True)
+    jax = load_jax()
     import jax.numpy as jnp
     return jnp
 

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from jax_oracle import load_jax
 import fungrad
 import fungrad.numpy as fnp
 import fungrad.random as fr
@@ -63,8 +64,7 @@ CASES: list[tuple[str, Callable[[Any, Any], Any], bool]] = [
 
 @pytest.fixture(scope="module")
 def jax_random() -> Any:
-    jax = pytest.importorskip("jax")
-    jax.config.update("jax_enable_x64", True)
+    jax = load_jax()
     assert jax.config.jax_threefry_partitionable  # the layout fungrad reproduces
     return jax.random
 
@@ -79,11 +79,16 @@ def _same(ours: Any, theirs: Any, exact: bool) -> None:
         np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=rtol)
 
 
+SEEDS = [0, 7, 2 ** 40 + 3]
+
+
 @pytest.mark.parametrize("name,program,exact", CASES, ids=[c[0] for c in CASES])
-@pytest.mark.parametrize("seed", [0, 7, 2 ** 40 + 3])
-def test_same_stream_as_jax(jax_random: Any, name: str, program: Any, exact: bool,
-                            seed: int) -> None:
-    _same(program(fr, fr.PRNGKey(seed)), program(jax_random, jax_random.PRNGKey(seed)), exact)
+def test_same_stream_as_jax(jax_random: Any, name: str, program: Any, exact: bool) -> None:
+    import jax
+    keys = np.stack([np.asarray(jax_random.PRNGKey(s)) for s in SEEDS])
+    theirs = jax.jit(jax.vmap(lambda k: program(jax_random, k)))(keys)  # one compile per case
+    for i, seed in enumerate(SEEDS):
+        _same(program(fr, fr.PRNGKey(seed)), np.asarray(theirs)[i], exact)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 42, 2 ** 32 + 5, -1, 2 ** 63 - 1])
@@ -93,17 +98,18 @@ def test_keys_match_jax(jax_random: Any, seed: int) -> None:
 
 
 def test_jit_and_vmap_give_the_same_streams(jax_random: Any) -> None:
-    jax = pytest.importorskip("jax")
+    jax = load_jax()
     k, jk = fr.PRNGKey(3), jax_random.PRNGKey(3)
-    ks, jks = fr.split(k, 4), jax_random.split(jk, 4)
-    _same(fungrad.jit(lambda k: fr.normal(k, (3,)))(k), jax_random.normal(jk, (3,)), False)
-    _same(fungrad.vmap(lambda k: fr.uniform(k, (3,)))(ks),
-          jax.vmap(lambda k: jax_random.uniform(k, (3,)))(jks), True)
-    _same(fungrad.jit(fungrad.vmap(fr.split))(ks), jax.vmap(jax_random.split)(jks), True)
-    _same(fungrad.vmap(fr.fold_in)(ks, np.arange(4)), jax.vmap(jax_random.fold_in)(jks, np.arange(4)),
-          True)
-    _same(fungrad.vmap(lambda k: fr.permutation(k, 6))(ks),
-          jax.vmap(lambda k: jax_random.permutation(k, 6))(jks), True)
+    ks = fr.split(k, 4)
+
+    def programs(lib: Any, R: Any, k: Any, ks: Any) -> list[Any]:
+        return [R.normal(k, (3,)), lib.vmap(lambda k: R.uniform(k, (3,)))(ks),
+                lib.vmap(R.split)(ks), lib.vmap(R.fold_in)(ks, np.arange(4)),
+                lib.vmap(lambda k: R.permutation(k, 6))(ks)]
+    theirs = jax.jit(lambda k, ks: programs(jax, jax_random, k, ks))(jk, ks)
+    ours = fungrad.jit(lambda k, ks: programs(fungrad, fr, k, ks))(k, ks)
+    for o, t, exact in zip(ours, theirs, [False, True, True, True, True]):
+        _same(o, t, exact)
     _same(fungrad.jit(fr.PRNGKey)(5), jax.jit(jax_random.PRNGKey)(5), True)
 
 
@@ -178,22 +184,31 @@ def test_bad_keys_and_shapes_raise() -> None:
 @given(st.sampled_from([np.int8, np.uint8, np.int32, np.uint32, np.int64, np.uint64]),
        st.integers(0, 2 ** 31))
 def test_shifts_match_jax_including_out_of_range_amounts(dtype: Any, seed: int) -> None:
-    jax = pytest.importorskip("jax")
-    jax.config.update("jax_enable_x64", True)
+    jax = load_jax()
     from fungrad import lax
     info = np.iinfo(dtype)
     rng = np.random.default_rng(seed)
     x = rng.integers(info.min, info.max, 16, dtype=dtype, endpoint=True)
     y = rng.integers(max(info.min, -3), min(info.max, info.bits + 3), 16, dtype=dtype)
-    for ours, theirs in [(lax.shift_left, jax.lax.shift_left),
-                         (lax.shift_right_logical, jax.lax.shift_right_logical),
-                         (lax.shift_right_arithmetic, jax.lax.shift_right_arithmetic)]:
-        expected = np.asarray(theirs(x, y))
+    pairs = [(lax.shift_left, jax.lax.shift_left),
+             (lax.shift_right_logical, jax.lax.shift_right_logical),
+             (lax.shift_right_arithmetic, jax.lax.shift_right_arithmetic)]
+    theirs = _jax_shifts(jax, tuple(p[1] for p in pairs))(x, y)
+    for (ours, _), expected in zip(pairs, theirs):
         np.testing.assert_array_equal(ours(x, y), expected)
         np.testing.assert_array_equal(fungrad.jit(ours)(x, y), expected)
-        np.testing.assert_array_equal(fungrad.vmap(ours, in_axes=(0, None))(x[:, None], y[:4]),
-                                      np.asarray(jax.vmap(theirs, in_axes=(0, None))(
-                                          x[:, None], y[:4])))
+        np.testing.assert_array_equal(fungrad.vmap(ours, in_axes=(0, None))(x[:4, None], y[:4]),
+                                      np.stack([ours(x[i:i + 1], y[:4]) for i in range(4)]))
+
+
+_JITTED: dict[Any, Any] = {}
+
+
+def _jax_shifts(jax: Any, fns: tuple[Any, ...]) -> Any:
+    """The three JAX shifts in one jitted program (compiled once per dtype)."""
+    if fns not in _JITTED:
+        _JITTED[fns] = jax.jit(lambda x, y: [f(x, y) for f in fns])
+    return _JITTED[fns]
 
 
 def test_bitcast_and_threefry_rules() -> None:

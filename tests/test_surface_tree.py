@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from jax_oracle import load_jax
 import fungrad
 import fungrad.numpy as fnp
 from fungrad import tree_util as tu
@@ -55,7 +56,7 @@ def test_paths_agree_with_leaves_and_rebuild(tree: Any) -> None:
 
 @given(trees)
 def test_paths_and_keystr_match_jax(tree: Any) -> None:
-    jtu = pytest.importorskip("jax.tree_util")
+    jtu = load_jax().tree_util
     jtree = _to_jax(tree)
     ours = [(tu.keystr(p), tu.keystr(p, simple=True, separator="/"), x)
             for p, x in tu.tree_leaves_with_path(tree)]
@@ -80,8 +81,8 @@ def _to_jax(tree: Any) -> Any:
 
 
 def test_key_entries_of_every_node_kind_match_jax() -> None:
-    jtu = pytest.importorskip("jax.tree_util")
-    jax = pytest.importorskip("jax")
+    jtu = load_jax().tree_util
+    jax = load_jax()
     tree = {"od": collections.OrderedDict(b=1, a=2), "nt": Pt(3, [4]), "l": [5, (6,)]}
     ours = [(tu.keystr(p), x) for p, x in tu.tree_leaves_with_path(tree)]
     theirs = [(jtu.keystr(p), x) for p, x in jtu.tree_leaves_with_path(tree)]
@@ -99,7 +100,7 @@ def test_key_entries_of_every_node_kind_match_jax() -> None:
 
 
 def test_tree_namespace_matches_jax_tree() -> None:
-    jax = pytest.importorskip("jax")
+    jax = load_jax()
     t = {"a": [1, 2], "b": (3, {"c": 4})}
     for name in ["leaves", "structure", "flatten"]:
         ours, theirs = getattr(fungrad.tree, name)(t), getattr(jax.tree, name)(t)
@@ -173,7 +174,6 @@ def test_vjp_pullback_is_a_partial_returned_from_jit_and_make_jaxpr() -> None:
     np.testing.assert_allclose(eager_pb(np.ones(3))[0], pullback(np.ones(3))[0])
     with pytest.raises(ValueError, match="shape"):
         pullback(np.ones(2))
-    jax = pytest.importorskip("jax")
-    jax.config.update("jax_enable_x64", True)
+    jax = load_jax()
     _, jpb = jax.jit(lambda x: jax.vjp(lambda x: jax.numpy.sin(x) * x, x))(x)
     np.testing.assert_allclose(pullback(np.ones(3))[0], jpb(np.ones(3))[0], rtol=1e-12)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import threading
 from collections import OrderedDict
 from typing import Any, Callable, NamedTuple, Sequence
 
@@ -21,7 +22,7 @@ from fungrad.config import config
 from fungrad.core import EVAL_TRACE, Tracer
 from fungrad.interpreters.staging import trace_to_jaxpr
 from fungrad.ir import Jaxpr, ShapedArray
-from fungrad.jit.codegen import Compiled, compile_jaxpr
+from fungrad.compiler.codegen import Compiled, compile_jaxpr
 from fungrad.jit.primitive import call, optimized
 from fungrad.interpreters.jaxpr_transforms import split_consts
 from fungrad.tree_util import PyTreeDef, tree_flatten, tree_unflatten
@@ -118,6 +119,7 @@ class JitFunction:
         self._maxsize = int(config.jit_cache_size)
         self._hits = 0
         self._misses = 0
+        self._lock = threading.Lock()  # guards the cache's order and size, never held to trace
 
     # ------------------------------------------------------------ calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -132,7 +134,7 @@ class JitFunction:
             if entry is not None and core.current_trace() is EVAL_TRACE:
                 self._hits += 1
                 if len(self._cache) > 1:
-                    self._cache.move_to_end(key)
+                    self._touch(key)
                 return tree_unflatten(entry.out_tree, entry.fn(*leaves))
         return self._call_general(args, kwargs)
 
@@ -181,17 +183,27 @@ class JitFunction:
         entry = self._cache.get(key)
         if entry is not None:
             self._hits += 1
-            self._cache.move_to_end(key)
+            self._touch(key)
             return entry
-        self._misses += 1
-        if config.explain_cache_misses:
-            logger.warning("jit(%s): tracing because %s", self._name, self._explain(key))
+        with self._lock:
+            self._misses += 1
+            if config.explain_cache_misses:
+                logger.warning("jit(%s): tracing because %s", self._name, self._explain(key))
+        # Traced without the lock (a traced function may call other jitted functions): threads
+        # missing at once each trace, and the first entry stored is the one every caller keeps.
         entry, cacheable = self._trace(args, kwargs, treedef, key)
         if cacheable:
-            self._cache[key] = entry
-            while len(self._cache) > self._maxsize:
-                self._cache.popitem(last=False)
+            with self._lock:
+                entry = self._cache.setdefault(key, entry)
+                while len(self._cache) > self._maxsize:
+                    self._cache.popitem(last=False)
         return entry
+
+    def _touch(self, key: Any) -> None:
+        """Mark ``key`` most recently used (another thread may have evicted it meanwhile)."""
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
 
     def _trace(self, args: tuple[Any, ...], kwargs: dict[str, Any], treedef: PyTreeDef,
                key: Any) -> tuple[_Entry, bool]:

@@ -26,8 +26,8 @@ from fungrad.interpreters.partial_eval_jaxpr import partial_eval_jaxpr
 from fungrad.interpreters.staging import StagingTrace, partial_eval_rules
 from fungrad.interpreters.transpose import is_undefined, transpose_rules
 from fungrad.ir import Eqn, Jaxpr, ShapedArray
-from fungrad.jit.codegen import Compiled, EmitContext, codegen_rules, compile_jaxpr, fresh_outputs
-from fungrad.jit.passes import optimize
+from fungrad.compiler.codegen import Compiled, EmitContext, compile_jaxpr, defcodegen
+from fungrad.compiler.passes import optimize
 
 jit_p = Primitive("jit", multiple_results=True)
 
@@ -177,5 +177,4 @@ def _emit(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[s
     return [f"{target} = {fn}({', '.join(ins)})"] if outs else [f"{fn}({', '.join(ins)})"]
 
 
-codegen_rules[jit_p] = _emit
-fresh_outputs.add(jit_p)
+defcodegen(jit_p, _emit, "fresh")

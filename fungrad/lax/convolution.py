@@ -33,7 +33,7 @@ from fungrad.ir import ShapedArray
 from fungrad.lax.elementwise import convert_element_type
 from fungrad.lax.registry import primitive
 from fungrad.lax.shape_ops import concatenate, expand_dims, reshape, rev, transpose
-from fungrad.lax.indexing import index_in_dim
+from fungrad.lax.slicing import index_in_dim
 
 Spec = tuple[int, ...]
 Pads = tuple[tuple[int, int], ...]

@@ -141,7 +141,7 @@ _compiled: weakref.WeakKeyDictionary[Jaxpr, dict[Any, Any]] = weakref.WeakKeyDic
 def run_compiled(prim: Primitive, args: Sequence[Any], params: dict[str, Any]) -> list[Any]:
     """Evaluate one control-flow operation through the jit code generator (a real Python loop
     around the body's NumPy code), compiled once per body jaxpr and parameters."""
-    from fungrad.jit.codegen import compile_jaxpr
+    from fungrad.compiler.codegen import compile_jaxpr
     key_jaxpr = next(v for v in params.values() if isinstance(v, Jaxpr))
     per_jaxpr = _compiled.setdefault(key_jaxpr, {})
     avals = [get_aval(a) for a in args]

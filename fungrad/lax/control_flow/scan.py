@@ -33,7 +33,7 @@ from fungrad.interpreters.staging import StagingTrace, abstract_eval, partial_ev
 from fungrad.interpreters.staging import trace_to_jaxpr
 from fungrad.interpreters.transpose import aval_of, is_undefined, transpose_rules
 from fungrad.ir import Eqn, Jaxpr, ShapedArray
-from fungrad.jit.codegen import EmitContext, codegen_rules
+from fungrad.compiler.codegen import EmitContext, defcodegen
 from fungrad.lax.control_flow.common import (
     carry_fixed_point, check_operand_types, check_same_types, flatten_operands, groups, merge,
     optimized_body, pick, reorder, run_compiled, trace_fun,
@@ -367,4 +367,4 @@ def _emit_scan(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> l
     return lines + [f"for {i} in {steps}:"] + ["    " + line for line in loop or ["pass"]]
 
 
-codegen_rules[scan_p] = _emit_scan
+defcodegen(scan_p, _emit_scan)

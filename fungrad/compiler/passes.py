@@ -1,8 +1,10 @@
 """Optimizations on jaxprs: each pass takes a jaxpr and returns a new one meaning the same.
 
 - ``inline_calls``: splice nested ``jit`` equations into the program, so the passes see through.
-- ``simplify``: algebraic identities (``x*1``, ``x+0``, ``neg(neg x)``, transpose of transpose,
-  reshape of reshape, casts to the same dtype, scalars broadcast into an elementwise operation).
+- ``simplify``: the primitives' own rules (``simplify_rules``, registered beside them):
+  algebraic identities (``x*1``, ``x+0``, ``neg(neg x)``, transpose of transpose, reshape of
+  reshape, casts to the same dtype), scalars broadcast into an elementwise operation, products
+  computed transposed directly.
 - ``fold_constants``: equations of literals and consts are evaluated now (unless the result is big).
 - ``cse``: equations with the same primitive, params and inputs are computed once.
 - ``dce``: equations whose outputs nobody uses are dropped.
@@ -35,6 +37,24 @@ class Rewriter:
         self.consts = list(jaxpr.consts)
         self.value_of: dict[Var, Any] = dict(zip(jaxpr.constvars, jaxpr.consts))
         self.producer: dict[Var, Eqn] = {}
+        self._uses: dict[Var, int] | None = None
+
+    def producer_of(self, a: Atom) -> Eqn | None:
+        """The kept equation computing ``a``, if any."""
+        return self.producer.get(a) if type(a) is Var else None
+
+    def uses(self, v: Var) -> int:
+        """How often the original jaxpr reads ``v`` (its outputs included)."""
+        if self._uses is None:
+            self._uses = {}
+            for e in self.jaxpr.eqns:
+                for a in e.inputs:
+                    if type(a) is Var:
+                        self._uses[a] = self._uses.get(a, 0) + 1
+            for a in self.jaxpr.outvars:
+                if type(a) is Var:
+                    self._uses[a] = self._uses.get(a, 0) + 1
+        return self._uses.get(v, 0)
 
     def read(self, a: Atom) -> Atom:
         return self.env.get(a, a) if type(a) is Var else a
@@ -128,7 +148,7 @@ def fold_constants(jaxpr: Jaxpr) -> Jaxpr:
         vals = [rw.known(a) for a in eqn.inputs]
         # A broadcast scalar is left to ``simplify``, which hands NumPy the scalar itself.
         if (any(v is None for v in vals) or eqn.primitive not in impl_rules
-                or (eqn.primitive.name == "broadcast_in_dim" and np.ndim(vals[0]) == 0)):
+                or (eqn.primitive in expand_rules and vals and np.ndim(vals[0]) == 0)):
             rw.keep(eqn)
             continue
         limit = max(FOLD_MAX_SIZE, sum(np.size(v) for v in vals))
@@ -148,52 +168,73 @@ def fold_constants(jaxpr: Jaxpr) -> Jaxpr:
 
 
 # ---------------------------------------------------------------- algebraic simplification
+# Rules registered beside their primitives (``defsimplify``):
+# ``simplify_rules[prim](rw, eqn)`` returns an atom equal to the equation's single output (the
+# equation goes), a replacement equation, or ``eqn`` itself.
+SimplifyRule = Callable[["Rewriter", Eqn], "Atom | Eqn"]
+simplify_rules: dict[Primitive, SimplifyRule] = {}
+# ``expand_rules[prim](rw, eqn)``: for an equation that only broadcasts a smaller value (``full``,
+# ``broadcast_in_dim``), an atom NumPy broadcasting expands the same way, or None.
+expand_rules: dict[Primitive, Callable[["Rewriter", Eqn], "Atom | None"]] = {}
+# ``permute_rules[prim](eqn, permutation)``: an equation computing ``eqn``'s output with its
+# axes permuted directly (``dot_general`` swaps its operands), or None.
+permute_rules: dict[Primitive, Callable[[Eqn, tuple[int, ...]], "Eqn | None"]] = {}
 
-def _is_scalar(rw: Rewriter, a: Atom, value: float) -> bool:
+
+def defsimplify(prim: Primitive, *rules: SimplifyRule) -> None:
+    """Register ``prim``'s simplifications; they are tried in order until one changes the
+    equation, before any registered earlier (a family's generic rule comes last)."""
+    chain = rules + ((simplify_rules[prim],) if prim in simplify_rules else ())
+
+    def rule(rw: Rewriter, eqn: Eqn) -> Atom | Eqn:
+        for r in chain:
+            out = r(rw, eqn)
+            if out is not eqn:
+                return out
+        return eqn
+    simplify_rules[prim] = chain[0] if len(chain) == 1 else rule
+
+
+def is_scalar(rw: Rewriter, a: Atom, value: float) -> bool:
+    """Is ``a`` a known scalar equal to ``value``?"""
     k = rw.known(a)
     return k is not None and np.ndim(k) == 0 and bool(k == value)
 
 
-_BROADCASTING = {"add", "sub", "mul", "div", "max", "min", "pow", "atan2", "rem", "select",
-                 "eq", "ne", "lt", "le", "gt", "ge", "and", "or", "xor", "nextafter"}
+def same_type(eqn: Eqn, a: Atom) -> Atom | Eqn:
+    """``a`` when it has the output's type (then it can stand for the output), else ``eqn``."""
+    return a if a.aval == eqn.outvars[0].aval else eqn
 
 
-def _broadcast_source(rw: Rewriter, a: Atom, out_ndim: int) -> Atom | None:
-    """If ``a`` is a broadcast (or a ``full``), something smaller that NumPy broadcasting
-    expands the same way: the scalar, or the operand with size-1 axes where it was expanded."""
-    eqn = rw.producer.get(a) if type(a) is Var else None
-    if eqn is None:
-        return None
-    if eqn.primitive.name == "full":
-        return Literal(np.asarray(eqn.params["fill_value"], eqn.params["dtype"]))
-    if eqn.primitive.name != "broadcast_in_dim":
-        return None
-    x, dims = eqn.inputs[0], eqn.params["broadcast_dimensions"]
-    if x.aval.ndim == 0:
-        return x
-    shape = [1] * len(eqn.params["shape"])
-    for d, n in zip(dims, x.aval.shape):
-        shape[d] = n
-    while shape and shape[0] == 1 and len(shape) > x.aval.ndim:
-        shape.pop(0)
-    if tuple(shape) == x.aval.shape:
-        return x
-    from fungrad.lax.shape_ops import reshape_p
-    v = Var(ShapedArray(tuple(shape), x.aval.dtype))
-    rw.keep(Eqn(reshape_p, [x], {"new_sizes": tuple(shape)}, [v], eqn.source))
-    return v
-
-
-def _unbroadcast_operands(rw: Rewriter, eqn: Eqn) -> Eqn:
-    """``add(x, broadcast(y))`` -> ``add(x, y')``: NumPy broadcasts, no need to materialize."""
-    if eqn.primitive.name not in _BROADCASTING or len(eqn.outvars) != 1:
+def unit_operand(unit: float, left: bool = True) -> SimplifyRule:
+    """``x op unit`` (and ``unit op x`` when ``left``) is ``x``: ``x*1``, ``x+0``, ``x-0``..."""
+    def rule(rw: Rewriter, eqn: Eqn) -> Atom | Eqn:
+        x, y = eqn.inputs
+        if is_scalar(rw, y, unit):
+            return same_type(eqn, x)
+        if left and is_scalar(rw, x, unit):
+            return same_type(eqn, y)
         return eqn
+    return rule
+
+
+def involution(rw: Rewriter, eqn: Eqn) -> Atom | Eqn:
+    """``f(f(x)) = x`` (``neg``)."""
+    inner = rw.producer_of(eqn.inputs[0])
+    return inner.inputs[0] if inner is not None and inner.primitive is eqn.primitive else eqn
+
+
+def unbroadcast_operands(rw: Rewriter, eqn: Eqn) -> Eqn:
+    """``add(x, broadcast(y))`` -> ``add(x, y')``: NumPy broadcasts, no need to materialize.
+    The rule of every primitive that broadcasts its operands like NumPy."""
     ins = list(eqn.inputs)
     out_shape = eqn.outvars[0].aval.shape
     for i, a in enumerate(ins):
         if not any(j != i and b.aval.shape == out_shape for j, b in enumerate(ins)):
             continue  # the broadcast is what gives the result its shape
-        s = _broadcast_source(rw, a, len(out_shape))
+        producer = rw.producer_of(a)
+        expand = expand_rules.get(producer.primitive) if producer is not None else None
+        s = expand(rw, producer) if expand is not None else None  # type: ignore[arg-type]
         if s is not None:
             ins[i] = s
     if all(x is y for x, y in zip(ins, eqn.inputs)):
@@ -201,85 +242,18 @@ def _unbroadcast_operands(rw: Rewriter, eqn: Eqn) -> Eqn:
     return Eqn(eqn.primitive, ins, eqn.params, eqn.outvars, eqn.source)
 
 
-def _identity(rw: Rewriter, eqn: Eqn) -> Atom | None:
-    """An atom equal to the output of ``eqn``, if an identity makes the equation unnecessary."""
-    name, ins, p = eqn.primitive.name, eqn.inputs, eqn.params
-    out = eqn.outvars[0].aval
-
-    def same(a: Atom) -> Atom | None:
-        return a if a.aval == out else None
-
-    if name in ("reshape", "broadcast_in_dim", "transpose") and ins[0].aval == out and (
-            name != "transpose" or p["permutation"] == tuple(range(out.ndim))):
-        return ins[0]
-    if name == "mul":
-        if _is_scalar(rw, ins[1], 1):
-            return same(ins[0])
-        if _is_scalar(rw, ins[0], 1):
-            return same(ins[1])
-    elif name == "add":
-        if _is_scalar(rw, ins[1], 0):
-            return same(ins[0])
-        if _is_scalar(rw, ins[0], 0):
-            return same(ins[1])
-    elif name in ("sub", "div"):
-        if _is_scalar(rw, ins[1], 0 if name == "sub" else 1):
-            return same(ins[0])
-    elif name == "stop_gradient":  # after differentiation, only the value is left
-        return ins[0]
-    elif name == "integer_pow" and p["y"] == 1:
-        return same(ins[0])
-    elif name == "convert_element_type":
-        return same(ins[0])
-    elif name in ("neg", "transpose", "reshape"):
-        inner = rw.producer.get(ins[0]) if type(ins[0]) is Var else None
-        if inner is not None and inner.primitive is eqn.primitive:
-            if name == "neg":
-                return inner.inputs[0]
-            if name == "reshape" or _compose(inner.params["permutation"],
-                                             p["permutation"]) == tuple(range(out.ndim)):
-                return same(inner.inputs[0])
-    return None
-
-
-def _compose(first: tuple[int, ...], second: tuple[int, ...]) -> tuple[int, ...]:
-    return tuple(first[i] for i in second)
-
-
-def _fuse_views(rw: Rewriter, eqn: Eqn) -> Eqn:
-    """transpose(transpose x), reshape(reshape x) and reduce_sum(reduce_sum x) become one
-    operation on x."""
-    name = eqn.primitive.name
-    if name not in ("transpose", "reshape", "reduce_sum") or type(eqn.inputs[0]) is not Var:
-        return eqn
-    inner = rw.producer.get(eqn.inputs[0])
-    if (name == "reshape" and inner is not None and inner.primitive.name == "broadcast_in_dim"
-            and inner.inputs[0].aval.ndim == 0):  # a reshaped scalar broadcast stays one
-        return Eqn(inner.primitive, inner.inputs, {"shape": eqn.params["new_sizes"],
-                                                   "broadcast_dimensions": ()},
-                   eqn.outvars, eqn.source)
-    if inner is None or inner.primitive is not eqn.primitive:
-        return eqn
-    params = dict(eqn.params)
-    if name == "transpose":
-        params["permutation"] = _compose(inner.params["permutation"], eqn.params["permutation"])
-    elif name == "reduce_sum":
-        first = inner.params["axes"]
-        kept = [i for i in range(inner.inputs[0].aval.ndim) if i not in first]
-        params["axes"] = tuple(sorted(first + tuple(kept[j] for j in eqn.params["axes"])))
-    return Eqn(eqn.primitive, [inner.inputs[0]], params, eqn.outvars, eqn.source)
-
-
 def simplify(jaxpr: Jaxpr) -> Jaxpr:
-    """Apply the algebraic identities; leaves dead equations for ``dce``."""
+    """Apply the primitives' simplification rules; leaves dead equations for ``dce``."""
     rw = Rewriter(jaxpr)
+    rules = simplify_rules
     for eqn in rw.walk():
-        if not eqn.primitive.multiple_results:
-            same = _identity(rw, eqn)
-            if same is not None:
-                rw.replace(eqn.outvars[0], same)
+        rule = rules.get(eqn.primitive)
+        if rule is not None and not eqn.primitive.multiple_results:
+            out = rule(rw, eqn)
+            if type(out) is not Eqn:
+                rw.replace(eqn.outvars[0], out)  # type: ignore[arg-type]
                 continue
-            eqn = _fuse_views(rw, _unbroadcast_operands(rw, eqn))
+            eqn = out
         rw.keep(eqn)
     return rw.finish()
 
@@ -308,49 +282,12 @@ def inline_calls(jaxpr: Jaxpr, call_prims: set[Primitive]) -> Jaxpr:
     return rw.finish()
 
 
-def transposed_products(jaxpr: Jaxpr) -> Jaxpr:
-    """``transpose(dot(a, b))`` that only swaps the free axes -> ``dot(b, a)``, when the product has no other use:
-    the result comes out contiguous, with no transposed view to copy later."""
-    uses: dict[Var, int] = {}
-    for e in jaxpr.eqns:
-        for a in e.inputs:
-            if isinstance(a, Var):
-                uses[a] = uses.get(a, 0) + 1
-    for a in jaxpr.outvars:
-        if isinstance(a, Var):
-            uses[a] = uses.get(a, 0) + 1
-    rw = Rewriter(jaxpr)
-    for eqn in rw.walk():
-        src = eqn.inputs[0] if eqn.inputs else None
-        dot = rw.producer.get(src) if isinstance(src, Var) else None
-        if (eqn.primitive.name == "transpose" and dot is not None
-                and dot.primitive.name == "dot_general" and uses.get(dot.outvars[0]) == 1
-                and eqn.params["permutation"] == _operand_swap(dot)):
-            (lc, rc), (lb, rb) = dot.params["dimension_numbers"]
-            params = dict(dot.params, dimension_numbers=((rc, lc), (rb, lb)))
-            rw.keep(Eqn(dot.primitive, dot.inputs[::-1], params, eqn.outvars, eqn.source))
-        else:
-            rw.keep(eqn)
-    return rw.finish()
-
-
-def _operand_swap(eqn: Eqn) -> tuple[int, ...]:
-    """The permutation of a dot_general's output (batch, lhs free, rhs free) that swapping its
-    operands would produce directly (batch, rhs free, lhs free)."""
-    (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
-    nb = len(lb)
-    nl = eqn.inputs[0].aval.ndim - nb - len(lc)
-    nr = eqn.inputs[1].aval.ndim - nb - len(rc)
-    return (tuple(range(nb)) + tuple(range(nb + nl, nb + nl + nr))
-            + tuple(range(nb, nb + nl)))
-
-
 def _sub(env: dict[Var, Atom], a: Atom) -> Atom:
     return env.get(a, a) if isinstance(a, Var) else a
 
 
 Pass = Callable[[Jaxpr], Jaxpr]
-PIPELINE: list[Pass] = [simplify, fold_constants, cse, simplify, dce, transposed_products, dce]
+PIPELINE: list[Pass] = [simplify, fold_constants, cse, dce, simplify, dce]
 
 
 def optimize(jaxpr: Jaxpr, call_prims: set[Primitive] | None = None) -> Jaxpr:
