@@ -15,6 +15,7 @@ from fungrad.jit import jit as jit
 from fungrad.config import config as config
 from fungrad.version import __version__
 from fungrad.custom_derivatives import custom_jvp, custom_vjp
-from fungrad.checkpoint import checkpoint, remat
+from fungrad.checkpoint import checkpoint, checkpoint_policies, remat
+from fungrad import ad_checkpoint as ad_checkpoint
 from fungrad.lax.ad_prims import stop_gradient
 from fungrad.residuals import print_saved_residuals
