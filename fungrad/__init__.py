@@ -5,6 +5,7 @@ from fungrad import tree as tree
 from fungrad import numpy as numpy
 from fungrad import nn as nn
 from fungrad import random as random
+from fungrad import debug as debug
 from fungrad.api import (
     ShapeDtypeStruct, grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, linear_transpose,
     linearize, make_jaxpr, value_and_grad, vjp, vmap,
