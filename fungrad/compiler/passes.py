@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from fungrad import typecheck
 from fungrad.core import Primitive, effectful, impl_rules
 from fungrad.ir import Atom, Eqn, Jaxpr, Literal, ShapedArray, Var
 
@@ -264,16 +265,21 @@ def simplify(jaxpr: Jaxpr) -> Jaxpr:
 
 # ---------------------------------------------------------------- inlining nested calls
 
-def inline_calls(jaxpr: Jaxpr, call_prims: set[Primitive]) -> Jaxpr:
-    """Splice the equations of ``call_prims`` (param ``jaxpr``) into ``jaxpr``, recursively."""
-    if not any(e.primitive in call_prims for e in jaxpr.eqns):
+# ``inline_rules[prim](eqn)``: the jaxpr a call primitive (``jit``) runs, to splice in its place.
+inline_rules: dict[Primitive, Callable[[Eqn], Jaxpr]] = {}
+
+
+def inline_calls(jaxpr: Jaxpr) -> Jaxpr:
+    """Splice the equations of call primitives (``inline_rules``) into ``jaxpr``, recursively."""
+    if not any(e.primitive in inline_rules for e in jaxpr.eqns):
         return jaxpr
     rw = Rewriter(jaxpr)
     for eqn in rw.walk():
-        if eqn.primitive not in call_prims:
+        rule = inline_rules.get(eqn.primitive)
+        if rule is None:
             rw.keep(eqn)
             continue
-        inner = inline_calls(eqn.params["jaxpr"], call_prims)
+        inner = inline_calls(rule(eqn))
         sub: dict[Var, Atom] = dict(zip(inner.invars, eqn.inputs))
         for v, c in zip(inner.constvars, inner.consts):
             sub[v] = rw.const(c) if np.ndim(c) else Literal(c)
@@ -294,12 +300,13 @@ Pass = Callable[[Jaxpr], Jaxpr]
 PIPELINE: list[Pass] = [simplify, fold_constants, cse, dce, simplify, dce]
 
 
-def optimize(jaxpr: Jaxpr, call_prims: set[Primitive] | None = None) -> Jaxpr:
-    """Inline nested calls, then run ``PIPELINE``."""
-    if call_prims:
-        jaxpr = inline_calls(jaxpr, call_prims)
+def optimize(jaxpr: Jaxpr) -> Jaxpr:
+    """Inline nested calls, then run ``PIPELINE``; type-checked when checking is on."""
+    jaxpr = inline_calls(jaxpr)
     for p in PIPELINE:
         jaxpr = p(jaxpr)
+    if typecheck.check_enabled:
+        typecheck.typecheck_jaxpr(jaxpr)
     return jaxpr
 
 

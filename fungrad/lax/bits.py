@@ -17,11 +17,11 @@ import numpy as np
 
 from fungrad.core import get_aval
 from fungrad.errors import ShapeError
-from fungrad.interpreters.ad import defjvp_zero
-from fungrad.interpreters.batching import batch_rules, broadcast_batcher, vectorized_batcher
+from fungrad.interpreters.batching import batch_rules
 from fungrad.ir import ShapedArray
 from fungrad.lax.elementwise import binary
-from fungrad.lax.registry import as_operand, elementwise_shape, primitive
+from fungrad.lax.registry import (as_operand, broadcast_batcher, defjvp_zero, elementwise_shape,
+                                  primitive, vectorized_batcher)
 
 
 def _bits(x: np.ndarray) -> int:

@@ -26,12 +26,11 @@ import numpy as np
 
 from fungrad.core import get_aval
 from fungrad.errors import ShapeError
-from fungrad.interpreters.ad import defjvp
 from fungrad.interpreters.batching import batch_rules
-from fungrad.interpreters.transpose import aval_of, deftranspose
+from fungrad.interpreters.transpose import aval_of
 from fungrad.ir import ShapedArray
 from fungrad.lax.elementwise import convert_element_type
-from fungrad.lax.registry import primitive
+from fungrad.lax.registry import defjvp, deftranspose, primitive
 from fungrad.lax.shape_ops import concatenate, expand_dims, reshape, rev, transpose
 from fungrad.lax.slicing import index_in_dim
 

@@ -14,9 +14,8 @@ from typing import Any, Sequence
 
 from fungrad.compiler.passes import defsimplify
 from fungrad.interpreters.ad import jvp_rules
-from fungrad.interpreters.batching import vectorized_batcher
 from fungrad.ir import ShapedArray
-from fungrad.lax.registry import primitive
+from fungrad.lax.registry import primitive, vectorized_batcher
 from fungrad.tree_util import tree_map
 
 

@@ -15,11 +15,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from fungrad.interpreters.ad import defjvp
-from fungrad.interpreters.batching import vectorized_batcher
 from fungrad.ir import ShapedArray
 from fungrad.lax.elementwise import exp, integer_pow, mul, neg, times, unary
-from fungrad.lax.registry import primitive, same_dtype
+from fungrad.lax.registry import defjvp, primitive, same_dtype, vectorized_batcher
 
 _SQRT_PI = math.sqrt(math.pi)
 
