@@ -146,9 +146,8 @@ def ndtr(x: Any) -> Any:
 
 
 def ndtri(p: Any) -> Any:
-    """The inverse of ``ndtr``: ``sqrt 2 erfinv(2p - 1)``."""
-    p = _float(p)
-    return _SQRT2 * lax.erf_inv(2.0 * p - 1.0)
+    """The inverse of ``ndtr``, accurate in both tails."""
+    return lax.ndtri(_float(p))
 
 
 def log_ndtr(x: Any) -> Any:
