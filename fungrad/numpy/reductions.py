@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from fungrad.numpy.keywords import check_out, check_where
 from fungrad import lax
 from fungrad.numpy.manipulation import canonical_axes, canonical_axis, ravel, reshape, slice_axis
 from fungrad.numpy.promotion import asarray, promote
@@ -42,7 +43,9 @@ def _keep(out: Any, shape: tuple[int, ...], axes: tuple[int, ...], keepdims: boo
 def _reducer(name: str, reduce: Callable[[Any, tuple[int, ...]], Any], doc: str,
              accumulate: bool = False, to_bool: bool = False) -> Callable[..., Any]:
     def f(a: Any, axis: Any = None, dtype: Any = None, out: None = None,
-          keepdims: bool = False, initial: Any = None) -> Any:
+          keepdims: bool = False, initial: Any = None, where: Any = None) -> Any:
+        check_out(name, out)
+        check_where(name, where)
         a = asarray(a)
         axes = canonical_axes(axis, a.ndim)
         if to_bool:
@@ -74,6 +77,7 @@ any = _reducer("any", lambda a, ax: lax.reduce_or(a, ax),
 
 def _arg(name: str, lax_fn: Any) -> Callable[..., Any]:
     def f(a: Any, axis: int | None = None, out: None = None, *, keepdims: bool = False) -> Any:
+        check_out(name, out)
         a = asarray(a)
         if axis is None:
             res = lax_fn(ravel(a), 0, _INT64)
@@ -94,8 +98,10 @@ def _count(shape: tuple[int, ...], axes: tuple[int, ...]) -> int:
 
 
 def mean(a: Any, axis: Any = None, dtype: Any = None, out: None = None,
-         keepdims: bool = False) -> Any:
+         keepdims: bool = False, *, where: Any = None) -> Any:
     """Arithmetic mean over ``axis`` (float64 for integer input)."""
+    check_out("mean", out)
+    check_where("mean", where)
     a = asarray(a)
     axes = canonical_axes(axis, a.ndim)
     if dtype is not None:
@@ -107,8 +113,10 @@ def mean(a: Any, axis: Any = None, dtype: Any = None, out: None = None,
 
 
 def var(a: Any, axis: Any = None, dtype: Any = None, out: None = None, ddof: int = 0,
-        keepdims: bool = False) -> Any:
+        keepdims: bool = False, *, where: Any = None) -> Any:
     """Variance over ``axis``: the mean squared deviation, divided by ``N - ddof``."""
+    check_out("var", out)
+    check_where("var", where)
     a = asarray(a)
     axes = canonical_axes(axis, a.ndim)
     centered = lax.sub(*promote(a, mean(a, axes, dtype, keepdims=True)))
@@ -118,9 +126,9 @@ def var(a: Any, axis: Any = None, dtype: Any = None, out: None = None, ddof: int
 
 
 def std(a: Any, axis: Any = None, dtype: Any = None, out: None = None, ddof: int = 0,
-        keepdims: bool = False) -> Any:
+        keepdims: bool = False, *, where: Any = None) -> Any:
     """Standard deviation over ``axis`` (the square root of ``var``)."""
-    return lax.sqrt(var(a, axis, dtype, ddof=ddof, keepdims=keepdims))
+    return lax.sqrt(var(a, axis, dtype, out, ddof=ddof, keepdims=keepdims, where=where))
 
 
 def ptp(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -155,7 +163,8 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
 
 
 def _cumulative_fn(name: str, lax_fn: Callable[..., Any]) -> Callable[..., Any]:
-    def f(a: Any, axis: int | None = None, dtype: Any = None) -> Any:
+    def f(a: Any, axis: int | None = None, dtype: Any = None, out: None = None) -> Any:
+        check_out(name, out)
         a = asarray(a)
         if axis is None:
             a, axis = ravel(a), 0
