@@ -163,13 +163,20 @@ def scale_by_adam(b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8, eps_root: Any
         mu = tree_update_moment(updates, state.mu, b1, 1)
         nu = tree_update_moment(updates, state.nu, b2, 2)
         count = safe_increment(state.count)
+        # The bias corrections are scalars: with r = sqrt(1 - b2**t) the update is
+        # (r * m_hat) / (sqrt(v + eps_root * r**2) + eps * r), two passes over the params fewer.
+        r = fnp.sqrt(1 - b2 ** count)
         if nesterov:
-            mu_hat = tree_map_same(lambda m, g: b1 * m / (1 - b1 ** (count + 1)) + (1 - b1) * g / (1 - b1 ** count),
-                                   mu, updates)
+            a, c = b1 * r / (1 - b1 ** (count + 1)), (1 - b1) * r / (1 - b1 ** count)
+            numerators = tree_map_same(lambda m, g: a * m + c * g, mu, updates)
         else:
-            mu_hat = tree_bias_correction(mu, b1, count)
-        nu_hat = tree_bias_correction(nu, b2, count)
-        updates = tree_map_same(lambda m, v: m / (fnp.sqrt(v + eps_root) + eps), mu_hat, nu_hat)
+            a = r / (1 - b1 ** count)
+            numerators = tree_map_same(lambda m: a * m, mu)
+        if isinstance(eps_root, (int, float)) and eps_root == 0:
+            updates = tree_map_same(lambda n, v: n / (fnp.sqrt(v) + eps * r), numerators, nu)
+        else:
+            shift = eps_root * r * r
+            updates = tree_map_same(lambda n, v: n / (fnp.sqrt(v + shift) + eps * r), numerators, nu)
         return updates, ScaleByAdamState(count, mu, nu)
     return GradientTransformation(init, update)
 
