@@ -21,6 +21,7 @@ import numpy as np
 
 from fungrad import typecheck
 from fungrad.core import Primitive, impl_rules
+from fungrad.interpreters.named_axes import axis_name_rules
 from fungrad.ir import Atom, Eqn, Jaxpr, Literal, ShapedArray, Var
 
 # Folding stops at results bigger than this (and bigger than all their inputs together).
@@ -149,6 +150,7 @@ def fold_constants(jaxpr: Jaxpr) -> Jaxpr:
         vals = [rw.known(a) for a in eqn.inputs]
         # A broadcast scalar is left to ``simplify``, which hands NumPy the scalar itself.
         if (any(v is None for v in vals) or eqn.primitive not in impl_rules
+                or eqn.primitive in axis_name_rules  # communicates: runs when called
                 or (eqn.primitive in expand_rules and vals and np.ndim(vals[0]) == 0)):
             rw.keep(eqn)
             continue

@@ -22,5 +22,8 @@ from fungrad.lax.reductions import (
 from fungrad.lax.cumulative import cummax, cummin, cumprod, cumsum
 from fungrad.lax.sorting import argsort, sort, top_k
 from fungrad.lax.ad_prims import stop_gradient
+from fungrad.lax.collectives import (
+    all_gather, all_to_all, axis_index, pmax, pmean, pmin, ppermute, psum, psum_scatter,
+)
 from fungrad.lax import linalg as linalg
 from fungrad.lax.control_flow import cond, fori_loop, map, scan, switch, while_loop
