@@ -5,6 +5,10 @@ This is the top layer of fungrad: it builds only on the public transforms (``gra
 """
 from fungrad.optim import curvature
 
+# Stepwise Levenberg-Marquardt for networks (Hessian-free: CG on GGN or Fisher products).
+from fungrad.optim.hessian_free import HessianFreeState as HessianFreeState
+from fungrad.optim.hessian_free import hessian_free as hessian_free
+
 # Least squares: MINPACK's Levenberg-Marquardt (least_squares) and SciPy's curve_fit on top of it.
 from fungrad.optim.levenberg_marquardt import LeastSquaresResult as LeastSquaresResult
 from fungrad.optim.levenberg_marquardt import least_squares as least_squares
