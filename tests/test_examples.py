@@ -61,3 +61,12 @@ def test_per_example_grads_finds_flipped_labels(tmp_path):
     assert result["agreement"] < 1e-10
     assert result["hits"] > result["flipped"] / 2  # chance would find 5%
     assert os.path.exists(tmp_path / "per_example_grads.png")
+
+
+def test_curve_fit_reproduces_nist(tmp_path):
+    fits = _fast("curve_fit", tmp_path)
+    assert [f["name"] for f in fits] == ["Misra1a", "Thurber"]
+    for f in fits:  # NIST's criterion: 4 or more certified digits, for values and standard errors
+        assert f["min_lre"] >= 4, f["name"]
+        np.testing.assert_allclose(f["errors"], f["std"], rtol=1e-4)
+    assert os.path.exists(tmp_path / "curve_fit.png")
