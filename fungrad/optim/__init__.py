@@ -3,6 +3,7 @@
 This is the top layer of fungrad: it builds only on the public transforms (``grad``, ``jvp``, ``vjp``,
 ``vmap``, ``jit``) and ``fungrad.numpy``; nothing below imports it.
 """
+from fungrad.optim import curvature
 
 # Least squares: MINPACK's Levenberg-Marquardt (least_squares) and SciPy's curve_fit on top of it.
 from fungrad.optim.levenberg_marquardt import LeastSquaresResult as LeastSquaresResult

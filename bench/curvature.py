@@ -1,0 +1,175 @@
+#!/usr/bin/env python
+"""Curvature products and Lanczos on the 784-256-256-10 MLP (batch 128), against one training step.
+
+    python bench/curvature.py [--rounds N] [--peers] [--only ggn,hvp,lanczos,lm_step]
+
+Rows are timed *interleaved*: each round runs a block of every implementation in turn (the order rotating),
+so the load of a shared machine falls on all of them alike; medians are over rounds, and each ratio is
+taken against the ``jit(value_and_grad)`` step of the same run. Every product is checked first (the HVP
+against central differences of the gradient, the GGN against its defining jvp/vjp computed eagerly).
+With ``--peers``, curvlinops (PyTorch) products of the same model join when installed.
+"""
+import argparse
+import functools
+import gc
+import os
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+import numpy as np  # noqa: E402
+
+import fungrad  # noqa: E402
+import fungrad.numpy as fnp  # noqa: E402
+from bench import models  # noqa: E402
+from bench.blas_info import lines as blas_lines  # noqa: E402
+from fungrad import nn  # noqa: E402
+from fungrad.flatten_util import ravel_pytree  # noqa: E402
+from fungrad.optim import curvature as cv  # noqa: E402
+from fungrad.optim.curvature import products  # noqa: E402
+
+
+def mlp_logits(params, x):
+    h = x
+    for W, b in params[:-1]:
+        h = fnp.tanh(h @ W + b)
+    W, b = params[-1]
+    return h @ W + b
+
+
+def cross_entropy(logits, y):
+    return -fnp.mean(fnp.sum(y * nn.log_softmax(logits, axis=-1), axis=-1))
+
+
+def loss(params, x, y):
+    return cross_entropy(mlp_logits(params, x), y)
+
+
+def interleaved(calls, rounds, target=0.05):
+    """Median seconds per call of each ``calls[name]()``, sampled in rotating, interleaved blocks."""
+    loops = {}
+    for name, call in calls.items():
+        call()
+        t0, n = time.perf_counter(), 0
+        while time.perf_counter() - t0 < target:
+            call()
+            n += 1
+        loops[name] = max(1, n)
+    samples = {name: [] for name in calls}
+    names = list(calls)
+    gc.collect()
+    gc.disable()
+    try:
+        for r in range(rounds):
+            for name in names[r % len(names):] + names[:r % len(names)]:
+                t0 = time.perf_counter()
+                for _ in range(loops[name]):
+                    calls[name]()
+                samples[name].append((time.perf_counter() - t0) / loops[name])
+    finally:
+        gc.enable()
+    return {name: (statistics.median(s), min(s), max(s)) for name, s in samples.items()}
+
+
+def report(title, results, base, limits=None):
+    print(f"\n{title}")
+    b = results[base][0]
+    for name, (med, lo, hi) in results.items():
+        limit = "" if not limits or name not in limits else f"   (target <= {limits[name]}x)"
+        print(f"  {name:<44} {med * 1e3:9.3f} ms  [{lo * 1e3:.3f}-{hi * 1e3:.3f}]  {med / b:6.2f}x{limit}")
+
+
+def check(name, got, want, rtol):
+    err = np.max(np.abs(got - want)) / np.max(np.abs(want))
+    status = "ok" if err <= rtol else "FAIL"
+    print(f"  check {name}: max rel err {err:.1e} ({status})")
+
+
+def curvlinops_calls(params, x, y, v):
+    """GGN and Hessian products of the same model in curvlinops + PyTorch, or {} when not installed."""
+    try:
+        import torch
+        from curvlinops import GGNLinearOperator, HessianLinearOperator
+    except ImportError as e:
+        print(f"  curvlinops peer skipped ({e})")
+        return {}
+    torch.set_default_dtype(torch.float64)
+    layers = []
+    for i, (W, b) in enumerate(params):
+        lin = torch.nn.Linear(*W.shape)
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(W.T.copy()))
+            lin.bias.copy_(torch.from_numpy(b))
+        layers += [lin] + ([torch.nn.Tanh()] if i < len(params) - 1 else [])
+    model = torch.nn.Sequential(*layers)
+    tp = [p for p in model.parameters() if p.requires_grad]
+    data = [(torch.from_numpy(x), torch.from_numpy(y.argmax(1)))]
+    loss_fn = torch.nn.CrossEntropyLoss(reduction="mean")
+    ggn = GGNLinearOperator(model, loss_fn, tp, data, check_deterministic=False)
+    hess = HessianLinearOperator(model, loss_fn, tp, data, check_deterministic=False)
+    tv = np.concatenate([p.detach().numpy().ravel() for p in tp])
+    tv = np.random.default_rng(7).standard_normal(tv.size)
+    ggn_s, hess_s = ggn.to_scipy() if hasattr(ggn, "to_scipy") else ggn, \
+        hess.to_scipy() if hasattr(hess, "to_scipy") else hess
+    return {"curvlinops GGN-vector product": lambda: ggn_s @ tv,
+            "curvlinops Hessian-vector product": lambda: hess_s @ tv}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--peers", action="store_true")
+    ap.add_argument("--only", default="ggn,hvp,lanczos,lm_step")
+    args = ap.parse_args(argv)
+    only = set(args.only.split(","))
+    print("\n".join(blas_lines()))
+    print("MLP 784-256-256-10, batch 128, tanh, softmax cross-entropy (mean), float64")
+    params, x, y = models.mlp_inputs(**models.MLP_LARGE)
+    flat, unravel = ravel_pytree(params)
+    v = np.random.default_rng(5).standard_normal(flat.size)
+    step = fungrad.jit(fungrad.value_and_grad(loss))
+    G = cv.ggn_operator(mlp_logits, cross_entropy, params, x, y)
+    H = cv.hessian_operator(loss, params, x, y)
+
+    grad_flat = lambda p: ravel_pytree(step(unravel(p), x, y)[1])[0]
+    eps = 1e-5
+    check("Hessian-vector product vs central differences of the gradient", H @ v,
+          (grad_flat(flat + eps * v) - grad_flat(flat - eps * v)) / (2 * eps), 1e-5)
+    check("GGN-vector product vs eager jvp/loss-Hessian/vjp",
+          G @ v, ravel_pytree(products.ggn_product(mlp_logits, cross_entropy, params, x, y, unravel(v)))[0],
+          1e-10)
+
+    calls = {"jit(value_and_grad) step": lambda: step(params, x, y)}
+    limits = {}
+    if "ggn" in only:
+        calls["GGN-vector product (G @ v)"] = lambda: G @ v
+        limits["GGN-vector product (G @ v)"] = 3
+    if "hvp" in only:
+        calls["Hessian-vector product (H @ v)"] = lambda: H @ v
+        limits["Hessian-vector product (H @ v)"] = 4
+    if args.peers:
+        calls.update(curvlinops_calls(params, x, y, v))
+    if len(calls) > 1:
+        report("products, interleaved (median over rounds, [min-max])", interleaved(calls, args.rounds),
+               "jit(value_and_grad) step", limits)
+        print(f"  GGN compiled {G.compiled.cache_info().misses} time(s), Hessian {H.compiled.cache_info().misses}")
+
+    if "lanczos" in only:
+        times = []
+        for seed in range(3):
+            t0 = time.perf_counter()
+            vals, _ = cv.eigsh(G, k=10, seed=seed)
+            times.append(time.perf_counter() - t0)
+        print(f"\nLanczos top-10 eigenvalues of the GGN (eigsh, k=10, tol 1e-10): median {statistics.median(times):.2f} s "
+              f"over 3 seeds [{min(times):.2f}-{max(times):.2f}] (target < 10 s)")
+        print("  eigenvalues:", np.array2string(vals[::-1], precision=4))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""Conjugate gradients on a curvature operator: ``solve_cg``.
+
+>>> from fungrad.optim.curvature.operator import MatrixOperator
+>>> x, info = solve_cg(MatrixOperator(np.array([[4.0, 1.0], [1.0, 3.0]])), np.array([1.0, 2.0]))
+>>> x.round(6), info
+(array([0.090909, 0.636364]), 0)
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from fungrad.optim.curvature.operator import LinearOperator
+
+__all__ = ["solve_cg"]
+
+
+def solve_cg(A: LinearOperator, b: Any, tol: float = 1e-10, maxiter: int | None = None,
+             preconditioner: LinearOperator | Callable[[np.ndarray], np.ndarray] | None = None
+             ) -> tuple[Any, int]:
+    """Solve ``A x = b`` for a symmetric positive-definite operator by (preconditioned) conjugate gradients.
+
+    Stops when ``||b - A x|| <= tol * ||b||``. ``b`` is a params pytree or a flat vector; ``x`` comes back in
+    the same form. ``info`` follows ``scipy.sparse.linalg.cg``: 0 when converged, otherwise the number of
+    iterations done (``maxiter``, by default ``10 n`` as in SciPy). ``preconditioner`` approximates
+    ``A^{-1}``: an operator or a function of flat vectors. A curvature operator that is only semi-definite
+    (GGN, Fisher) needs damping first: ``solve_cg(G.damped(lam), b)``.
+
+    >>> from fungrad.optim.curvature.operator import MatrixOperator
+    >>> x, info = solve_cg(MatrixOperator(np.diag([2.0, 4.0])), np.array([2.0, 2.0]))
+    >>> x, info
+    (array([1. , 0.5]), 0)
+    """
+    A.square("solve_cg")
+    b_flat, back = A.in_space.split_form(b, "solve_cg")
+    n = b_flat.size
+    maxiter = 10 * n if maxiter is None else int(maxiter)
+    precondition: Callable[[np.ndarray], np.ndarray] = (
+        preconditioner.square("solve_cg's preconditioner")._matvec if isinstance(preconditioner, LinearOperator)
+        else preconditioner if preconditioner is not None else np.copy)
+    x = np.zeros(n)
+    r = b_flat.copy()
+    threshold = tol * np.linalg.norm(b_flat)
+    z = precondition(r)
+    p, rz = z.copy(), float(r @ z)
+    for it in range(maxiter):
+        if np.linalg.norm(r) <= threshold:
+            return back(x), 0
+        Ap = A._matvec(p)
+        pAp = float(p @ Ap)
+        if pAp <= 0.0:
+            raise ValueError(f"solve_cg: the operator is not positive definite (p^T A p = {pAp:.3g} at "
+                             f"iteration {it}); damp it first, e.g. A.damped(1e-3)")
+        alpha = rz / pAp
+        x += alpha * p
+        r -= alpha * Ap
+        z = precondition(r)
+        rz_new = float(r @ z)
+        p = z + (rz_new / rz) * p
+        rz = rz_new
+    return back(x), 0 if np.linalg.norm(r) <= threshold else maxiter
