@@ -70,3 +70,21 @@ def test_curve_fit_reproduces_nist(tmp_path):
         assert f["min_lre"] >= 4, f["name"]
         np.testing.assert_allclose(f["errors"], f["std"], rtol=1e-4)
     assert os.path.exists(tmp_path / "curve_fit.png")
+
+
+def test_hessian_spectrum_against_dense(tmp_path):
+    import fungrad
+    from fungrad.flatten_util import ravel_pytree
+    module = _load("hessian_spectrum")
+    result = _fast("hessian_spectrum", tmp_path)
+    flat, unravel = ravel_pytree(result["params"])
+    dense = fungrad.hessian(lambda w: module.loss(unravel(w), result["x"], result["y"]))(flat)
+    eigenvalues = np.linalg.eigvalsh(dense)
+    k = len(result["top"]["Hessian"])
+    np.testing.assert_allclose(result["top"]["Hessian"], eigenvalues[::-1][:k], rtol=1e-6)
+    assert result["smallest"] == pytest.approx(eigenvalues[0], abs=1e-6)
+    assert np.all(result["top"]["GGN"] > 0)
+    for density in result["densities"].values():  # SLQ's density integrates to about one on the grid
+        assert np.trapezoid(density, result["grid"]) == pytest.approx(1.0, abs=0.05)
+    assert result["accuracy"] > 0.9
+    assert os.path.exists(tmp_path / "hessian_spectrum.png")
