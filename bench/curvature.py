@@ -3,6 +3,8 @@
 
     python bench/curvature.py [--rounds N] [--peers] [--only ggn,hvp,lanczos,lm_step]
 
+``lm_step`` times one jitted ``hessian_free`` update (default CG budget) and states it in GGN-products.
+
 Rows are timed *interleaved*: each round runs a block of every implementation in turn (the order rotating),
 so the load of a shared machine falls on all of them alike; medians are over rounds, and each ratio is
 taken against the ``jit(value_and_grad)`` step of the same run. Every product is checked first (the HVP
@@ -32,6 +34,7 @@ from fungrad import nn  # noqa: E402
 from fungrad.flatten_util import ravel_pytree  # noqa: E402
 from fungrad.optim import curvature as cv  # noqa: E402
 from fungrad.optim.curvature import products  # noqa: E402
+from fungrad.optim.hessian_free import hessian_free  # noqa: E402
 
 
 def mlp_logits(params, x):
@@ -90,8 +93,21 @@ def check(name, got, want, rtol):
     print(f"  check {name}: max rel err {err:.1e} ({status})")
 
 
-def curvlinops_calls(params, x, y, v):
-    """GGN and Hessian products of the same model in curvlinops + PyTorch, or {} when not installed."""
+def to_torch_order(params, flat):
+    """A flat vector in fungrad's (W, b) order, rearranged to torch.nn.Linear's (weight = W^T, bias) order."""
+    leaves, start = [], 0
+    for W, b in params:
+        leaves.append(flat[start:start + W.size].reshape(W.shape).T.ravel())
+        leaves.append(flat[start + W.size:start + W.size + b.size])
+        start += W.size + b.size
+    return np.concatenate(leaves)
+
+
+def curvlinops_calls(params, x, y, v, want):
+    """GGN and Hessian products of the same model in curvlinops + PyTorch, or {} when not installed.
+
+    ``want`` maps each name to fungrad's product of ``v``, which the peer's result is checked against.
+    """
     try:
         import torch
         from curvlinops import GGNLinearOperator, HessianLinearOperator
@@ -99,6 +115,9 @@ def curvlinops_calls(params, x, y, v):
         print(f"  curvlinops peer skipped ({e})")
         return {}
     torch.set_default_dtype(torch.float64)
+    threads = os.environ.get("OPENBLAS_NUM_THREADS")
+    if threads:
+        torch.set_num_threads(int(threads))
     layers = []
     for i, (W, b) in enumerate(params):
         lin = torch.nn.Linear(*W.shape)
@@ -110,14 +129,14 @@ def curvlinops_calls(params, x, y, v):
     tp = [p for p in model.parameters() if p.requires_grad]
     data = [(torch.from_numpy(x), torch.from_numpy(y.argmax(1)))]
     loss_fn = torch.nn.CrossEntropyLoss(reduction="mean")
-    ggn = GGNLinearOperator(model, loss_fn, tp, data, check_deterministic=False)
-    hess = HessianLinearOperator(model, loss_fn, tp, data, check_deterministic=False)
-    tv = np.concatenate([p.detach().numpy().ravel() for p in tp])
-    tv = np.random.default_rng(7).standard_normal(tv.size)
-    ggn_s, hess_s = ggn.to_scipy() if hasattr(ggn, "to_scipy") else ggn, \
-        hess.to_scipy() if hasattr(hess, "to_scipy") else hess
-    return {"curvlinops GGN-vector product": lambda: ggn_s @ tv,
-            "curvlinops Hessian-vector product": lambda: hess_s @ tv}
+    tv = to_torch_order(params, v)
+    calls = {}
+    for name, cls in (("GGN", GGNLinearOperator), ("Hessian", HessianLinearOperator)):
+        op = cls(model, loss_fn, tp, data, check_deterministic=False)
+        op = op.to_scipy() if hasattr(op, "to_scipy") else op
+        check(f"curvlinops {name} product vs fungrad's", op @ tv, to_torch_order(params, want[name]), 1e-8)
+        calls[f"curvlinops {name}-vector product"] = lambda op=op: op @ tv
+    return calls
 
 
 def main(argv=None):
@@ -152,11 +171,23 @@ def main(argv=None):
     if "hvp" in only:
         calls["Hessian-vector product (H @ v)"] = lambda: H @ v
         limits["Hessian-vector product (H @ v)"] = 4
+    if "lm_step" in only:
+        opt = hessian_free(mlp_logits, cross_entropy)
+        state, (value, grads) = opt.init(params), step(params, x, y)
+        lm_update = fungrad.jit(opt.update)
+        iterations = int(lm_update(grads, state, params, inputs=x, targets=y, value=value)[1].cg_iterations)
+        name = f"stepwise LM update (hessian_free defaults, {iterations} CG its)"
+        calls[name] = lambda: lm_update(grads, state, params, inputs=x, targets=y, value=value)
     if args.peers:
-        calls.update(curvlinops_calls(params, x, y, v))
+        calls.update(curvlinops_calls(params, x, y, v, {"GGN": G @ v, "Hessian": H @ v}))
     if len(calls) > 1:
-        report("products, interleaved (median over rounds, [min-max])", interleaved(calls, args.rounds),
-               "jit(value_and_grad) step", limits)
+        results = interleaved(calls, args.rounds)
+        report("products, interleaved (median over rounds, [min-max])", results, "jit(value_and_grad) step",
+               limits)
+        lm = [k for k in results if k.startswith("stepwise LM")]
+        if lm and "GGN-vector product (G @ v)" in results:
+            print(f"  stepwise LM update = {results[lm[0]][0] / results['GGN-vector product (G @ v)'][0]:.2f} "
+                  "GGN-vector products (target <= 10)")
         print(f"  GGN compiled {G.compiled.cache_info().misses} time(s), Hessian {H.compiled.cache_info().misses}")
 
     if "lanczos" in only:

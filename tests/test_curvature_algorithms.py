@@ -174,3 +174,18 @@ def test_slq_of_a_ggn_agrees_with_its_eigenvalues():
     # with full Lanczos the nodes are the eigenvalues; only the weights are random
     cdf = lambda d: np.cumsum(d) * (grid[1] - grid[0])
     assert np.max(np.abs(cdf(got) - cdf(exact))) < 0.1
+
+
+def test_same_answers_as_scipy_on_the_same_operator():
+    sparse_linalg = pytest.importorskip("scipy.sparse.linalg")
+    G, _ = small_ggn()
+    A = G.damped(0.05)
+    b = np.random.default_rng(2).standard_normal(A.shape[0])
+    want = sparse_linalg.cg(A.to_scipy(), b, rtol=1e-12, maxiter=1000)[0]
+    np.testing.assert_allclose(cv.solve_cg(A, b, tol=1e-12)[0], want, rtol=1e-7)
+    for which in ("LA", "SA"):
+        vals, vecs = cv.eigsh(A, k=3, which=which)
+        ref_vals, ref_vecs = sparse_linalg.eigsh(A.to_scipy(), k=3, which=which, tol=1e-12)
+        np.testing.assert_allclose(vals, ref_vals, rtol=1e-8)
+        if which == "LA":            # the bottom eigenvalue 0.05 is multiple (a GGN is low rank)
+            np.testing.assert_allclose(np.abs(np.sum(vecs * ref_vecs, axis=0)), 1.0, atol=1e-6)

@@ -11,9 +11,11 @@ from typing import Any, Callable
 
 import numpy as np
 
+import fungrad.numpy as fnp
+from fungrad import lax
 from fungrad.optim.curvature.operator import LinearOperator
 
-__all__ = ["solve_cg"]
+__all__ = ["solve_cg", "cg_loop"]
 
 
 def solve_cg(A: LinearOperator, b: Any, tol: float = 1e-10, maxiter: int | None = None,
@@ -60,3 +62,33 @@ def solve_cg(A: LinearOperator, b: Any, tol: float = 1e-10, maxiter: int | None 
         p = z + (rz_new / rz) * p
         rz = rz_new
     return back(x), 0 if np.linalg.norm(r) <= threshold else maxiter
+
+
+def cg_loop(matvec: Callable[[Any], Any], b: Any, maxiter: int, tol: float) -> tuple[Any, Any]:
+    """Conjugate gradients as one traced ``lax.while_loop`` on flat vectors, for use inside ``jit``.
+
+    Starts from zero and runs until ``||b - A x|| <= tol * ||b||`` or ``maxiter`` iterations; returns
+    ``(x, iterations)``.
+
+    >>> x, it = cg_loop(lambda v: np.array([2.0, 4.0]) * v, np.array([2.0, 2.0]), 10, 1e-12)
+    >>> x, int(it)
+    (array([1. , 0.5]), 2)
+    """
+    threshold = (tol ** 2) * fnp.sum(b * b)
+
+    def not_done(carry: tuple[Any, ...]) -> Any:
+        i, _, _, _, rr = carry
+        return fnp.logical_and(i < maxiter, rr > threshold)
+
+    def step(carry: tuple[Any, ...]) -> tuple[Any, ...]:
+        i, x, r, p, rr = carry
+        Ap = matvec(p)
+        alpha = rr / fnp.sum(p * Ap)
+        x = x + alpha * p
+        r = r - alpha * Ap
+        rr_new = fnp.sum(r * r)
+        return i + 1, x, r, r + (rr_new / rr) * p, rr_new
+
+    init = (fnp.asarray(0), fnp.zeros_like(b), b, b, fnp.sum(b * b))
+    i, x, _, _, _ = lax.while_loop(not_done, step, init)
+    return x, i

@@ -106,8 +106,11 @@ class ProductOperator(LinearOperator):
         self.compiled = jit(flat_product)
 
     def _matvec(self, v: np.ndarray) -> np.ndarray:
-        out = np.zeros(self.in_space.size)
-        for w, batch in zip(self.weights, self.batches):
+        out: np.ndarray = self.compiled(self.params, self.batches[0], v)
+        if len(self.batches) == 1:
+            return out               # one batch: the compiled product's fresh array, untouched
+        out *= self.weights[0]
+        for w, batch in zip(self.weights[1:], self.batches[1:]):
             out += w * self.compiled(self.params, batch, v)
         return out
 

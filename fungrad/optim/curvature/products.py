@@ -26,10 +26,10 @@ from typing import Any, Callable
 
 import fungrad.numpy as fnp
 from fungrad import nn
-from fungrad.api import grad, jvp, vjp, vmap
+from fungrad.api import grad, jvp, linearize, vjp, vmap
 from fungrad.tree_util import PyTree
 
-__all__ = ["hessian_product", "jtmj_product", "ggn_product", "categorical_fisher_product",
+__all__ = ["hessian_product", "linearize_model", "jtmj_product", "ggn_product", "loss_hessian_map", "FISHER_MAPS", "categorical_fisher_product",
            "gaussian_fisher_product", "sampled_fisher_product", "empirical_fisher_product"]
 
 Model = Callable[[PyTree, Any], Any]
@@ -44,6 +44,19 @@ def hessian_product(loss: Callable[..., Any], params: PyTree, args: tuple[Any, .
     return jvp(lambda p: grad(loss)(p, *args), (params,), (v,))[1]
 
 
+def linearize_model(model: Model, params: PyTree, inputs: Any
+                    ) -> tuple[Any, Callable[[PyTree], Any], Callable[[Any], PyTree]]:
+    """``model(params, inputs)``, ``v -> J v`` and ``u -> J^T u``: one forward pass serves any number of products.
+
+    >>> f, push, pull = linearize_model(lambda w, x: x * w, np.array([1.0, 2.0]), np.array([3.0, 1.0]))
+    >>> push(np.ones(2)), pull(np.ones(2))
+    (array([3., 1.]), array([3., 1.]))
+    """
+    outputs, pullback = vjp(lambda p: model(p, inputs), params)
+    push = linearize(lambda p: model(p, inputs), params)[1]
+    return outputs, push, lambda u: pullback(u)[0]
+
+
 def jtmj_product(model: Model, output_map: Callable[[Any, Any], Any], params: PyTree, inputs: Any,
                  v: PyTree) -> PyTree:
     """``J^T M J v`` with ``J`` the Jacobian of ``model(params, inputs)`` and ``output_map(f, Jv) = M Jv``.
@@ -52,9 +65,8 @@ def jtmj_product(model: Model, output_map: Callable[[Any, Any], Any], params: Py
     ...              np.ones(2))
     array([18.,  2.])
     """
-    outputs, pullback = vjp(lambda p: model(p, inputs), params)
-    jv = jvp(lambda p: model(p, inputs), (params,), (v,))[1]
-    return pullback(output_map(outputs, jv))[0]
+    outputs, push, pull = linearize_model(model, params, inputs)
+    return pull(output_map(outputs, push(v)))
 
 
 def ggn_product(model: Model, loss_of_output: Callable[[Any, Any], Any], params: PyTree, inputs: Any,
@@ -65,9 +77,18 @@ def ggn_product(model: Model, loss_of_output: Callable[[Any, Any], Any], params:
     ...             np.zeros(2), np.array([1.0, 3.0]))
     array([2., 6.])
     """
-    def loss_hessian_map(outputs: Any, jv: Any) -> Any:
-        return jvp(lambda f: grad(loss_of_output)(f, targets), (outputs,), (jv,))[1]
-    return jtmj_product(model, loss_hessian_map, params, inputs, v)
+    return jtmj_product(model, loss_hessian_map(loss_of_output, targets), params, inputs, v)
+
+
+def loss_hessian_map(loss_of_output: Callable[[Any, Any], Any], targets: Any) -> Callable[[Any, Any], Any]:
+    """``(f, u) -> H_L(f) u``, the Hessian of ``loss_of_output(·, targets)`` at ``f`` times ``u``.
+
+    >>> loss_hessian_map(lambda f, y: fnp.sum((f - y) ** 2), np.zeros(2))(np.ones(2), np.array([1.0, 2.0]))
+    array([2., 4.])
+    """
+    def hessian_map(outputs: Any, u: Any) -> Any:
+        return jvp(lambda f: grad(loss_of_output)(f, targets), (outputs,), (u,))[1]
+    return hessian_map
 
 
 def _categorical_map(outputs: Any, jv: Any) -> Any:
@@ -80,14 +101,17 @@ def _gaussian_map(outputs: Any, jv: Any) -> Any:
     return jv / outputs.shape[0]
 
 
+FISHER_MAPS = {"categorical": _categorical_map, "gaussian": _gaussian_map}
+
+
 def categorical_fisher_product(model: Model, params: PyTree, inputs: Any, v: PyTree) -> PyTree:
     """Exact Fisher of a softmax over the last output axis, mean over examples (leading axis)."""
-    return jtmj_product(model, _categorical_map, params, inputs, v)
+    return jtmj_product(model, FISHER_MAPS["categorical"], params, inputs, v)
 
 
 def gaussian_fisher_product(model: Model, params: PyTree, inputs: Any, v: PyTree) -> PyTree:
     """Exact Fisher of a unit-variance Gaussian around the outputs, mean over examples: ``J^T J v / N``."""
-    return jtmj_product(model, _gaussian_map, params, inputs, v)
+    return jtmj_product(model, FISHER_MAPS["gaussian"], params, inputs, v)
 
 
 def sampled_fisher_product(model: Model, params: PyTree, inputs: Any, residuals: Any, v: PyTree) -> PyTree:
