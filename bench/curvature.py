@@ -5,15 +5,14 @@
 
 ``lm_step`` times one jitted ``hessian_free`` update (default CG budget) and states it in GGN-products.
 
-Rows are timed *interleaved*: each round runs a block of every implementation in turn (the order rotating),
-so the load of a shared machine falls on all of them alike; medians are over rounds, and each ratio is
+Rows are timed *interleaved* (``timing.measure_interleaved``: one sample of each in turn, the order reversed
+every round), so the load of a shared machine falls on all of them alike; medians are over rounds, and each ratio is
 taken against the ``jit(value_and_grad)`` step of the same run. Every product is checked first (the HVP
 against central differences of the gradient, the GGN against its defining jvp/vjp computed eagerly).
 With ``--peers``, curvlinops (PyTorch) products of the same model join when installed.
 """
 import argparse
 import functools
-import gc
 import os
 import statistics
 import sys
@@ -28,7 +27,7 @@ import numpy as np  # noqa: E402
 
 import fungrad  # noqa: E402
 import fungrad.numpy as fnp  # noqa: E402
-from bench import models  # noqa: E402
+from bench import models, timing  # noqa: E402
 from bench.blas_info import lines as blas_lines  # noqa: E402
 from fungrad import nn  # noqa: E402
 from fungrad.flatten_util import ravel_pytree  # noqa: E402
@@ -53,38 +52,12 @@ def loss(params, x, y):
     return cross_entropy(mlp_logits(params, x), y)
 
 
-def interleaved(calls, rounds, target=0.05):
-    """Median seconds per call of each ``calls[name]()``, sampled in rotating, interleaved blocks."""
-    loops = {}
-    for name, call in calls.items():
-        call()
-        t0, n = time.perf_counter(), 0
-        while time.perf_counter() - t0 < target:
-            call()
-            n += 1
-        loops[name] = max(1, n)
-    samples = {name: [] for name in calls}
-    names = list(calls)
-    gc.collect()
-    gc.disable()
-    try:
-        for r in range(rounds):
-            for name in names[r % len(names):] + names[:r % len(names)]:
-                t0 = time.perf_counter()
-                for _ in range(loops[name]):
-                    calls[name]()
-                samples[name].append((time.perf_counter() - t0) / loops[name])
-    finally:
-        gc.enable()
-    return {name: (statistics.median(s), min(s), max(s)) for name, s in samples.items()}
-
-
 def report(title, results, base, limits=None):
     print(f"\n{title}")
-    b = results[base][0]
-    for name, (med, lo, hi) in results.items():
+    b = results[base].median
+    for name, t in results.items():
         limit = "" if not limits or name not in limits else f"   (target <= {limits[name]}x)"
-        print(f"  {name:<44} {med * 1e3:9.3f} ms  [{lo * 1e3:.3f}-{hi * 1e3:.3f}]  {med / b:6.2f}x{limit}")
+        print(f"  {name:<56} {t.median * 1e3:9.3f} ms  IQR {t.iqr * 1e3:7.3f}  {t.median / b:6.2f}x{limit}")
 
 
 def check(name, got, want, rtol):
@@ -181,12 +154,13 @@ def main(argv=None):
     if args.peers:
         calls.update(curvlinops_calls(params, x, y, v, {"GGN": G @ v, "Hessian": H @ v}))
     if len(calls) > 1:
-        results = interleaved(calls, args.rounds)
-        report("products, interleaved (median over rounds, [min-max])", results, "jit(value_and_grad) step",
+        settings = timing.Settings(target=0.05, repeat=args.rounds, warmup=2, max_time=60.0)
+        results = dict(zip(calls, timing.measure_interleaved(list(calls.values()), settings)))
+        report("products, interleaved (median over rounds, IQR)", results, "jit(value_and_grad) step",
                limits)
         lm = [k for k in results if k.startswith("stepwise LM")]
         if lm and "GGN-vector product (G @ v)" in results:
-            print(f"  stepwise LM update = {results[lm[0]][0] / results['GGN-vector product (G @ v)'][0]:.2f} "
+            print(f"  stepwise LM update = {results[lm[0]].median / results['GGN-vector product (G @ v)'].median:.2f} "
                   "GGN-vector products (target <= 10)")
         print(f"  GGN compiled {G.compiled.cache_info().misses} time(s), Hessian {H.compiled.cache_info().misses}")
 
@@ -196,7 +170,8 @@ def main(argv=None):
             t0 = time.perf_counter()
             vals, _ = cv.eigsh(G, k=10, seed=seed)
             times.append(time.perf_counter() - t0)
-        print(f"\nLanczos top-10 eigenvalues of the GGN (eigsh, k=10, tol 1e-10): median {statistics.median(times):.2f} s "
+        print(f"\nLanczos top-10 eigenvalues of the GGN (eigsh, k=10, tol 1e-10): "
+              f"median {statistics.median(times):.2f} s "
               f"over 3 seeds [{min(times):.2f}-{max(times):.2f}] (target < 10 s)")
         print("  eigenvalues:", np.array2string(vals[::-1], precision=4))
     return 0

@@ -50,7 +50,7 @@ def _numerical_jvp(f: Callable[..., Any], args: Sequence[Any], v: Sequence[Any],
 def check_jvp(f: Callable[..., Any], args: Sequence[Any], eps: float, tol: float,
               rng: np.random.Generator) -> None:
     """Forward mode against central differences along a random direction."""
-    from fungrad import jvp
+    from fungrad.api import jvp
     v = [_random_like(a, rng) for a in args]
     _, tangent = jvp(f, tuple(args), tuple(v))
     _close(tangent, _numerical_jvp(f, args, v, eps), tol, "JVP vs finite differences")
@@ -63,7 +63,7 @@ def check_vjp(f: Callable[..., Any], args: Sequence[Any], tol: float,
     With ``eps`` (reverse mode checked alone, e.g. for a ``custom_vjp`` function, which has no
     forward mode) ``J v`` comes from central differences instead.
     """
-    from fungrad import jvp, vjp
+    from fungrad.api import jvp, vjp
     v = [_random_like(a, rng) for a in args]
     if eps is None:
         out, tangent = jvp(f, tuple(args), tuple(v))
@@ -92,7 +92,7 @@ def check_grads(f: Callable[..., Any], args: Sequence[Any], order: int = 2,
     eps = eps or _DEFAULT_EPS.get(dtype, 1e-5)
     tol = max(atol or 0.0, rtol or 0.0) or _DEFAULT_TOL.get(dtype, 1e-5)
     rng = np.random.default_rng(seed)
-    from fungrad import jvp, vjp
+    from fungrad.api import jvp, vjp
     from fungrad.tree_util import tree_map
     if "fwd" in modes:
         check_jvp(f, args, eps, tol, rng)

@@ -7,19 +7,18 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from fungrad import core
-from fungrad.api.util import (
-    check_differentiable, check_scalar_output, finalize_tree, flat_fun, flatten_leaves,
-    normalize_argnums, splice_args,
-)
+from fungrad.api.util import check_differentiable, check_scalar_output, finalize_tree
+from fungrad.api_util import flatten_fun, flatten_leaves, normalize_argnums, splice_args
 from fungrad.core import get_aval
-from fungrad.interpreters.ad import Zero, instantiate, jvp_flat
-from fungrad.interpreters.reverse import instantiate_cts, linearize_flat, vjp_flat
+from fungrad.interpreters.ad import Zero, jvp_flat
+from fungrad.lax.registry import instantiate
+from fungrad.interpreters.reverse import linearize_flat, vjp_flat
 from fungrad.interpreters.staging import StagingTrace
 from fungrad.interpreters.transpose import backward_pass
 from fungrad.tree_util import PyTreeDef, tree_flatten, tree_unflatten
 
 
-def _split_aux(out: Any, has_aux: bool, fname: str) -> tuple[Any, Any]:
+def split_aux(out: Any, has_aux: bool, fname: str) -> tuple[Any, Any]:
     if not has_aux:
         return out, None
     if not (isinstance(out, (tuple, list)) and len(out) == 2):
@@ -31,7 +30,7 @@ def _split_aux(out: Any, has_aux: bool, fname: str) -> tuple[Any, Any]:
 def _with_aux(fun: Callable[..., Any], has_aux: bool, fname: str) -> Callable[..., Any]:
     """``fun`` returning ``(out, aux)`` always, so aux rides along as extra (undifferentiated) outputs."""
     def wrapped(*args: Any) -> Any:
-        return _split_aux(fun(*args), has_aux, fname)
+        return split_aux(fun(*args), has_aux, fname)
     return wrapped
 
 
@@ -59,13 +58,12 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     if p_tree != t_tree:
         raise TypeError(f"jvp: primal structure {p_tree} and tangent structure {t_tree} differ")
     _check_tangents(p_leaves, t_leaves, "jvp tangent")
-    store: list[Any] = []
-    flat = flat_fun(_with_aux(fun, has_aux, "jvp"), (), range(len(primals)), p_tree, store)
+    flat, out_tree = flatten_fun(_with_aux(fun, has_aux, "jvp"), p_tree)
     t_leaves = [t if get_aval(p).dtype.kind in "fc" else Zero(get_aval(p))
                 for p, t in zip(p_leaves, t_leaves)]
     outs, out_ts = jvp_flat(flat, p_leaves, t_leaves)
-    (out, aux) = tree_unflatten(store[0], outs)
-    (out_t, _) = tree_unflatten(store[0], [instantiate(t) for t in out_ts])
+    (out, aux) = tree_unflatten(out_tree(), outs)
+    (out_t, _) = tree_unflatten(out_tree(), [instantiate(t) for t in out_ts])
     result = (finalize_tree(out), finalize_tree(out_t))
     return result + (finalize_tree(aux),) if has_aux else result
 
@@ -79,9 +77,9 @@ def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[...
     2.0
     """
     leaves, in_tree = flatten_leaves(primals, "a linearize primal")
-    store: list[Any] = []
-    outs, linear = linearize_flat(flat_fun(fun, (), range(len(primals)), in_tree, store), leaves)
-    out_tree = store[0]
+    flat, out_store = flatten_fun(fun, in_tree)
+    outs, linear = linearize_flat(flat, leaves)
+    out_tree = out_store()
 
     def f_jvp(*tangents: Any) -> Any:
         t_leaves, t_tree = flatten_leaves(tangents, "a tangent")
@@ -102,7 +100,7 @@ def _make_pullback(pullback: Callable[[Sequence[Any]], list[Any]], out_tree: PyT
             raise TypeError(f"vjp: cotangent structure {ct_tree} does not match the output "
                             f"structure {out_tree}")
         _check_tangents(out_leaves, ct_leaves, "vjp cotangent")
-        cts = instantiate_cts(pullback(ct_leaves))
+        cts = [instantiate(c) for c in pullback(ct_leaves)]
         return finalize_tree(tree_unflatten(in_tree, cts))
     return vjp_fun
 
@@ -116,10 +114,9 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     (1.0,)
     """
     leaves, in_tree = flatten_leaves(primals, "a vjp primal")
-    store: list[Any] = []
-    flat = flat_fun(_with_aux(fun, has_aux, "vjp"), (), range(len(primals)), in_tree, store)
+    flat, both_store = flatten_fun(_with_aux(fun, has_aux, "vjp"), in_tree)
     outs, pullback = vjp_flat(flat, leaves)
-    both_tree = store[0]
+    both_tree = both_store()
     out_and_aux = tree_unflatten(both_tree, outs)
     out = out_and_aux[0]
     out_leaves, out_tree = tree_flatten(out)
@@ -156,7 +153,7 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
 
         def flat(*xs: Any) -> list[Any]:
             dyn = tree_unflatten(in_tree, xs)
-            out, aux = _split_aux(fun(*splice_args(args, nums, dyn), **kwargs), has_aux, fname)
+            out, aux = split_aux(fun(*splice_args(args, nums, dyn), **kwargs), has_aux, fname)
             check_scalar_output(out, "grad", holomorphic)
             aux_leaves, aux_tree = tree_flatten(aux)
             aux_store[:] = [aux_tree]
@@ -216,12 +213,12 @@ def linear_transpose(fun: Callable[..., Any], *primals: Any) -> Callable[..., An
     leaves, in_tree = flatten_leaves(primals, "a linear_transpose primal")
     avals = [get_aval(x) for x in leaves]
     partial = StagingTrace(core.current_trace(), forward_known=True, record_source=False)
-    store: list[Any] = []
     with core.new_trace(partial):
         args = [partial.new_arg(a) for a in avals]
-        outs = flat_fun(fun, (), range(len(primals)), in_tree, store)(*args)
+        flat, out_store = flatten_fun(fun, in_tree)
+        outs = flat(*args)
         jaxpr = partial.build(outs)
-    out_tree = store[0]
+    out_tree = out_store()
 
     def transposed(*cts: Any) -> Any:
         ct_leaves, ct_tree = flatten_leaves(cts[0] if len(cts) == 1 else cts, "a cotangent")
@@ -229,7 +226,7 @@ def linear_transpose(fun: Callable[..., Any], *primals: Any) -> Callable[..., An
             raise TypeError(f"linear_transpose: cotangent structure {ct_tree} does not match "
                             f"the output structure {out_tree}")
         in_cts = backward_pass(jaxpr, jaxpr.consts, ct_leaves)
-        return finalize_tree(tree_unflatten(in_tree, instantiate_cts(
-            [Zero(a) if type(c) is Zero else c for c, a in zip(in_cts, avals)])))
+        return finalize_tree(tree_unflatten(in_tree, [
+            instantiate(Zero(a)) if type(c) is Zero else c for c, a in zip(in_cts, avals)]))
 
     return transposed

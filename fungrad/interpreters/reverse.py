@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
+import numpy as np
+
 from fungrad import core
 from fungrad.config import config
 from fungrad.core import get_aval
-from fungrad.interpreters.ad import JVPTrace, JVPTracer, Zero, instantiate
+from fungrad.interpreters.ad import JVPTrace, JVPTracer, Zero
 from fungrad.interpreters.staging import StagingTrace
 from fungrad.interpreters.transpose import backward_pass
 from fungrad.ir import Jaxpr
@@ -29,7 +31,7 @@ def linearize_flat(fun: Callable[..., Sequence[Any]],
             outs = fun(*[JVPTracer(jvp, p, t, jvp.eager and jvp.is_plain(p, t))
                          for p, t in zip(primals, tangents_in)])
             pairs = [jvp.unwrap(o) for o in outs]
-        tangents_out = [instantiate(t) for _, t in pairs]
+        tangents_out = [_zeros(t.aval) if type(t) is Zero else t for _, t in pairs]
         linear = partial.build(tangents_out)
     return [p for p, _ in pairs], linear
 
@@ -45,5 +47,7 @@ def vjp_flat(fun: Callable[..., Sequence[Any]],
     return outs, pullback
 
 
-def instantiate_cts(cts: Sequence[Any]) -> list[Any]:
-    return [instantiate(ct) if type(ct) is Zero else ct for ct in cts]
+def _zeros(aval: Any) -> Any:
+    """The value of an output tangent that does not depend on the inputs: read-only zeros
+    (no memory of their own), a constant of the linear program."""
+    return np.broadcast_to(np.zeros((), aval.dtype), aval.shape)

@@ -11,8 +11,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from fungrad import core
-from fungrad.core import Primitive, Trace, Tracer, _ctx, abstract_eval_rules
+from fungrad import core, typecheck
+from fungrad.core import Primitive, Trace, Tracer, abstract_eval_rules
 from fungrad.errors import ConcretizationError, ShapeError
 from fungrad.ir import Atom, Eqn, Jaxpr, Literal, ShapedArray, Var, literal
 from fungrad.source_info import at_user_line, user_frame_summary
@@ -103,12 +103,7 @@ class StagingTrace(Trace):
                 if type(a) is StagingTracer and a._trace is self:
                     break
             else:
-                parent = self.parent
-                _ctx.trace = parent  # type: ignore[assignment]
-                try:
-                    return parent.process_primitive(prim, args, params)  # type: ignore[union-attr]
-                finally:
-                    _ctx.trace = self
+                return self.process_on_parent(prim, args, params)
             rule = partial_eval_rules.get(prim)
             if rule is not None:
                 return rule(self, args, params)
@@ -141,7 +136,6 @@ class StagingTrace(Trace):
         outvars = [self.to_atom(o) for o in outs]
         constvars = [self.constvar_of[id(c)] for c in self.consts]
         jaxpr = Jaxpr(constvars, self.invars, self.eqns, outvars, self.consts)
-        from fungrad import typecheck
         if typecheck.check_enabled:
             typecheck.typecheck_jaxpr(jaxpr)
         return jaxpr

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from fungrad.compiler.passes import defsimplify
 from fungrad.core import get_aval
-from fungrad.interpreters.ad import defjvp_zero
-from fungrad.interpreters.batching import vectorized_batcher
+from fungrad.lax.registry import defjvp_zero, primitive, vectorized_batcher
 from fungrad.ir import ShapedArray
-from fungrad.lax.registry import primitive
+from fungrad.tree_util import tree_map
 
 
 def _identity(x: Any) -> Any:
@@ -25,6 +25,7 @@ def _same_aval(x: ShapedArray) -> ShapedArray:
 stop_gradient_p = primitive("stop_gradient", _identity, _same_aval)
 defjvp_zero(stop_gradient_p)
 vectorized_batcher(stop_gradient_p)
+defsimplify(stop_gradient_p, lambda rw, eqn: eqn.inputs[0])  # after autodiff, only the value is left
 
 
 def stop_gradient(x: Any) -> Any:
@@ -36,7 +37,6 @@ def stop_gradient(x: Any) -> Any:
     >>> float(fungrad.grad(lambda x: x * fungrad.stop_gradient(x))(3.0))
     3.0
     """
-    from fungrad.tree_util import tree_map
 
     def leaf(v: Any) -> Any:
         if get_aval(v).dtype.kind not in "fc":

@@ -10,14 +10,25 @@ from typing import Any, Callable
 
 import numpy as np
 
-from fungrad.core import EVAL_TRACE, Primitive, _ctx, get_aval
+from fungrad.compiler.codegen import (
+    EmitContext, assign, defcodegen, emit_call_inplace, emit_impl,
+)
+from fungrad.compiler.passes import (
+    Rewriter, defsimplify, involution, same_type, unbroadcast_operands, unit_operand,
+)
+from fungrad.core import EVAL_TRACE, Primitive, current_trace, get_aval
 from fungrad.interpreters import eager_linearize
-from fungrad.interpreters.ad import defjvp, defjvp_zero, deflinear
-from fungrad.interpreters.batching import broadcast_batcher, vectorized_batcher
-from fungrad.interpreters.transpose import (UndefinedPrimal, aval_of, deftranspose, transpose_rules,
-                                            unbroadcast)
-from fungrad.ir import ShapedArray
-from fungrad.lax.registry import _PY_SCALARS, as_operand, elementwise_shape, primitive
+from fungrad.interpreters.eager_linearize import stage
+from fungrad.interpreters.staging import StagingTrace, StagingTracer
+from fungrad.errors import ShapeError
+from fungrad.interpreters.ad import Zero
+from fungrad.interpreters.transpose import UndefinedPrimal, aval_of, transpose_rules
+from fungrad.lax.registry import (
+    PY_SCALARS, as_operand, broadcast_batcher, defjvp, defjvp_zero, deflinear, deftranspose,
+    elementwise_shape, primitive, unbroadcast, vectorized_batcher,
+)
+from fungrad.ir import Eqn, ShapedArray, Var
+from fungrad.lax.shape_ops import full  # complete: the registry imported it
 
 Jvp = Callable[..., Any] | None
 Op1 = Callable[[Any], Any]
@@ -52,8 +63,8 @@ def unary(name: str, impl: Callable[..., Any], jvp: Scaled | Jvp | str,
     if jvp == "zero":
         defjvp_zero(prim)
     elif isinstance(jvp, Scaled):
-        defjvp(prim, _scaled_jvp(jvp))
-        _scaled.append((prim, jvp))
+        defjvp(prim, _scaled_jvp(jvp))  # and the same tangent, in one step without jit:
+        eager_linearize.scaled_unary(prim, div_p if jvp.divide else mul_p, jvp.coef)
     else:
         defjvp(prim, jvp)  # type: ignore[arg-type]
     vectorized_batcher(prim)
@@ -67,9 +78,6 @@ def _scaled_jvp(scale: Scaled) -> Callable[..., Any]:
     return lambda t, ans, x: mul(t, coef(ans, x))
 
 
-_scaled: list[tuple[Primitive, Scaled]] = []  # registered with eager_linearize below the table
-
-
 def binary(name: str, impl: Callable[..., Any], jvp_x: Jvp | str, jvp_y: Jvp = None,
            out_dtype: Any = None) -> Primitive:
     """An elementwise two-operand primitive, broadcasting like NumPy."""
@@ -79,12 +87,13 @@ def binary(name: str, impl: Callable[..., Any], jvp_x: Jvp | str, jvp_y: Jvp = N
     else:
         defjvp(prim, jvp_x, jvp_y)  # type: ignore[arg-type]
     broadcast_batcher(prim)
+    defsimplify(prim, unbroadcast_operands)
     return prim
 
 
 def _bind1(prim: Primitive) -> Callable[[Any], Any]:
     def op(x: Any) -> Any:
-        return _ctx.trace.process_primitive(prim, (x,), {})
+        return current_trace().process_primitive(prim, (x,), {})
     op.__name__ = op.__qualname__ = prim.name
     op.__doc__ = f"Elementwise ``{prim.name}`` (the primitive, no dtype promotion)."
     primitive_of[op] = prim
@@ -97,11 +106,11 @@ primitive_of: dict[Callable[..., Any], Primitive] = {}
 
 def _bind2(prim: Primitive) -> Callable[[Any, Any], Any]:
     def op(x: Any, y: Any) -> Any:
-        if type(x) in _PY_SCALARS:
+        if type(x) in PY_SCALARS:
             x = as_operand(x, y)
-        elif type(y) in _PY_SCALARS:
+        elif type(y) in PY_SCALARS:
             y = as_operand(y, x)
-        return _ctx.trace.process_primitive(prim, (x, y), {})
+        return current_trace().process_primitive(prim, (x, y), {})
     op.__name__ = op.__qualname__ = prim.name
     op.__doc__ = f"Elementwise ``{prim.name}`` of operands of one dtype (Python scalars adapt)."
     return op
@@ -126,7 +135,7 @@ def _abs_jvp(t: Any, ans: Any, x: Any) -> Any:
     """``t * sign(x)`` for reals; ``Re(conj(x) t) / |x|`` for complex (0 where x == 0, as JAX)."""
     if get_aval(x).dtype.kind != "c":
         return mul(t, _abs_real_coef(ans, x))
-    from fungrad.lax.complex_ops import conj, real
+    from fungrad.lax.complex_ops import conj, real  # complex_ops imports this module
     return div(real(mul(conj(x), t)), select(eq(ans, 0), _ones_like(ans), ans))
 
 
@@ -171,6 +180,33 @@ def _convert(x: Any, *, new_dtype: np.dtype[Any]) -> Any:
 # ---------------------------------------------------------------- the table
 # Squares in coefficients are ``integer_pow(., 2)``: the same bits as ``mul(a, a)``, and its own
 # derivative is one product (``2a * t``) instead of two and a sum, which matters for hessians.
+add_p = binary("add", np.add, lambda t, ans, x, y: t, lambda t, ans, x, y: t)
+sub_p = binary("sub", np.subtract, lambda t, ans, x, y: t, lambda t, ans, x, y: neg(t))
+mul_p = binary("mul", np.multiply, lambda t, ans, x, y: mul(t, y), lambda t, ans, x, y: mul(x, t))
+div_p = binary("div", _div, lambda t, ans, x, y: div(t, y),
+               lambda t, ans, x, y: neg(mul(t, div(ans, y))))
+pow_p = binary("pow", np.power, lambda t, ans, x, y: mul(t, _pow_dx(x, y)),
+               lambda t, ans, x, y: mul(t, mul(_safe_log(x), ans)))
+max_p = binary("max", np.maximum, lambda t, ans, x, y: mul(t, _balanced_pick(x, y)),
+               lambda t, ans, x, y: mul(t, _balanced_pick(y, x)))
+min_p = binary("min", np.minimum, lambda t, ans, x, y: mul(t, _balanced_pick(y, x)),
+               lambda t, ans, x, y: mul(t, _balanced_pick(x, y)))
+atan2_p = binary("atan2", np.arctan2,
+                 lambda t, ans, x, y: mul(t, div(y, add(mul(x, x), mul(y, y)))),
+                 lambda t, ans, x, y: neg(mul(t, div(x, add(mul(x, x), mul(y, y))))))
+rem_p = binary("rem", np.remainder, lambda t, ans, x, y: t,
+               lambda t, ans, x, y: neg(mul(t, floor(div(x, y)))))
+nextafter_p = binary("nextafter", np.nextafter, "zero")
+eq_p = binary("eq", np.equal, "zero", out_dtype=bool)
+ne_p = binary("ne", np.not_equal, "zero", out_dtype=bool)
+lt_p = binary("lt", np.less, "zero", out_dtype=bool)
+le_p = binary("le", np.less_equal, "zero", out_dtype=bool)
+gt_p = binary("gt", np.greater, "zero", out_dtype=bool)
+ge_p = binary("ge", np.greater_equal, "zero", out_dtype=bool)
+and_p = binary("and", np.bitwise_and, "zero")
+or_p = binary("or", np.bitwise_or, "zero")
+xor_p = binary("xor", np.bitwise_xor, "zero")
+
 neg_p = unary("neg", np.negative, lambda t, ans, x: neg(t))
 exp_p = unary("exp", np.exp, times(lambda ans, x: ans))
 log_p = unary("log", np.log, over(lambda ans, x: x))
@@ -201,36 +237,9 @@ logistic_p = unary("logistic", _logistic, times(lambda ans, x: mul(ans, sub(1, a
 erf_p = unary("erf", _erf, times(lambda ans, x: mul(exp(neg(mul(x, x))), 2 / math.sqrt(math.pi))))
 integer_pow_p = unary("integer_pow", _integer_pow, lambda t, ans, x, *, y: _integer_pow_jvp(t, x, y))
 
-add_p = binary("add", np.add, lambda t, ans, x, y: t, lambda t, ans, x, y: t)
-sub_p = binary("sub", np.subtract, lambda t, ans, x, y: t, lambda t, ans, x, y: neg(t))
-mul_p = binary("mul", np.multiply, lambda t, ans, x, y: mul(t, y), lambda t, ans, x, y: mul(x, t))
-div_p = binary("div", _div, lambda t, ans, x, y: div(t, y),
-               lambda t, ans, x, y: neg(mul(t, div(ans, y))))
-pow_p = binary("pow", np.power, lambda t, ans, x, y: mul(t, _pow_dx(x, y)),
-               lambda t, ans, x, y: mul(t, mul(_safe_log(x), ans)))
-max_p = binary("max", np.maximum, lambda t, ans, x, y: mul(t, _balanced_pick(x, y)),
-               lambda t, ans, x, y: mul(t, _balanced_pick(y, x)))
-min_p = binary("min", np.minimum, lambda t, ans, x, y: mul(t, _balanced_pick(y, x)),
-               lambda t, ans, x, y: mul(t, _balanced_pick(x, y)))
-atan2_p = binary("atan2", np.arctan2,
-                 lambda t, ans, x, y: mul(t, div(y, add(mul(x, x), mul(y, y)))),
-                 lambda t, ans, x, y: neg(mul(t, div(x, add(mul(x, x), mul(y, y))))))
-rem_p = binary("rem", np.remainder, lambda t, ans, x, y: t,
-               lambda t, ans, x, y: neg(mul(t, floor(div(x, y)))))
-nextafter_p = binary("nextafter", np.nextafter, "zero")
-eq_p = binary("eq", np.equal, "zero", out_dtype=bool)
-ne_p = binary("ne", np.not_equal, "zero", out_dtype=bool)
-lt_p = binary("lt", np.less, "zero", out_dtype=bool)
-le_p = binary("le", np.less_equal, "zero", out_dtype=bool)
-gt_p = binary("gt", np.greater, "zero", out_dtype=bool)
-ge_p = binary("ge", np.greater_equal, "zero", out_dtype=bool)
-and_p = binary("and", np.bitwise_and, "zero")
-or_p = binary("or", np.bitwise_or, "zero")
-xor_p = binary("xor", np.bitwise_xor, "zero")
 
 
 def _select_shape(pred: ShapedArray, a: ShapedArray, b: ShapedArray) -> ShapedArray:
-    from fungrad.errors import ShapeError
     if pred.dtype != np.dtype(bool):
         raise ShapeError(f"select: the predicate must be boolean, got {pred.dtype}")
     out = elementwise_shape("select")(a, b)
@@ -241,6 +250,7 @@ def _select_shape(pred: ShapedArray, a: ShapedArray, b: ShapedArray) -> ShapedAr
 select_p = primitive("select", _select, _select_shape)
 deflinear(select_p, (1, 2))
 broadcast_batcher(select_p)
+defsimplify(select_p, unbroadcast_operands)
 
 
 def _convert_shape(x: ShapedArray, *, new_dtype: np.dtype[Any]) -> ShapedArray:
@@ -252,7 +262,6 @@ vectorized_batcher(convert_element_type_p)
 
 
 def _convert_jvp(primals: Any, tangents: Any, *, new_dtype: np.dtype[Any]) -> tuple[Any, Any]:
-    from fungrad.interpreters.ad import Zero
     ans = convert_element_type(primals[0], new_dtype)
     t = tangents[0]
     if new_dtype.kind not in "fc" or type(t) is Zero:
@@ -263,6 +272,41 @@ def _convert_jvp(primals: Any, tangents: Any, *, new_dtype: np.dtype[Any]) -> tu
 from fungrad.interpreters.ad import jvp_rules  # noqa: E402
 
 jvp_rules[convert_element_type_p] = _convert_jvp
+
+# ---------------------------------------------------------------- eager one-step tangents
+# ``tangent(lin, tx, ty, px, py)``: the tangent of the output recorded into the linear jaxpr
+# ``lin`` (``tx``/``ty``: tangent tracers, None for a known operand; ``px``/``py``: primals).
+
+def _add_tangent(lin: StagingTrace, tx: Any, ty: Any, px: Any, py: Any) -> Any:
+    if tx is None:
+        return ty
+    if ty is None:
+        return tx
+    return stage(lin, add_p, [tx.ir_var, ty.ir_var], tx)
+
+
+def _sub_tangent(lin: StagingTrace, tx: Any, ty: Any, px: Any, py: Any) -> Any:
+    if ty is None:
+        return tx
+    neg_ty = stage(lin, neg_p, [ty.ir_var], ty)
+    if tx is None:
+        return neg_ty
+    return stage(lin, add_p, [tx.ir_var, neg_ty.ir_var], tx)
+
+
+def _mul_tangent(lin: StagingTrace, tx: Any, ty: Any, px: Any, py: Any) -> Any:
+    if ty is None:  # a tracer times a constant, 3 in 8 ops of a typical chain: stage inlined
+        var = Var(tx.ir_var.aval)
+        lin.eqns.append(Eqn(mul_p, [tx.ir_var, lin.to_atom(py)], {}, [var], None))
+        return StagingTracer(lin, var)
+    out = None
+    if tx is not None:
+        out = stage(lin, mul_p, [tx.ir_var, lin.to_atom(py)], tx)
+    if ty is not None:
+        right = stage(lin, mul_p, [lin.to_atom(px), ty.ir_var], ty)
+        out = right if out is None else stage(lin, add_p, [out.ir_var, right.ir_var], out)
+    return out
+
 
 # ---------------------------------------------------------------- transposes of the linear ones
 # Hand-written transposes for the commonest linear ops: one call each, no per-operand dispatch.
@@ -285,12 +329,13 @@ def _mul_transpose(ct: Any, x: Any, y: Any) -> list[Any]:
     # Both operands are arrays of one dtype here, so bind without _bind2's scalar checks;
     # without a trace around (eager grad), multiply right away.
     if type(x) is UndefinedPrimal:
-        if _ctx.trace is EVAL_TRACE and type(ct) is np.ndarray and type(y) is np.ndarray:
+        trace = current_trace()
+        if trace is EVAL_TRACE and type(ct) is np.ndarray and type(y) is np.ndarray:
             r = np.multiply(ct, y)
         else:
-            r = _ctx.trace.process_primitive(mul_p, (ct, y), {})
+            r = trace.process_primitive(mul_p, (ct, y), {})
         return [r if r.shape == x.aval.shape else unbroadcast(r, x.aval), None]
-    r = _ctx.trace.process_primitive(mul_p, (x, ct), {})
+    r = current_trace().process_primitive(mul_p, (x, ct), {})
     return [None, r if r.shape == y.aval.shape else unbroadcast(r, y.aval)]
 
 
@@ -300,10 +345,10 @@ transpose_rules[sub_p] = _sub_transpose
 transpose_rules[mul_p] = _mul_transpose
 
 # One-step rules for linearizing concrete values (fungrad/interpreters/eager_linearize.py).
-_scaled.append((abs_p, times(_abs_real_coef)))  # only real floats reach the one-step rules
-for _prim, _scale in _scaled:
-    eager_linearize.scaled_unary(_prim, div_p if _scale.divide else mul_p, _scale.coef)
-eager_linearize.register_arithmetic(add_p, sub_p, mul_p, neg_p)
+eager_linearize.scaled_unary(abs_p, mul_p, _abs_real_coef)  # only real floats reach them
+eager_linearize.binary(add_p, _add_tangent)
+eager_linearize.binary(sub_p, _sub_tangent)
+eager_linearize.binary(mul_p, _mul_tangent)
 deftranspose(div_p, lambda ct, x, y: unbroadcast(div(ct, y), aval_of(x)), None)
 deftranspose(select_p, None,
              lambda ct, p, a, b: unbroadcast(select(p, ct, _zeros_like(ct)), aval_of(a)),
@@ -314,7 +359,7 @@ def _convert_transpose(ct: Any, x: Any, *, new_dtype: np.dtype[Any]) -> Any:
     """Back to the operand's dtype; a real operand promoted to complex gets the real part."""
     old = aval_of(x).dtype
     if get_aval(ct).dtype.kind == "c" and old.kind != "c":
-        from fungrad.lax.complex_ops import real
+        from fungrad.lax.complex_ops import real  # complex_ops imports this module
         ct = real(ct)
     return convert_element_type(ct, old)
 
@@ -391,7 +436,6 @@ def convert_element_type(x: Any, new_dtype: Any) -> Any:
 
 
 def _zeros_like(x: Any) -> Any:
-    from fungrad.lax import full
     a = get_aval(x)
     return full(a.shape, 0, a.dtype)
 
@@ -415,7 +459,6 @@ def _safe_log(x: Any) -> Any:
 
 
 def _ones_like(x: Any) -> Any:
-    from fungrad.lax import full
     a = get_aval(x)
     return full(a.shape, 1, a.dtype)
 
@@ -425,3 +468,57 @@ def _balanced_pick(x: Any, y: Any) -> Any:
     dtype = get_aval(x).dtype
     return add(convert_element_type(gt(x, y), dtype),
                mul(convert_element_type(eq(x, y), dtype), 0.5))
+
+
+# ---------------------------------------------------------------- jit statements
+
+def _emit_div(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    """Division is true division for inexact dtypes, floor division for integers."""
+    kind = eqn.outvars[0].aval.dtype.kind
+    return emit_call_inplace(ctx, np.floor_divide if kind in "iub" else np.true_divide, ins, outs)
+
+
+def _emit_select(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    return assign(outs, f"{ctx.ref(np.where)}({', '.join(ins)})")
+
+
+def _emit_convert(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    return assign(outs, f"{ins[0]}.astype({ctx.ref(eqn.params['new_dtype'])})")
+
+
+def _emit_integer_pow(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    y, x = eqn.params["y"], ins[0]
+    mul = ctx.ref(np.multiply)
+    if y == 2:
+        if ctx.inplace:
+            return [f"{mul}({x}, {x}, out={ctx.inplace})"]
+        return assign(outs, f"{mul}({x}, {x})")
+    if y == 3:
+        return assign(outs, f"{mul}({mul}({x}, {x}), {x})")
+    return emit_impl(ctx, eqn, ins, outs)
+
+
+def _integer_pow_buffers(eqn: Eqn) -> str:
+    y = eqn.params["y"]
+    return "inplace" if y == 2 else "fresh" if y == 3 else "alias"
+
+
+defcodegen(div_p, _emit_div, "inplace")
+defcodegen(select_p, _emit_select, "fresh")
+defcodegen(convert_element_type_p, _emit_convert, "fresh")
+defcodegen(integer_pow_p, _emit_integer_pow, _integer_pow_buffers)
+
+
+# ---------------------------------------------------------------- jit simplifications
+
+def _integer_pow_one(rw: Rewriter, eqn: Eqn) -> Any:
+    return same_type(eqn, eqn.inputs[0]) if eqn.params["y"] == 1 else eqn
+
+
+defsimplify(mul_p, unit_operand(1))
+defsimplify(add_p, unit_operand(0))
+defsimplify(sub_p, unit_operand(0, left=False))
+defsimplify(div_p, unit_operand(1, left=False))
+defsimplify(neg_p, involution)
+defsimplify(integer_pow_p, _integer_pow_one)
+defsimplify(convert_element_type_p, lambda rw, eqn: same_type(eqn, eqn.inputs[0]))

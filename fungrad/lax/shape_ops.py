@@ -8,13 +8,20 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from fungrad.compiler.codegen import EmitContext, assign, defcodegen
+from fungrad.compiler.passes import (
+    Rewriter, defsimplify, expand_rules, permute_rules, same_type,
+)
 from fungrad.core import get_aval
 from fungrad.errors import ShapeError
-from fungrad.interpreters.ad import defjvp, deflinear, defjvp_zero
-from fungrad.interpreters.batching import batch_rules, bdim_to_front, moveaxis, shift_axes
-from fungrad.interpreters.transpose import aval_of, deftranspose, is_undefined, transpose_rules
-from fungrad.ir import ShapedArray
-from fungrad.lax.registry import primitive
+from fungrad.lax import elementwise  # a module: it imports this one while being imported
+from fungrad.lax.registry import (
+    as_operand, bdim_to_front, defjvp, defjvp_zero, deflinear, deftranspose, moveaxis, primitive,
+    shift_axes,
+)
+from fungrad.interpreters.batching import batch_rules
+from fungrad.interpreters.transpose import aval_of, is_undefined, transpose_rules
+from fungrad.ir import Atom, Eqn, Literal, ShapedArray, Var
 from fungrad.source_info import at_user_line
 
 
@@ -157,7 +164,7 @@ def _reduce_sum(x: Any, *, axes: tuple[int, ...]) -> Any:
     return np.sum(x, axis=axes)
 
 
-def _reduce_shape(x: ShapedArray, *, axes: tuple[int, ...]) -> ShapedArray:
+def reduce_shape(x: ShapedArray, *, axes: tuple[int, ...]) -> ShapedArray:
     if any(not 0 <= a < x.ndim for a in axes):
         raise ShapeError(f"reduction axes {axes} out of range for {x}")
     return ShapedArray(tuple(n for i, n in enumerate(x.shape) if i not in axes), x.dtype)
@@ -169,7 +176,7 @@ def _reduce_sum_transpose(ct: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
     return broadcast_in_dim(ct, shape, kept)
 
 
-def _reduce_batch(prim: Any) -> Any:
+def reduce_batch(prim: Any) -> Any:
     def rule(vals: Any, dims: Any, *, axes: tuple[int, ...], **params: Any) -> tuple[Any, int]:
         d = dims[0]
         new_axes = tuple(a + (a >= d) for a in axes)
@@ -178,10 +185,10 @@ def _reduce_batch(prim: Any) -> Any:
     return rule
 
 
-reduce_sum_p = primitive("reduce_sum", _reduce_sum, _reduce_shape)
+reduce_sum_p = primitive("reduce_sum", _reduce_sum, reduce_shape)
 deflinear(reduce_sum_p)
 deftranspose(reduce_sum_p, _reduce_sum_transpose)
-batch_rules[reduce_sum_p] = _reduce_batch(reduce_sum_p)
+batch_rules[reduce_sum_p] = reduce_batch(reduce_sum_p)
 
 
 def reduce_sum(x: Any, axes: Sequence[int]) -> Any:
@@ -243,7 +250,7 @@ def _concatenate_shape(*xs: ShapedArray, dimension: int) -> ShapedArray:
 
 
 def _concatenate_transpose(ct: Any, *xs: Any, dimension: int) -> list[Any]:
-    from fungrad.lax.indexing import slice_in_dim
+    from fungrad.lax.slicing import slice_in_dim  # slicing imports this module
     outs, start = [], 0
     for x in xs:
         n = aval_of(x).shape[dimension]
@@ -308,7 +315,7 @@ def _pad_shape(x: ShapedArray, value: ShapedArray, *, padding_config: PadConfig)
 
 def _unpad(ct: Any, padding_config: PadConfig) -> Any:
     """The transpose of ``pad`` in its operand: crop the edges, keep every (interior+1)-th entry."""
-    from fungrad.lax.indexing import slice as slice_
+    from fungrad.lax.slicing import slice as slice_  # slicing imports this module
     cropped = pad(ct, 0, [(-lo, -hi, 0) for lo, hi, _ in padding_config])
     shape = get_aval(cropped).shape
     return slice_(cropped, [0] * len(shape), shape, [i + 1 for _, _, i in padding_config])
@@ -319,8 +326,7 @@ def _pad_transpose(ct: Any, x: Any, value: Any, *, padding_config: PadConfig) ->
     ct_v = None
     if is_undefined(value):
         everything = tuple(range(get_aval(ct).ndim))
-        from fungrad.lax.elementwise import sub
-        ct_v = sub(reduce_sum(ct, everything), reduce_sum(ct_x, everything))
+        ct_v = elementwise.sub(reduce_sum(ct, everything), reduce_sum(ct_x, everything))
     return [ct_x if is_undefined(x) else None, ct_v]
 
 
@@ -331,12 +337,11 @@ def _pad_batch(vals: Any, dims: Any, *, padding_config: PadConfig) -> tuple[Any,
     config = ((0, 0, 0),) + padding_config
     if vd is None:
         return pad(moveaxis(x, xd, 0), value, config), 0
-    from fungrad.lax.elementwise import select
     x = bdim_to_front(x, xd, size)
     padded = pad(x, np.zeros((), get_aval(x).dtype), config)
     inside = pad(full(get_aval(x).shape, True, bool), False, config)
     everywhere = broadcast_in_dim(moveaxis(value, vd, 0), get_aval(padded).shape, (0,))
-    return select(inside, padded, everywhere), 0
+    return elementwise.select(inside, padded, everywhere), 0
 
 
 pad_p = primitive("pad", _pad, _pad_shape)
@@ -352,7 +357,6 @@ def pad(x: Any, padding_value: Any, padding_config: Sequence[Sequence[int]]) -> 
     >>> pad(np.array([1, 2, 3]), 0, [(1, -1, 1)])
     array([0, 1, 0, 2, 0])
     """
-    from fungrad.lax.registry import as_operand
     config = tuple((int(lo), int(hi), int(i)) for lo, hi, i in padding_config)
     return pad_p.bind(x, as_operand(padding_value, x), padding_config=config)
 
@@ -423,14 +427,14 @@ def _clamp_shape(lo: ShapedArray, x: ShapedArray, hi: ShapedArray) -> ShapedArra
 
 
 def _clamp_jvps() -> tuple[Any, Any, Any]:
-    from fungrad.lax.elementwise import bitwise_and, gt, lt, select
+    ew = elementwise
 
     def where(pred: Any, t: Any) -> Any:
         t = broadcast_to(t, get_aval(pred).shape)
-        return select(pred, t, full(get_aval(t).shape, 0, get_aval(t).dtype))
-    return (lambda t, ans, lo, x, hi: where(bitwise_and(gt(lo, x), lt(lo, hi)), t),
-            lambda t, ans, lo, x, hi: where(bitwise_and(gt(x, lo), lt(x, hi)), t),
-            lambda t, ans, lo, x, hi: where(lt(hi, x), t))
+        return ew.select(pred, t, full(get_aval(t).shape, 0, get_aval(t).dtype))
+    return (lambda t, ans, lo, x, hi: where(ew.bitwise_and(ew.gt(lo, x), ew.lt(lo, hi)), t),
+            lambda t, ans, lo, x, hi: where(ew.bitwise_and(ew.gt(x, lo), ew.lt(x, hi)), t),
+            lambda t, ans, lo, x, hi: where(ew.lt(hi, x), t))
 
 
 clamp_p = primitive("clamp", lambda lo, x, hi: np.minimum(np.maximum(x, lo), hi), _clamp_shape)
@@ -461,5 +465,139 @@ def clamp(min: Any, x: Any, max: Any) -> Any:
     >>> clamp(0.0, np.array([-1.0, 0.5, 2.0]), 1.0)
     array([0. , 0.5, 1. ])
     """
-    from fungrad.lax.registry import as_operand
     return clamp_p.bind(as_operand(min, x), x, as_operand(max, x))
+
+
+# ---------------------------------------------------------------- jit statements
+
+def _emit_reduce_sum(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    return assign(outs, f"{ctx.ref(np.add.reduce)}({ins[0]}, {ctx.ref(eqn.params['axes'])})")
+
+
+def _emit_reshape(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    return assign(outs, f"{ins[0]}.reshape({ctx.ref(eqn.params['new_sizes'])})")
+
+
+def _emit_transpose(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    return assign(outs, f"{ins[0]}.transpose({ctx.ref(eqn.params['permutation'])})")
+
+
+def _emit_broadcast_in_dim(ctx: EmitContext, eqn: Eqn, ins: list[str],
+                           outs: list[str]) -> list[str]:
+    shape, dims = eqn.params["shape"], eqn.params["broadcast_dimensions"]
+    x = ins[0]
+    in_shape = eqn.inputs[0].aval.shape
+    if dims != tuple(range(len(shape) - len(dims), len(shape))):
+        expanded = [1] * len(shape)
+        for d, n in zip(dims, in_shape):
+            expanded[d] = n
+        x = f"{x}.reshape({ctx.ref(tuple(expanded))})"
+    return assign(outs, f"{ctx.ref(np.broadcast_to)}({x}, {ctx.ref(shape)})")
+
+
+def _emit_full(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    p = eqn.params
+    args = ", ".join(ctx.ref(p[k]) for k in ("shape", "fill_value", "dtype"))
+    return assign(outs, f"{ctx.ref(np.full)}({args})")
+
+
+defcodegen(reduce_sum_p, _emit_reduce_sum, "fresh")
+defcodegen(reshape_p, _emit_reshape, "alias")
+defcodegen(transpose_p, _emit_transpose, "alias")
+defcodegen(broadcast_in_dim_p, _emit_broadcast_in_dim, "alias")
+defcodegen(full_p, _emit_full, "fresh")
+
+
+# ---------------------------------------------------------------- jit simplifications
+
+def _same_as_operand(rw: Rewriter, eqn: Eqn) -> Atom | Eqn:
+    """A reshape, broadcast or transpose that changes nothing."""
+    x = eqn.inputs[0]
+    if x.aval != eqn.outvars[0].aval:
+        return eqn
+    if eqn.primitive is transpose_p and eqn.params["permutation"] != tuple(range(x.aval.ndim)):
+        return eqn
+    return x
+
+
+def _compose(first: tuple[int, ...], second: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(first[i] for i in second)
+
+
+def _reshape_fused(rw: Rewriter, eqn: Eqn) -> Atom | Eqn:
+    """reshape(reshape x) is one reshape of x (or x); a reshaped scalar broadcast stays one."""
+    inner = rw.producer_of(eqn.inputs[0])
+    if inner is None:
+        return eqn
+    if inner.primitive is reshape_p:
+        x = inner.inputs[0]
+        if x.aval == eqn.outvars[0].aval:
+            return x
+        return Eqn(reshape_p, [x], eqn.params, eqn.outvars, eqn.source)
+    if inner.primitive is broadcast_in_dim_p and inner.inputs[0].aval.ndim == 0:
+        return Eqn(broadcast_in_dim_p, inner.inputs, {"shape": eqn.params["new_sizes"],
+                                                      "broadcast_dimensions": ()},
+                   eqn.outvars, eqn.source)
+    return eqn
+
+
+def _transpose_fused(rw: Rewriter, eqn: Eqn) -> Atom | Eqn:
+    """transpose(transpose x) is one transpose of x (or x); a product whose only use is its
+    transpose is computed transposed directly (``permute_rules``), coming out contiguous."""
+    inner = rw.producer_of(eqn.inputs[0])
+    if inner is None:
+        return eqn
+    perm = eqn.params["permutation"]
+    if inner.primitive is transpose_p:
+        composed = _compose(inner.params["permutation"], perm)
+        if composed == tuple(range(len(perm))):
+            return same_type(eqn, inner.inputs[0])
+        return Eqn(transpose_p, [inner.inputs[0]], {"permutation": composed}, eqn.outvars,
+                   eqn.source)
+    permute = permute_rules.get(inner.primitive)
+    if permute is not None and rw.uses(inner.outvars[0]) == 1:
+        direct = permute(inner, perm)
+        if direct is not None:
+            return Eqn(direct.primitive, direct.inputs, direct.params, eqn.outvars, eqn.source)
+    return eqn
+
+
+def _reduce_sum_fused(rw: Rewriter, eqn: Eqn) -> Atom | Eqn:
+    """reduce_sum(reduce_sum x) is one reduce_sum of x."""
+    inner = rw.producer_of(eqn.inputs[0])
+    if inner is None or inner.primitive is not reduce_sum_p:
+        return eqn
+    first = inner.params["axes"]
+    kept = [i for i in range(inner.inputs[0].aval.ndim) if i not in first]
+    axes = tuple(sorted(first + tuple(kept[j] for j in eqn.params["axes"])))
+    return Eqn(reduce_sum_p, [inner.inputs[0]], {"axes": axes}, eqn.outvars, eqn.source)
+
+
+def _broadcast_source(rw: Rewriter, eqn: Eqn) -> Atom | None:
+    """The operand with size-1 axes where it was expanded (or the scalar itself): NumPy
+    broadcasting expands it the same way."""
+    x, dims = eqn.inputs[0], eqn.params["broadcast_dimensions"]
+    if x.aval.ndim == 0:
+        return x
+    shape = [1] * len(eqn.params["shape"])
+    for d, n in zip(dims, x.aval.shape):
+        shape[d] = n
+    while shape and shape[0] == 1 and len(shape) > x.aval.ndim:
+        shape.pop(0)
+    if tuple(shape) == x.aval.shape:
+        return x
+    v = Var(ShapedArray(tuple(shape), x.aval.dtype))
+    rw.keep(Eqn(reshape_p, [x], {"new_sizes": tuple(shape)}, [v], eqn.source))
+    return v
+
+
+def _full_source(rw: Rewriter, eqn: Eqn) -> Atom:
+    return Literal(np.asarray(eqn.params["fill_value"], eqn.params["dtype"]))
+
+
+defsimplify(reshape_p, _same_as_operand, _reshape_fused)
+defsimplify(transpose_p, _same_as_operand, _transpose_fused)
+defsimplify(broadcast_in_dim_p, _same_as_operand)
+defsimplify(reduce_sum_p, _reduce_sum_fused)
+expand_rules[broadcast_in_dim_p] = _broadcast_source
+expand_rules[full_p] = _full_source

@@ -51,10 +51,7 @@ from fungrad.numpy.ufuncs import (
 )
 from fungrad.numpy.numeric import convolve, correlate, diff, interp, trapezoid
 
-try:
-    import fungrad.numpy.linalg as linalg
-except ImportError:  # being written
-    pass
+from fungrad.numpy import linalg as linalg
 
 # ---------------------------------------------------------------- elementwise functions
 sin, cos, tan = UNARY["sin"], UNARY["cos"], UNARY["tan"]
@@ -135,7 +132,7 @@ class ndarray(metaclass=_ArrayMeta):
 
 Array = ndarray
 
-from fungrad import array_methods as _array_methods  # noqa: E402
+from fungrad.numpy import array_methods as _array_methods  # noqa: E402  (it uses the names above)
 
-_array_methods.install_operators({"__add__": add, "__sub__": subtract, "__mul__": multiply,
-                                  "__truediv__": true_divide})
+_array_methods.install(Tracer, {"__add__": add, "__sub__": subtract, "__mul__": multiply,
+                                "__truediv__": true_divide})

@@ -50,9 +50,8 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 import fungrad.numpy as fnp
-from fungrad.flatten_util import ravel_pytree
 from fungrad.optim.curvature import products
-from fungrad.optim.curvature.cg import cg_loop
+from fungrad.optim.curvature.cg import cg_loop, tree_vdot
 from fungrad.optim.curvature.likelihoods import check_likelihood
 from fungrad.tree_util import PyTree, tree_map
 
@@ -60,7 +59,11 @@ __all__ = ["HessianFreeState", "HessianFree", "hessian_free"]
 
 
 class HessianFreeState(NamedTuple):
-    """The state: the damping ``lambda``, the step count, and the last step's diagnostics."""
+    """The state: the damping ``lambda``, the step count, and the last step's diagnostics.
+
+    >>> HessianFreeState(1.0, 0, 0.0, True, 0).damping
+    1.0
+    """
 
     damping: Any
     count: Any
@@ -70,7 +73,13 @@ class HessianFreeState(NamedTuple):
 
 
 class HessianFree(NamedTuple):
-    """``init(params) -> state`` and ``update(grads, state, params, *, inputs, targets, value=None)``."""
+    """``init(params) -> state`` and ``update(grads, state, params, *, inputs, targets, value=None)``.
+
+    >>> import fungrad.numpy as fnp
+    >>> opt = hessian_free(lambda w, x: x * w, lambda f, y: fnp.mean((f - y) ** 2))
+    >>> isinstance(opt, HessianFree), opt.init(np.zeros(2)).count
+    (True, array(0))
+    """
 
     init: Callable[[PyTree], HessianFreeState]
     update: Callable[..., tuple[PyTree, HessianFreeState]]
@@ -91,7 +100,8 @@ def hessian_free(model: Callable[[PyTree, Any], Any], loss_of_output: Callable[[
     ``damping`` is the initial ``lambda``; ``cg_maxiter`` and ``cg_tol`` (relative to ``||g||``) bound each
     step's CG solve (a few iterations per mini-batch, as in stochastic Hessian-free practice); ``boost`` and
     ``drop`` are the factors of Martens' rule and ``lambda`` stays within ``[min_damping, max_damping]``.
-    The update is jit-able and vmap-able; the state is a pytree of arrays.
+    The update is jit-able as a whole (one trace: the damping is a traced value); the state is a pytree
+    of arrays.
 
     >>> import fungrad.numpy as fnp
     >>> opt = hessian_free(lambda w, x: x * w, lambda f, y: fnp.mean((f - y) ** 2), damping=0.5)
@@ -116,27 +126,26 @@ def hessian_free(model: Callable[[PyTree, Any], Any], loss_of_output: Callable[[
 
     def update(grads: PyTree, state: HessianFreeState, params: PyTree, *, inputs: Any, targets: Any,
                value: Any = None) -> tuple[PyTree, HessianFreeState]:
-        g, unravel = ravel_pytree(grads)
         outputs, push, pull = products.linearize_model(model, params, inputs)
         output_map = products.loss_hessian_map(loss_of_output, targets) if curvature == "ggn" else \
             products.FISHER_MAPS[likelihood]
         lam = state.damping
 
-        def damped_product(v: Any) -> Any:
-            return ravel_pytree(pull(output_map(outputs, push(unravel(v)))))[0] + lam * v
+        def damped_product(v: PyTree) -> PyTree:
+            return tree_map(lambda cv, vi: cv + lam * vi, pull(output_map(outputs, push(v))), v)
 
-        d, iterations = cg_loop(damped_product, -g, cg_maxiter, cg_tol)
-        gd = fnp.sum(g * d)
-        dCd = -gd - lam * fnp.sum(d * d)      # d^T (C + lam I) d = -g.d for every CG iterate from zero
+        d, iterations = cg_loop(damped_product, tree_map(lambda gi: -gi, grads), cg_maxiter, cg_tol)
+        gd = tree_vdot(grads, d)
+        dCd = -gd - lam * tree_vdot(d, d)                 # d^T (C + lam I) d = -g.d for every CG iterate from zero
         predicted = gd + 0.5 * dCd
         before = loss_of_output(outputs, targets) if value is None else value
-        trial = tree_map(lambda p, s: p + s, params, unravel(d))
+        trial = tree_map(lambda p, s: p + s, params, d)
         actual = loss_of_output(model(trial, inputs), targets) - before
         finite = fnp.isfinite(actual)
         ratio = fnp.where(finite & (predicted < 0), actual / fnp.where(predicted < 0, predicted, -1.0), -np.inf)
         new_lam = fnp.where(ratio < 0.25, lam * boost, fnp.where(ratio > 0.75, lam * drop, lam))
         accepted = finite & (actual < 0)
-        updates = unravel(fnp.where(accepted, d, fnp.zeros_like(d)))
+        updates = tree_map(lambda di: fnp.where(accepted, di, fnp.zeros_like(di)), d)
         return updates, HessianFreeState(fnp.clip(new_lam, min_damping, max_damping), state.count + 1,
                                          ratio, accepted, iterations)
 

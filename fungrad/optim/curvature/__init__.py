@@ -21,5 +21,6 @@ from fungrad.optim.curvature.estimators import diagonal, trace
 
 __all__ = ["LinearOperator", "MatrixOperator", "Space", "JacobianOperator", "ProductOperator",
            "empirical_fisher_operator", "fisher_operator", "ggn_operator", "hessian_operator",
-           "jacobian_operator", "KFACOperator", "kfac_operator", "solve_cg", "LanczosNoConvergence", "eigsh", "spectral_density",
+           "jacobian_operator", "KFACOperator", "kfac_operator", "solve_cg", "LanczosNoConvergence", "eigsh",
+           "spectral_density",
            "diagonal", "trace"]

@@ -32,7 +32,7 @@ from fungrad.ir import Jaxpr, Literal, Var
 from fungrad.jit import jit
 from fungrad.optim.curvature.likelihoods import check_likelihood, sample_residuals
 from fungrad.optim.curvature.operator import LinearOperator, Space
-from fungrad.optim.curvature.operators import _input_batches
+from fungrad.optim.curvature.operators import input_batches
 from fungrad.tree_util import PyTree, tree_flatten, tree_leaves
 
 __all__ = ["DenseLayer", "find_dense_layers", "kfac_operator", "KFACOperator"]
@@ -40,7 +40,14 @@ __all__ = ["DenseLayer", "find_dense_layers", "kfac_operator", "KFACOperator"]
 
 @dataclass(frozen=True)
 class DenseLayer:
-    """A dense layer of the traced model: indices of its weight and bias among the parameter leaves."""
+    """A dense layer of the traced model: indices of its weight and bias among the parameter leaves.
+
+    >>> import fungrad
+    >>> jaxpr = fungrad.make_jaxpr(lambda p, x: x @ p)(np.ones((2, 3)), np.ones((4, 2)))
+    >>> layer, = find_dense_layers(jaxpr, 1)
+    >>> layer.weight, layer.bias
+    (0, None)
+    """
 
     weight: int
     bias: int | None
@@ -122,7 +129,13 @@ def _exact_residuals(likelihood: str, outputs: np.ndarray) -> tuple[np.ndarray, 
 
 
 class KFACOperator(LinearOperator):
-    """Block-diagonal ``A_l kron G_l`` over dense layers (see :func:`kfac_operator`); ``factors`` holds them."""
+    """Block-diagonal ``A_l kron G_l`` over dense layers (see :func:`kfac_operator`); ``factors`` holds them.
+
+    >>> K = kfac_operator(lambda p, x: x @ p, np.zeros((2, 1)), np.eye(2), likelihood="gaussian")
+    >>> K @ np.array([[1.0], [1.0]])
+    array([[0.5],
+           [0.5]])
+    """
 
     symmetric = True
 
@@ -176,7 +189,7 @@ def kfac_operator(model: Callable[[PyTree, Any], Any], params: PyTree, inputs: A
            [0. , 2. ]])
     """
     check_likelihood(likelihood)
-    batches = _input_batches(inputs, data, "kfac_operator")
+    batches = input_batches(inputs, data, "kfac_operator")
     leaves, treedef = tree_flatten(params)
     jaxpr = make_jaxpr(lambda p, x: model(treedef.unflatten(p), x))(leaves, batches[0])
     layers = find_dense_layers(jaxpr, len(leaves))

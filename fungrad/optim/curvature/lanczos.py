@@ -20,7 +20,15 @@ Tridiagonal = tuple[np.ndarray, np.ndarray]
 
 
 class LanczosNoConvergence(RuntimeError):
-    """``eigsh`` ran out of iterations; ``eigenvalues``/``eigenvectors`` hold the unconverged estimates."""
+    """``eigsh`` ran out of iterations; ``eigenvalues``/``eigenvectors`` hold the unconverged estimates.
+
+    >>> from fungrad.optim.curvature.operator import MatrixOperator
+    >>> try:
+    ...     eigsh(MatrixOperator(np.diag(np.linspace(1.0, 2.0, 300))), k=2, maxiter=5)
+    ... except LanczosNoConvergence as e:
+    ...     print(e.eigenvalues.shape)
+    (2,)
+    """
 
     def __init__(self, message: str, eigenvalues: np.ndarray, eigenvectors: np.ndarray):
         super().__init__(message)
@@ -32,9 +40,9 @@ def lanczos(matvec: Callable[[np.ndarray], np.ndarray], q0: np.ndarray, max_step
     """Yield ``(alphas, betas, Q)`` after each Lanczos step from ``q0``; ``Q`` holds the basis as rows.
 
     Every new vector is orthogonalized against the whole basis (full reorthogonalization, a second pass when
-    the first cancels much), so the basis stays orthonormal to rounding. ``betas[j]`` couples step ``j`` to ``j + 1``. When the Krylov space becomes
-    invariant, the iteration restarts from a random vector orthogonal to the basis if ``rng`` is given
-    (that ``beta`` is then 0), and stops otherwise.
+    the first cancels much), so the basis stays orthonormal to rounding. ``betas[j]`` couples step ``j`` to
+    ``j + 1``. When the Krylov space becomes invariant, the iteration restarts from a random vector
+    orthogonal to the basis if ``rng`` is given (that ``beta`` is then 0), and stops otherwise.
 
     >>> steps = list(lanczos(lambda v: np.array([2.0, 3.0]) * v, np.array([1.0, 1.0]), 2))
     >>> np.sort(np.linalg.eigvalsh(np.diag(steps[-1][0])

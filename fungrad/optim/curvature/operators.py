@@ -72,8 +72,12 @@ def _batches(given: Batch, data: Sequence[Any] | None, arity: int, what: str) ->
     return batches
 
 
-def _input_batches(inputs: Any, data: Sequence[Any] | None, what: str) -> list[Any]:
-    """The input batches: ``[inputs]``, or the first element of each ``data=`` batch (targets unused)."""
+def input_batches(inputs: Any, data: Sequence[Any] | None, what: str) -> list[Any]:
+    """The input batches: ``[inputs]``, or the first element of each ``data=`` batch (targets unused).
+
+    >>> input_batches(None, [(np.ones(2), 0), (np.zeros(2), 1)], "demo")
+    [array([1., 1.]), array([0., 0.])]
+    """
     given = [(b[0] if isinstance(b, (tuple, list)) else b,) for b in data] if data is not None else None
     return [b[0] for b in _batches((inputs,), given, 1, what)]
 
@@ -171,7 +175,7 @@ def fisher_operator(model: Callable[[PyTree, Any], Any], params: PyTree, inputs:
            [-0.5 ,  1.  ]])
     """
     check_likelihood(likelihood)
-    batches = [(x,) for x in _input_batches(inputs, data, "fisher_operator")]
+    batches = [(x,) for x in input_batches(inputs, data, "fisher_operator")]
     if mc_samples is None:
         exact = products.categorical_fisher_product if likelihood == "categorical" else \
             products.gaussian_fisher_product
@@ -206,7 +210,12 @@ def empirical_fisher_operator(per_example_loss: Callable[[PyTree, Any, Any], Any
 
 
 class JacobianOperator(LinearOperator):
-    """The Jacobian of ``model(params, inputs)`` with respect to ``params`` (see :func:`jacobian_operator`)."""
+    """The Jacobian of ``model(params, inputs)`` with respect to ``params`` (see :func:`jacobian_operator`).
+
+    >>> JacobianOperator(lambda w, x: x * w, np.ones(2), [np.array([2.0, 3.0])]).to_dense()
+    array([[2., 0.],
+           [0., 3.]])
+    """
 
     def __init__(self, model: Callable[[PyTree, Any], Any], params: PyTree, batches: Sequence[Any]):
         forward = jit(model)
@@ -248,4 +257,4 @@ def jacobian_operator(model: Callable[[PyTree, Any], Any], params: PyTree, input
     >>> J @ np.array([1.0, 0.0]), J.T @ np.array([1.0, 1.0])
     (array([1., 3.]), array([4., 6.]))
     """
-    return JacobianOperator(model, params, _input_batches(inputs, data, "jacobian_operator"))
+    return JacobianOperator(model, params, input_batches(inputs, data, "jacobian_operator"))

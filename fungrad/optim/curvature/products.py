@@ -29,8 +29,8 @@ from fungrad import nn
 from fungrad.api import grad, jvp, linearize, vjp, vmap
 from fungrad.tree_util import PyTree
 
-__all__ = ["hessian_product", "linearize_model", "jtmj_product", "ggn_product", "loss_hessian_map", "FISHER_MAPS", "categorical_fisher_product",
-           "gaussian_fisher_product", "sampled_fisher_product", "empirical_fisher_product"]
+__all__ = ["hessian_product", "linearize_model", "jtmj_product", "ggn_product", "loss_hessian_map", "FISHER_MAPS",
+           "categorical_fisher_product", "gaussian_fisher_product", "sampled_fisher_product", "empirical_fisher_product"]
 
 Model = Callable[[PyTree, Any], Any]
 
