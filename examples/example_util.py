@@ -20,11 +20,16 @@ DIGITS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "digit
 
 def parse_args(doc: str | None, argv: list[str] | None = None) -> argparse.Namespace:
     """``--fast`` (the small run the tests and the docs build use) and ``--out DIR`` for plots."""
+    return make_parser(doc).parse_args(argv)
+
+
+def make_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The shared command line, for examples that add options of their own."""
     parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fast", action="store_true", help="a small, quick run (used by the tests)")
     parser.add_argument("--out", default=None, help="folder for plots (default: a temporary folder)")
-    return parser.parse_args(argv)
+    return parser
 
 
 def output_dir(out: str | None, name: str) -> str:
