@@ -19,7 +19,7 @@ import inspect
 from typing import Any, Callable, Sequence
 
 from fungrad import core
-from fungrad.api_util import as_leaf, flatten_leaves
+from fungrad.api_util import as_leaf, flatten_fun, flatten_leaves
 from fungrad.core import Tracer, get_aval
 from fungrad.errors import InvalidArgumentError, NotDifferentiableError
 from fungrad.interpreters.ad import Zero, add_tangents, jvp_rules
@@ -32,6 +32,7 @@ from fungrad.source_info import at_user_line
 from fungrad.tree_util import PyTreeDef, tree_flatten, tree_map, tree_unflatten
 from fungrad.lax.elementwise import convert_element_type
 from fungrad.lax.shape_ops import reduce_sum
+from fungrad.errors import ShapeError
 
 __all__ = ["custom_jvp", "custom_vjp", "SymbolicZero"]
 
@@ -124,10 +125,12 @@ class _Traced:
         return _merge(self.nondiff_argnums, self.nondiff, tree_unflatten(self.in_tree, leaves))
 
     def trace(self) -> tuple[Jaxpr, list[Any]]:
-        def flat(*xs: Any) -> list[Any]:
-            out_leaves, self.out_tree = tree_flatten(self.fun(*self.full_args(xs)))
-            return [as_leaf(x, "the output of a custom-derivative function") for x in out_leaves]
+        flat, out_tree = flatten_fun(
+            self.fun, self.in_tree,
+            lambda dyn: (_merge(self.nondiff_argnums, self.nondiff, dyn), {}),
+            "the output of a custom-derivative function")
         jaxpr, consts = trace_closed(flat, [get_aval(x) for x in self.leaves])
+        self.out_tree = out_tree()
         self.out_avals = jaxpr.out_avals
         return jaxpr, consts
 
@@ -153,7 +156,6 @@ def _call_impl(*args: Any, call_jaxpr: Jaxpr, **_: Any) -> list[Any]:
 
 def _call_shape(*avals: ShapedArray, call_jaxpr: Jaxpr, **_: Any) -> list[ShapedArray]:
     if list(avals) != call_jaxpr.in_avals:
-        from fungrad.errors import ShapeError
         raise ShapeError(f"custom call: operands {list(avals)} do not fit {call_jaxpr.in_avals}")
     return call_jaxpr.out_avals
 

@@ -23,7 +23,7 @@ from fungrad.lax.registry import (
     as_operand, bdim_to_front, deflinear, deftranspose, instantiate, moveaxis, primitive,
 )
 from fungrad.interpreters.batching import batch_rules
-from fungrad.interpreters.transpose import aval_of, is_undefined
+from fungrad.interpreters.transpose import aval_of, is_undefined, transpose_rules
 from fungrad.ir import ShapedArray
 from fungrad.lax.elementwise import (
     add, convert_element_type, div, eq, max as lmax, min as lmin, mul, select,
@@ -310,7 +310,6 @@ def _scatter_mul_transpose(ct: Any, x: Any, u: Any, *arrs: Any, indexer: tuple[E
     return [scatter_mul_p.bind(ct, u, *arrs, indexer=indexer, oob=oob)] + [None] * (1 + len(arrs))
 
 
-from fungrad.interpreters.transpose import transpose_rules  # noqa: E402
 
 deftranspose(gather_p, _gather_transpose)
 transpose_rules[scatter_p] = _scatter_set_transpose

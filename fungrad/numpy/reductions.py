@@ -19,6 +19,7 @@ import numpy as np
 from fungrad import lax
 from fungrad.numpy.manipulation import canonical_axes, canonical_axis, ravel, reshape, slice_axis
 from fungrad.numpy.promotion import asarray, promote
+from fungrad.numpy.manipulation import stack
 
 _INT64, _UINT64 = np.dtype(np.int64), np.dtype(np.uint64)
 
@@ -239,7 +240,6 @@ def quantile(a: Any, q: Any, axis: int | None = None, keepdims: bool = False) ->
         outs = [reshape(o, (1,) * len(shape)) for o in outs]
     if qs.ndim == 0:
         return outs[0]
-    from fungrad.numpy.manipulation import stack
     return reshape(stack(outs), qs.shape + tuple(outs[0].shape))
 
 
