@@ -100,7 +100,19 @@ class ExampleDirective(ApiDirective):
         return lines
 
 
+# The repository's top-level guides, included as pages: their links to each other point at the pages.
+TOP_LEVEL_PAGES = {"ARCHITECTURE.md": "architecture.md", "CONTRIBUTING.md": "contributing.md"}
+
+
+def link_top_level_pages(app: Sphinx, relative_path: Any, parent_docname: str, content: list[str]) -> None:
+    """``include-read``: in an included top-level guide, ``](CONTRIBUTING.md)`` becomes the docs page."""
+    if os.path.basename(str(relative_path)) in TOP_LEVEL_PAGES:
+        for name, page in TOP_LEVEL_PAGES.items():
+            content[0] = content[0].replace(f"]({name})", f"]({page})")
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("include-read", link_top_level_pages)
     app.add_directive("fungrad-api", ApiDirective)
     app.add_directive("fungrad-example", ExampleDirective)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
