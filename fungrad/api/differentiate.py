@@ -13,7 +13,8 @@ from fungrad.api.util import (
 )
 from fungrad.core import get_aval
 from fungrad.interpreters.ad import Zero, instantiate, jvp_flat
-from fungrad.interpreters.reverse import instantiate_cts, linearize_flat, vjp_flat
+from fungrad.interpreters.aliasing import detach, owners
+from fungrad.interpreters.reverse import detach_outputs, instantiate_cts, linearize_flat, vjp_flat
 from fungrad.interpreters.staging import StagingTrace
 from fungrad.interpreters.transpose import backward_pass
 from fungrad.tree_util import PyTreeDef, tree_flatten, tree_unflatten
@@ -64,8 +65,10 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     t_leaves = [t if get_aval(p).dtype.kind in "fc" else Zero(get_aval(p))
                 for p, t in zip(p_leaves, t_leaves)]
     outs, out_ts = jvp_flat(flat, p_leaves, t_leaves)
+    callers = owners([*p_leaves, *t_leaves])
+    outs = detach_outputs(list(zip(outs, out_ts)), callers)
     (out, aux) = tree_unflatten(store[0], outs)
-    (out_t, _) = tree_unflatten(store[0], [instantiate(t) for t in out_ts])
+    (out_t, _) = tree_unflatten(store[0], [detach(instantiate(t), callers) for t in out_ts])
     result = (finalize_tree(out), finalize_tree(out_t))
     return result + (finalize_tree(aux),) if has_aux else result
 
@@ -80,29 +83,36 @@ def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[...
     """
     leaves, in_tree = flatten_leaves(primals, "a linearize primal")
     store: list[Any] = []
-    outs, linear = linearize_flat(flat_fun(fun, (), range(len(primals)), in_tree, store), leaves)
+    outs, linear = linearize_flat(flat_fun(fun, (), range(len(primals)), in_tree, store), leaves,
+                                  keep=True)
     out_tree = store[0]
+    saved = owners(linear.consts)
 
     def f_jvp(*tangents: Any) -> Any:
         t_leaves, t_tree = flatten_leaves(tangents, "a tangent")
         if t_tree != in_tree:
             raise TypeError(f"linearize: tangent structure {t_tree} does not match {in_tree}")
         _check_tangents(leaves, t_leaves, "linearize tangent")
-        return finalize_tree(tree_unflatten(out_tree, core.call_jaxpr(linear, *t_leaves)))
+        outs = core.call_jaxpr(linear, *t_leaves)
+        taken = saved | owners(t_leaves)
+        return finalize_tree(tree_unflatten(out_tree, [detach(o, taken) for o in outs]))
 
     return finalize_tree(tree_unflatten(out_tree, outs)), f_jvp
 
 
 def _make_pullback(pullback: Callable[[Sequence[Any]], list[Any]], out_tree: PyTreeDef,
                    out_leaves: Sequence[Any], in_tree: PyTreeDef,
-                   in_leaves: Sequence[Any]) -> Callable[[Any], Any]:
+                   in_leaves: Sequence[Any], saved: set[int]) -> Callable[[Any], Any]:
+    """``vjp``'s pullback; its results never share memory with the cotangent or with the
+    residuals (owners ``saved``), which later calls reuse."""
     def vjp_fun(ct: Any) -> Any:
         ct_leaves, ct_tree = flatten_leaves(ct, "a cotangent")
         if ct_tree != out_tree:
             raise TypeError(f"vjp: cotangent structure {ct_tree} does not match the output "
                             f"structure {out_tree}")
         _check_tangents(out_leaves, ct_leaves, "vjp cotangent")
-        cts = instantiate_cts(pullback(ct_leaves))
+        taken = saved | owners(ct_leaves)
+        cts = [detach(c, taken) for c in instantiate_cts(pullback(ct_leaves))]
         return finalize_tree(tree_unflatten(in_tree, cts))
     return vjp_fun
 
@@ -118,7 +128,7 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     leaves, in_tree = flatten_leaves(primals, "a vjp primal")
     store: list[Any] = []
     flat = flat_fun(_with_aux(fun, has_aux, "vjp"), (), range(len(primals)), in_tree, store)
-    outs, pullback = vjp_flat(flat, leaves)
+    outs, linear = linearize_flat(flat, leaves, keep=True)
     both_tree = store[0]
     out_and_aux = tree_unflatten(both_tree, outs)
     out = out_and_aux[0]
@@ -126,9 +136,11 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     n_out = len(out_leaves)
 
     def pull_out_only(cts: Sequence[Any]) -> list[Any]:
-        return pullback(list(cts) + [Zero(get_aval(a)) for a in outs[n_out:]])
+        return backward_pass(linear, linear.consts,
+                             list(cts) + [Zero(get_aval(a)) for a in outs[n_out:]])
 
-    vjp_fun = _make_pullback(pull_out_only, out_tree, out_leaves, in_tree, leaves)
+    vjp_fun = _make_pullback(pull_out_only, out_tree, out_leaves, in_tree, leaves,
+                             owners(linear.consts))
     if has_aux:
         return finalize_tree(out), vjp_fun, finalize_tree(out_and_aux[1])
     return finalize_tree(out), vjp_fun
@@ -166,7 +178,8 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
         value = outs[0]
         ct = np.ones((), get_aval(value).dtype)
         cts = pullback([ct] + [Zero(get_aval(a)) for a in outs[1:]])
-        grads = [instantiate(c) if type(c) is Zero else c for c in cts]
+        callers = owners([*leaves, *tree_flatten(args)[0]])
+        grads = [instantiate(c) if type(c) is Zero else detach(c, callers) for c in cts]
         g_tree = tree_unflatten(in_tree, grads)
         g_out = g_tree[0] if isinstance(argnums, int) else tuple(g_tree)
         g_out = finalize_tree(g_out)

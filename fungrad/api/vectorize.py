@@ -12,6 +12,7 @@ from fungrad.api.util import (
 )
 from fungrad.core import get_aval
 from fungrad.interpreters.ad import Zero, instantiate, jvp_flat
+from fungrad.interpreters.aliasing import detach, owners
 from fungrad.interpreters.batching import batch_flat, bdim_to_front, moveaxis
 from fungrad.interpreters.reverse import vjp_flat
 from fungrad.tree_util import PyTreeDef, tree_flatten, tree_unflatten
@@ -87,15 +88,21 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
         out_tree = store[0]
         out_ax = _broadcast_prefix(out_axes, tree_unflatten(out_tree, outs), "out_axes")
         final = []
+        callers = owners(leaves)
         for o, d, ax in zip(outs, out_dims, out_ax):
             if ax is None:
                 if d is not None:
                     raise ValueError("vmap out_axes=None, but the output depends on the mapped "
                                      "axis (it is batched)")
-                final.append(o)
-                continue
-            o = bdim_to_front(o, d, int(size))  # type: ignore[arg-type]
-            final.append(moveaxis(o, 0, ax))
+            else:
+                nd = get_aval(o).ndim + (d is None)
+                if not -nd <= ax < nd:
+                    raise ValueError(f"vmap out_axes {ax} is out of range for an output of rank "
+                                     f"{nd} (the batched output of rank {nd - 1} plus the mapped "
+                                     f"axis)")
+                o = moveaxis(bdim_to_front(o, d, int(size)), 0, ax)  # type: ignore[arg-type]
+            # An output the mapped axis never touched may be a closed-over array itself.
+            final.append(o.copy() if d is None and type(o) is np.ndarray else detach(o, callers))
         return finalize_tree(tree_unflatten(out_tree, final))
 
     return vmapped

@@ -101,17 +101,24 @@ class JVPTrace(Trace):
     """Pushes tangents forward through each primitive with its JVP rule.
 
     ``eager`` is set by ``linearize`` when the parent is a partial evaluator over concrete
-    values: ``linearize_rules`` then take the primitives they know in one step.
+    values: ``linearize_rules`` then take the primitives they know in one step. ``seen``, when
+    a list, collects the arrays that enter from outside (closed-over constants), so that
+    ``vjp`` can tell which saved values belong to the caller (see ``aliasing``).
     """
 
-    __slots__ = ("eager",)
+    __slots__ = ("eager", "seen")
 
-    def __init__(self, parent: Trace | None, eager: bool = False) -> None:
+    def __init__(self, parent: Trace | None, eager: bool = False,
+                 seen: list[Any] | None = None) -> None:
         super().__init__(parent)
         self.eager = eager
+        self.seen = seen
 
     def process_primitive(self, prim: Primitive, args: Sequence[Any],
                           params: dict[str, Any]) -> Any:
+        seen = self.seen
+        if seen is not None:
+            seen.extend(a for a in args if type(a) is np.ndarray)
         if self.eager:
             rule = linearize_rules.get(prim)
             if rule is not None:
