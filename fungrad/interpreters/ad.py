@@ -12,7 +12,9 @@ import numpy as np
 
 from fungrad import core
 from fungrad.core import Primitive, Trace, Tracer, _ctx, get_aval, set_current_trace
+from fungrad.errors import ConcretizationError
 from fungrad.interpreters.staging import StagingTracer
+from fungrad.source_info import at_user_line
 from fungrad.ir import ShapedArray
 
 
@@ -95,6 +97,17 @@ class JVPTracer(Tracer):
     def concrete_value(self) -> Any:
         p = self.primal
         return p.concrete_value() if isinstance(p, Tracer) else np.asarray(p)
+
+    def python_value(self, conversion: str) -> Any:
+        """Refused for a value being differentiated: the Python number would drop its derivative."""
+        if self.dtype.kind in "fc":
+            raise ConcretizationError(
+                f"{conversion} was called on a value being differentiated ({self.aval}): a Python "
+                f"number (also from np.float64(x) or math functions) would silently drop its "
+                f"derivative. Keep it an array and use fungrad.numpy on it (fnp.sin(x), x * 2.0), "
+                f"or wrap it in lax.stop_gradient if it is meant as a constant. Comparisons "
+                f"(`if x > 0:`) work as they are{at_user_line()}")
+        return self.concrete_value()
 
 
 class JVPTrace(Trace):
