@@ -3,6 +3,7 @@ from fungrad import lax as lax
 from fungrad import tree_util as tree_util
 from fungrad import numpy as numpy
 from fungrad import nn as nn
+from fungrad import dtypes as dtypes
 from fungrad.api import (
     ShapeDtypeStruct, grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, linear_transpose,
     linearize, make_jaxpr, value_and_grad, vjp, vmap,

@@ -8,10 +8,11 @@ import numpy as np
 
 from fungrad import core
 from fungrad.api.util import (
-    check_differentiable, check_scalar_output, finalize_tree, flat_fun, flatten_leaves,
+    check_differentiable, check_tangent_dtype, tangent_result, check_scalar_output, finalize_tree, flat_fun, flatten_leaves,
     normalize_argnums, splice_args,
 )
 from fungrad.core import get_aval
+from fungrad.dtypes import float0_zeros, has_tangent_space
 from fungrad.interpreters.ad import Zero, instantiate, jvp_flat
 from fungrad.interpreters.aliasing import detach, owners
 from fungrad.interpreters.reverse import detach_outputs, instantiate_cts, linearize_flat, vjp_flat
@@ -41,8 +42,7 @@ def _check_tangents(primals: Sequence[Any], tangents: Sequence[Any], what: str) 
         pa, ta = get_aval(p), get_aval(t)
         if pa.shape != ta.shape:
             raise ValueError(f"{what}: shape {ta.shape} does not match the primal's {pa.shape}")
-        if pa.dtype != ta.dtype and pa.dtype.kind in "fc":
-            raise TypeError(f"{what}: dtype {ta.dtype} does not match the primal's {pa.dtype}")
+        check_tangent_dtype(pa.dtype, ta.dtype, what)
 
 
 def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
@@ -62,13 +62,14 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     _check_tangents(p_leaves, t_leaves, "jvp tangent")
     store: list[Any] = []
     flat = flat_fun(_with_aux(fun, has_aux, "jvp"), (), range(len(primals)), p_tree, store)
-    t_leaves = [t if get_aval(p).dtype.kind in "fc" else Zero(get_aval(p))
+    t_leaves = [t if has_tangent_space(get_aval(p).dtype) else Zero(get_aval(p))
                 for p, t in zip(p_leaves, t_leaves)]
     outs, out_ts = jvp_flat(flat, p_leaves, t_leaves)
     callers = owners([*p_leaves, *t_leaves])
     outs = detach_outputs(list(zip(outs, out_ts)), callers)
     (out, aux) = tree_unflatten(store[0], outs)
-    (out_t, _) = tree_unflatten(store[0], [detach(instantiate(t), callers) for t in out_ts])
+    (out_t, _) = tree_unflatten(store[0], [detach(tangent_result(t), callers)
+                                                   for t in out_ts])
     result = (finalize_tree(out), finalize_tree(out_t))
     return result + (finalize_tree(aux),) if has_aux else result
 
@@ -93,9 +94,13 @@ def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[...
         if t_tree != in_tree:
             raise TypeError(f"linearize: tangent structure {t_tree} does not match {in_tree}")
         _check_tangents(leaves, t_leaves, "linearize tangent")
-        outs = core.call_jaxpr(linear, *t_leaves)
+        outs = core.call_jaxpr(linear, *[t if has_tangent_space(t.dtype) else
+                                         np.zeros(t.shape, get_aval(p).dtype)
+                                         for p, t in zip(leaves, t_leaves)])
         taken = saved | owners(t_leaves)
-        return finalize_tree(tree_unflatten(out_tree, [detach(o, taken) for o in outs]))
+        outs = [detach(o, taken) if has_tangent_space(get_aval(o).dtype) else
+                float0_zeros(get_aval(o).shape) for o in outs]
+        return finalize_tree(tree_unflatten(out_tree, outs))
 
     return finalize_tree(tree_unflatten(out_tree, outs)), f_jvp
 
@@ -112,7 +117,7 @@ def _make_pullback(pullback: Callable[[Sequence[Any]], list[Any]], out_tree: PyT
                             f"structure {out_tree}")
         _check_tangents(out_leaves, ct_leaves, "vjp cotangent")
         taken = saved | owners(ct_leaves)
-        cts = [detach(c, taken) for c in instantiate_cts(pullback(ct_leaves))]
+        cts = [detach(tangent_result(c), taken) for c in pullback(ct_leaves)]
         return finalize_tree(tree_unflatten(in_tree, cts))
     return vjp_fun
 
@@ -179,7 +184,7 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
         ct = np.ones((), get_aval(value).dtype)
         cts = pullback([ct] + [Zero(get_aval(a)) for a in outs[1:]])
         callers = owners([*leaves, *tree_flatten(args)[0]])
-        grads = [instantiate(c) if type(c) is Zero else detach(c, callers) for c in cts]
+        grads = [detach(tangent_result(c), callers) for c in cts]
         g_tree = tree_unflatten(in_tree, grads)
         g_out = g_tree[0] if isinstance(argnums, int) else tuple(g_tree)
         g_out = finalize_tree(g_out)

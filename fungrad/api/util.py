@@ -6,6 +6,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from fungrad.core import Tracer, get_aval
+from fungrad.dtypes import float0, float0_zeros, has_tangent_space
+from fungrad.interpreters.ad import Zero, instantiate
 from fungrad.errors import InvalidArgumentError, NotDifferentiableError
 from fungrad.tree_util import PyTreeDef, tree_flatten, tree_unflatten
 
@@ -27,13 +29,27 @@ def flatten_leaves(tree: Any, where: str = "an argument") -> tuple[list[Any], Py
     return [as_leaf(x, where) for x in leaves], treedef
 
 
+def _is_int(i: Any) -> bool:
+    return isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_))
+
+
 def normalize_argnums(argnums: int | Sequence[int], nargs: int, fname: str) -> tuple[int, ...]:
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    """``argnums`` as non-negative positions; wrong types, repeats and out-of-range are errors."""
+    if _is_int(argnums):
+        nums: tuple[Any, ...] = (argnums,)
+    elif isinstance(argnums, (tuple, list)) and all(_is_int(i) for i in argnums):
+        nums = tuple(argnums)
+    else:
+        raise TypeError(f"{fname}: argnums must be an int or a tuple of ints, got {argnums!r}")
     for i in nums:
         if not -nargs <= i < nargs:
             raise ValueError(f"{fname}: argnums {argnums} out of range for {nargs} positional "
                              f"argument{'s' if nargs != 1 else ''}")
-    return tuple(i % nargs for i in nums)
+    out = tuple(int(i) % nargs for i in nums)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{fname}: argnums {argnums} names an argument more than once; list each "
+                         f"argument once (its gradient would otherwise be split between entries)")
+    return out
 
 
 def splice_args(args: Sequence[Any], argnums: Sequence[int], values: Sequence[Any]) -> list[Any]:
@@ -122,3 +138,23 @@ def flat_fun(fun: Callable[..., Any], args: Sequence[Any], argnums: Sequence[int
         out_store[:] = [out_tree]
         return [as_leaf(x, "the function's output") for x in out_leaves]
     return flat
+
+
+def tangent_result(t: Any) -> Any:
+    """A tangent or cotangent handed to the user: a symbolic zero becomes an array of zeros, of
+    dtype ``float0`` for an integer or boolean value (JAX's convention)."""
+    if type(t) is not Zero:
+        return t
+    return instantiate(t) if has_tangent_space(t.aval.dtype) else float0_zeros(t.aval.shape)
+
+
+def check_tangent_dtype(primal_dtype: np.dtype[Any], dtype: np.dtype[Any], what: str) -> None:
+    """A tangent must have its primal's dtype; an integer or boolean primal's must be float0."""
+    if has_tangent_space(primal_dtype):
+        if dtype != primal_dtype:
+            raise TypeError(f"{what}: dtype {dtype} does not match the primal's {primal_dtype}")
+    elif dtype != float0:
+        raise TypeError(
+            f"{what}: the primal has dtype {primal_dtype}, which has no derivative, so its "
+            f"tangent must have dtype float0 (fungrad.dtypes.float0), got {dtype}. Pass "
+            f"np.zeros(shape, fungrad.dtypes.float0)")

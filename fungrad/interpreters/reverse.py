@@ -14,6 +14,7 @@ import numpy as np
 from fungrad import core
 from fungrad.config import config
 from fungrad.core import get_aval
+from fungrad.dtypes import has_tangent_space
 from fungrad.interpreters.aliasing import detach, owners
 from fungrad.interpreters.ad import JVPTrace, JVPTracer, Zero, instantiate
 from fungrad.interpreters.staging import StagingTrace
@@ -35,7 +36,9 @@ def linearize_flat(fun: Callable[..., Sequence[Any]], primals: Sequence[Any],
     with core.new_trace(partial):
         tangents_in = [partial.new_arg(get_aval(p)) for p in primals]
         with core.new_trace(jvp):
+            # Integer and boolean inputs have no tangent: they stay plain values.
             outs = fun(*[JVPTracer(jvp, p, t, jvp.eager and jvp.is_plain(p, t))
+                         if has_tangent_space(t.aval.dtype) else p
                          for p, t in zip(primals, tangents_in)])
             pairs = [jvp.unwrap(o) for o in outs]
         tangents_out = [instantiate(t) for _, t in pairs]
