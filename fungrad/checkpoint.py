@@ -17,16 +17,16 @@ import functools
 from typing import Any, Callable, Sequence
 
 from fungrad import core
-from fungrad.api.util import as_leaf, flatten_leaves
+from fungrad.api_util import StaticArgs, flatten_fun, flatten_leaves
 from fungrad.core import Primitive, Tracer, get_aval, set_current_trace
-from fungrad.custom_derivatives import batch_front, batch_jaxpr, trace_closed
 from fungrad.interpreters.ad import Zero, jvp_flat, jvp_rules
 from fungrad.interpreters.batching import batch_rules
 from fungrad.interpreters.staging import StagingTrace, partial_eval_rules
 from fungrad.interpreters.transpose import backward_pass, is_undefined, transpose_rules
 from fungrad.ir import Eqn, Jaxpr, Literal, ShapedArray, Var
+from fungrad.lax.jaxpr_util import batch_front, batch_jaxpr, trace_closed
 from fungrad.lax.registry import primitive
-from fungrad.tree_util import tree_flatten, tree_unflatten
+from fungrad.tree_util import tree_unflatten
 
 __all__ = ["checkpoint", "remat", "checkpoint_policies"]
 
@@ -45,7 +45,8 @@ checkpoint_p = primitive("checkpoint", _impl, _shape, multiple_results=True)
 
 
 def checkpoint(fun: Callable[..., Any], *, prevent_cse: bool = True, policy: Policy | None = None,
-               static_argnums: int | Sequence[int] = ()) -> Callable[..., Any]:
+               static_argnums: int | Sequence[int] = (),
+               static_argnames: str | Sequence[str] = ()) -> Callable[..., Any]:
     """``fun``, but reverse mode saves only its inputs and recomputes the rest when needed.
 
     ``policy(prim, *avals, **params) -> bool`` may name intermediate results worth saving
@@ -56,29 +57,21 @@ def checkpoint(fun: Callable[..., Any], *, prevent_cse: bool = True, policy: Pol
     >>> float(fungrad.grad(f)(0.0))
     1.0
     """
-    static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    static = StaticArgs(fun, static_argnums, static_argnames)
 
     @functools.wraps(fun)
-    def remat_f(*args: Any) -> Any:
-        dyn_idx = [i for i in range(len(args)) if i not in static]
-        leaves, in_tree = flatten_leaves([args[i] for i in dyn_idx], "a checkpointed argument")
+    def remat_f(*args: Any, **kwargs: Any) -> Any:
+        dyn, _ = static.split(args, kwargs)
+        leaves, in_tree = flatten_leaves(dyn, "a checkpointed argument")
         if core.current_trace() is core.EVAL_TRACE and not any(
                 isinstance(x, Tracer) for x in leaves):
-            return fun(*args)
-        store: list[Any] = []
-
-        def flat(*xs: Any) -> list[Any]:
-            full = list(args)
-            for i, v in zip(dyn_idx, tree_unflatten(in_tree, xs)):
-                full[i] = v
-            out_leaves, out_tree = tree_flatten(fun(*full))
-            store[:] = [out_tree]
-            return [as_leaf(x, "the output of a checkpointed function") for x in out_leaves]
-
+            return fun(*args, **kwargs)
+        flat, out_tree = flatten_fun(fun, in_tree, lambda d: static.merge(args, kwargs, d),
+                                     "the output of a checkpointed function")
         jaxpr, consts = trace_closed(flat, [get_aval(x) for x in leaves])
         outs = checkpoint_p.bind(*consts, *leaves, jaxpr=jaxpr, prevent_cse=prevent_cse,
                                  policy=policy)
-        return tree_unflatten(store[0], outs)
+        return tree_unflatten(out_tree(), outs)
 
     return remat_f
 
@@ -231,7 +224,7 @@ def _checkpoint_transpose(cts: Sequence[Any], *args: Any, jaxpr: Jaxpr,
 def _checkpoint_batch(vals: Sequence[Any], dims: Sequence[int | None], *, jaxpr: Jaxpr,
                       **params: Any) -> tuple[list[Any], list[int]]:
     vals, dims, size = batch_front(vals, dims)
-    outs = checkpoint_p.bind(*vals, jaxpr=batch_jaxpr(jaxpr, dims, size), **params)
+    outs = checkpoint_p.bind(*vals, jaxpr=batch_jaxpr(jaxpr, dims, size, True)[0], **params)
     return outs, [0] * len(outs)
 
 

@@ -3,15 +3,23 @@
 Dispatch is context based: one *current trace* at a time, each trace knowing its parent.
 ``bind`` hands a primitive to the current trace; a trace that has nothing to do for an
 operation (none of the inputs are its own tracers) rebinds it on its parent.
+
+The current trace belongs to the running thread and asyncio task (a ``contextvars`` variable),
+and this module is its only writer: the seam is ``new_trace`` (run a transform),
+``set_current_trace`` / ``call_with_trace`` (run code on another trace), and the two ``Trace``
+methods ``process_on_parent`` / ``call_on_parent`` with which interpreters hand work one level
+down.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+import contextvars
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from fungrad.array_methods import ArrayMethods
-from fungrad.errors import InvalidArgumentError, UnexpectedTracerError
+from fungrad.errors import (
+    InvalidArgumentError, TracedAssignmentError, TracerArrayConversionError, UnexpectedTracerError,
+)
 from fungrad.ir import Jaxpr, Literal, ShapedArray, Var
 from fungrad.source_info import at_user_line
 
@@ -26,7 +34,7 @@ class Primitive:
         self.multiple_results = multiple_results
 
     def bind(self, *args: Any, **params: Any) -> Any:
-        return _ctx.trace.process_primitive(self, args, params)
+        return _state.get().trace.process_primitive(self, args, params)
 
     def __repr__(self) -> str:
         return self.name
@@ -39,7 +47,7 @@ abstract_eval_rules: dict[Primitive, Callable[..., Any]] = {}
 
 def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
     """Apply ``prim`` under the current trace."""
-    return _ctx.trace.process_primitive(prim, args, params)
+    return _state.get().trace.process_primitive(prim, args, params)
 
 
 # ---------------------------------------------------------------- abstract values
@@ -79,6 +87,27 @@ class Trace:
                           params: dict[str, Any]) -> Any:
         raise NotImplementedError
 
+    def process_on_parent(self, prim: Primitive, args: Sequence[Any],
+                          params: dict[str, Any]) -> Any:
+        """``prim`` processed by this (current) trace's parent, the parent current meanwhile."""
+        st = _state.get()
+        parent = self.parent
+        st.trace = parent  # type: ignore[assignment]
+        try:
+            return parent.process_primitive(prim, args, params)  # type: ignore[union-attr]
+        finally:
+            st.trace = self
+
+    def call_on_parent(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``fn(*args, **kwargs)`` with this (current) trace's parent current: how a rule runs,
+        so that what it binds is interpreted one level down."""
+        st = _state.get()
+        st.trace = self.parent  # type: ignore[assignment]
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            st.trace = self
+
     def is_ancestor_of(self, other: Trace) -> bool:
         t: Trace | None = other
         while t is not None:
@@ -88,12 +117,21 @@ class Trace:
         return False
 
 
-class Tracer(ArrayMethods):
-    """A value seen by a trace. Behaves like an array (see ``ArrayMethods``)."""
+class Tracer:
+    """A value seen by a trace: its type, and its concrete value where it has one.
+
+    The rest of an array's behaviour (operators, ``.sum()``, indexing...) is installed by the
+    numpy layer (``fungrad.numpy.array_methods``), which builds it from ``fungrad.numpy``.
+    """
 
     __slots__ = ("_trace",)
     __array_priority__ = 1000
+    __array_ufunc__ = None  # make NumPy defer to our reflected operators
+    __hash__ = None  # type: ignore[assignment]
     _trace: Trace
+
+    if TYPE_CHECKING:  # the methods the numpy layer installs
+        def __getattr__(self, name: str) -> Any: ...
 
     @property
     def aval(self) -> ShapedArray:
@@ -103,15 +141,62 @@ class Tracer(ArrayMethods):
         """The concrete NumPy value behind this tracer, or a ``ConcretizationError``."""
         raise NotImplementedError
 
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.aval.shape
+
+    @property
+    def dtype(self) -> Any:
+        return self.aval.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.aval.shape)
+
+    @property
+    def size(self) -> int:
+        return self.aval.size
+
+    # -- conversions to Python values: only where the value is concrete
+    # ``bool`` (``if x > 0``) loses nothing; the other conversions would drop a derivative,
+    # so a tracer may refuse them (``python_value``).
+    def __bool__(self) -> bool: return bool(self.concrete_value())
+    def __int__(self) -> int: return int(self.python_value("int()"))
+    def __float__(self) -> float: return float(self.python_value("float()"))
+    def __complex__(self) -> complex: return complex(self.python_value("complex()"))
+
+    def __index__(self) -> int:
+        return int(self.python_value("__index__").__index__())
+
+    def item(self) -> Any:
+        return self.python_value(".item()").item()
+
+    def tolist(self) -> Any:
+        return self.python_value(".tolist()").tolist()
+
+    def python_value(self, conversion: str) -> Any:
+        """The concrete value for a conversion to Python numbers (``float(x)``...)."""
+        return self.concrete_value()
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        raise TracerArrayConversionError(
+            f"np.asarray() (or another NumPy conversion) was called on a traced value {self.aval}: "
+            "inside a transform, use fungrad.numpy instead of numpy on traced values"
+            f"{at_user_line()}")
+
+    def __setitem__(self, idx: Any, value: Any) -> None:
+        raise TracedAssignmentError(
+            "fungrad arrays are immutable: `x[idx] = v` cannot work on a traced value. "
+            f"Use `x = x.at[idx].set(v)` (or .add, .multiply, .min, .max){at_user_line()}")
+
+    def __copy__(self) -> Any:
+        return self  # values are immutable
+
+    def __deepcopy__(self, memo: Any) -> Any:
+        return self
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}<{self.aval}>"
-
-
-class _Context:
-    __slots__ = ("trace",)
-
-    def __init__(self, trace: Trace) -> None:
-        self.trace = trace
 
 
 class EvalTrace(Trace):
@@ -136,44 +221,87 @@ def escaped_tracer_error(t: Tracer) -> UnexpectedTracerError:
 
 
 EVAL_TRACE = EvalTrace(None)
-_ctx = _Context(EVAL_TRACE)
+
+
+# ---------------------------------------------------------------- the current trace
+
+class _State:
+    """The current trace of one context. Transforms get a fresh one (``new_trace``), so that
+    interpreters can switch traces in place, cheaply, without ever touching another thread's."""
+
+    __slots__ = ("trace",)
+
+    def __init__(self, trace: Trace) -> None:
+        self.trace = trace
+
+
+# Shared by every context that runs no transform; never written to (see ``set_current_trace``).
+_BASE = _State(EVAL_TRACE)
+_state: contextvars.ContextVar[_State] = contextvars.ContextVar("fungrad_trace", default=_BASE)
 
 
 def current_trace() -> Trace:
-    return _ctx.trace
+    """The trace that ``bind`` hands primitives to, in this thread / asyncio task."""
+    return _state.get().trace
 
 
 class set_current_trace:
-    """``with set_current_trace(t):`` makes ``t`` the current trace."""
+    """``with set_current_trace(t):`` makes ``t`` the current trace of this context."""
 
-    __slots__ = ("trace", "prev")
+    __slots__ = ("trace", "state", "prev", "token")
 
     def __init__(self, trace: Trace) -> None:
         self.trace = trace
 
     def __enter__(self) -> None:
-        self.prev = _ctx.trace
-        _ctx.trace = self.trace
+        st = _state.get()
+        if st is _BASE:   # shared: take a private state for the duration
+            self.token: contextvars.Token[_State] | None = _state.set(_State(self.trace))
+        else:
+            self.token = None
+            self.state = st
+            self.prev = st.trace
+            st.trace = self.trace
 
     def __exit__(self, *exc: object) -> None:
-        _ctx.trace = self.prev
+        if self.token is not None:
+            _state.reset(self.token)
+        else:
+            self.state.trace = self.prev
+
+
+def call_with_trace(trace: Trace, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` with ``trace`` current (``set_current_trace``, in one call)."""
+    st = _state.get()
+    if st is _BASE:
+        with set_current_trace(trace):
+            return fn(*args, **kwargs)
+    prev = st.trace
+    st.trace = trace
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        st.trace = prev
 
 
 class new_trace:
-    """``with new_trace(T, ...) as t:`` runs a transform's trace; afterwards its tracers are dead."""
+    """``with new_trace(t) as t:`` runs a transform's trace; afterwards its tracers are dead.
 
-    __slots__ = ("trace", "prev")
+    The transform gets a state of its own in this context, so threads and asyncio tasks that
+    trace at the same time never see each other's traces.
+    """
+
+    __slots__ = ("trace", "token")
 
     def __init__(self, trace: Trace) -> None:
         self.trace = trace
 
     def __enter__(self) -> Any:
-        self.prev = _ctx.trace
-        _ctx.trace = self.trace
+        self.token = _state.set(_State(self.trace))
         return self.trace
 
     def __exit__(self, *exc: object) -> None:
-        _ctx.trace = self.prev
+        _state.reset(self.token)
         self.trace.alive = False
 
 

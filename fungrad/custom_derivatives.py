@@ -19,14 +19,14 @@ import inspect
 from typing import Any, Callable, Sequence
 
 from fungrad import core
-from fungrad.api.util import as_leaf, flatten_leaves
+from fungrad.api_util import as_leaf, flatten_leaves
 from fungrad.core import Tracer, get_aval
 from fungrad.errors import InvalidArgumentError, NotDifferentiableError
 from fungrad.interpreters.ad import Zero, add_tangents, instantiate, jvp_rules
 from fungrad.interpreters.batching import batch_flat, batch_rules, bdim_to_front, moveaxis
-from fungrad.interpreters.staging import trace_to_jaxpr
 from fungrad.interpreters.transpose import transpose_rules
 from fungrad.ir import Jaxpr, ShapedArray
+from fungrad.lax.jaxpr_util import batch_front, batch_jaxpr, trace_closed
 from fungrad.lax.registry import primitive
 from fungrad.source_info import at_user_line
 from fungrad.tree_util import PyTreeDef, tree_flatten, tree_map, tree_unflatten
@@ -53,37 +53,6 @@ class SymbolicZero:
 
     def __repr__(self) -> str:
         return f"SymbolicZero({self.aval})"
-
-
-# ---------------------------------------------------------------- jaxpr helpers
-
-def trace_closed(fun: Callable[..., Sequence[Any]],
-                 in_avals: Sequence[ShapedArray]) -> tuple[Jaxpr, list[Any]]:
-    """Trace ``fun`` and move its constants to the front of its inputs: ``(jaxpr, consts)``.
-
-    The consts become operands of the primitive that holds the jaxpr, so any transform around
-    the call sees the values the function closes over.
-    """
-    j = trace_to_jaxpr(fun, in_avals)
-    return Jaxpr([], j.constvars + j.invars, j.eqns, j.outvars), list(j.consts)
-
-
-def batch_jaxpr(jaxpr: Jaxpr, dims: Sequence[int | None], size: int) -> Jaxpr:
-    """``jaxpr`` vectorized over axis 0 of the inputs with ``dims[i] == 0``; outputs batched at 0."""
-    avals = [a if d is None else ShapedArray((size,) + a.shape, a.dtype)
-             for a, d in zip(jaxpr.in_avals, dims)]
-
-    def batched(*xs: Any) -> list[Any]:
-        outs, out_dims = batch_flat(lambda *ys: core.call_jaxpr(jaxpr, *ys), xs, dims, size)
-        return [bdim_to_front(o, d, size) for o, d in zip(outs, out_dims)]
-    return trace_to_jaxpr(batched, avals)
-
-
-def batch_front(vals: Sequence[Any], dims: Sequence[int | None]) -> tuple[list[Any], list[Any], int]:
-    """Move every batch axis to the front: ``(values, dims (0 or None), axis size)``."""
-    moved = [v if d is None else moveaxis(v, d, 0) for v, d in zip(vals, dims)]
-    size = next(get_aval(v).shape[0] for v, d in zip(moved, dims) if d is not None)
-    return moved, [None if d is None else 0 for d in dims], size
 
 
 def _unbatched(aval: ShapedArray, d: int | None) -> ShapedArray:
@@ -315,7 +284,7 @@ def _custom_jvp_call_batch(vals: Sequence[Any], dims: Sequence[int | None], *,
         res = [bdim_to_front(r, d, size) for r, d in zip(res, res_dims)]
         return res[:len(res) // 2], res[len(res) // 2:]
     batched_jvp.__name__ = f"vmap({getattr(jvp, '__name__', 'jvp')})"
-    outs = custom_jvp_call_p.bind(*vals, call_jaxpr=batch_jaxpr(call_jaxpr, dims, size),
+    outs = custom_jvp_call_p.bind(*vals, call_jaxpr=batch_jaxpr(call_jaxpr, dims, size, True)[0],
                                   num_consts=num_consts, jvp=batched_jvp)
     return outs, [0] * len(outs)
 
@@ -512,7 +481,7 @@ def _custom_vjp_call_batch(vals: Sequence[Any], dims: Sequence[int | None], *,
 
     batched_fwd.__name__ = f"vmap({getattr(fwd, '__name__', 'fwd')})"
     batched_bwd.__name__ = f"vmap({getattr(bwd, '__name__', 'bwd')})"
-    outs = custom_vjp_call_p.bind(*vals, call_jaxpr=batch_jaxpr(call_jaxpr, dims, size),
+    outs = custom_vjp_call_p.bind(*vals, call_jaxpr=batch_jaxpr(call_jaxpr, dims, size, True)[0],
                                   num_consts=num_consts, fwd=batched_fwd, bwd=batched_bwd,
                                   fname=fname)
     return outs, [0] * len(outs)

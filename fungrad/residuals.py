@@ -11,7 +11,7 @@ import inspect
 from typing import Any, Callable
 
 from fungrad import core
-from fungrad.api.util import flat_fun, flatten_leaves
+from fungrad.api_util import flatten_fun, flatten_leaves
 from fungrad.core import get_aval
 from fungrad.interpreters.reverse import linearize_flat
 from fungrad.interpreters.staging import StagingTrace, StagingTracer
@@ -61,7 +61,7 @@ def saved_residuals(f: Callable[..., Any], *args: Any) -> list[tuple[ShapedArray
     forward = StagingTrace(core.current_trace())
     with core.new_trace(forward):
         ins = [forward.new_arg(get_aval(x)) for x in leaves]
-        _, linear = linearize_flat(flat_fun(f, (), range(len(args)), in_tree, []), ins)
+        _, linear = linearize_flat(flatten_fun(f, in_tree)[0], ins)
     producer = {v: e for e in forward.eqns for v in e.outvars}
     arg_of: dict[Var, str] = dict(zip(forward.invars, _arg_names(f, args)))
     out: list[tuple[ShapedArray, str]] = []

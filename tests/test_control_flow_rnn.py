@@ -11,8 +11,8 @@ from hypothesis import given, strategies as st
 import fungrad
 import fungrad.numpy as fnp
 from fungrad import lax
-from fungrad.interpreters.jaxpr_transforms import batch_jaxpr, jvp_jaxpr, transpose_jaxpr
-from fungrad.interpreters.partial_eval_jaxpr import partial_eval_jaxpr
+from fungrad.lax.jaxpr_util import batch_jaxpr, jvp_jaxpr, transpose_jaxpr
+from fungrad.lax.jaxpr_util import partial_eval_jaxpr
 from fungrad.tree_util import tree_leaves, tree_map
 
 HIDDEN, STEPS, INPUTS = 8, 20, 3

@@ -8,9 +8,9 @@ import numpy as np
 
 from fungrad import core
 from fungrad.api.util import (
-    check_differentiable, check_tangent_dtype, tangent_result, check_scalar_output, finalize_tree, flat_fun, flatten_leaves,
-    normalize_argnums, splice_args,
+    check_differentiable, check_scalar_output, check_tangent_dtype, finalize_tree, tangent_result,
 )
+from fungrad.api_util import flatten_fun, flatten_leaves, normalize_argnums, splice_args
 from fungrad.core import get_aval
 from fungrad.dtypes import float0_zeros, has_tangent_space
 from fungrad.interpreters.ad import Zero, instantiate, jvp_flat
@@ -60,16 +60,14 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     if p_tree != t_tree:
         raise TypeError(f"jvp: primal structure {p_tree} and tangent structure {t_tree} differ")
     _check_tangents(p_leaves, t_leaves, "jvp tangent")
-    store: list[Any] = []
-    flat = flat_fun(_with_aux(fun, has_aux, "jvp"), (), range(len(primals)), p_tree, store)
+    flat, out_tree = flatten_fun(_with_aux(fun, has_aux, "jvp"), p_tree)
     t_leaves = [t if has_tangent_space(get_aval(p).dtype) else Zero(get_aval(p))
                 for p, t in zip(p_leaves, t_leaves)]
     outs, out_ts = jvp_flat(flat, p_leaves, t_leaves)
     callers = owners([*p_leaves, *t_leaves])
     outs = detach_outputs(list(zip(outs, out_ts)), callers)
-    (out, aux) = tree_unflatten(store[0], outs)
-    (out_t, _) = tree_unflatten(store[0], [detach(tangent_result(t), callers)
-                                                   for t in out_ts])
+    (out, aux) = tree_unflatten(out_tree(), outs)
+    (out_t, _) = tree_unflatten(out_tree(), [detach(tangent_result(t), callers) for t in out_ts])
     result = (finalize_tree(out), finalize_tree(out_t))
     return result + (finalize_tree(aux),) if has_aux else result
 
@@ -83,10 +81,9 @@ def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[...
     2.0
     """
     leaves, in_tree = flatten_leaves(primals, "a linearize primal")
-    store: list[Any] = []
-    outs, linear = linearize_flat(flat_fun(fun, (), range(len(primals)), in_tree, store), leaves,
-                                  keep=True)
-    out_tree = store[0]
+    flat, out_store = flatten_fun(fun, in_tree)
+    outs, linear = linearize_flat(flat, leaves, keep=True)
+    out_tree = out_store()
     saved = owners(linear.consts)
 
     def f_jvp(*tangents: Any) -> Any:
@@ -131,10 +128,9 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     (1.0,)
     """
     leaves, in_tree = flatten_leaves(primals, "a vjp primal")
-    store: list[Any] = []
-    flat = flat_fun(_with_aux(fun, has_aux, "vjp"), (), range(len(primals)), in_tree, store)
+    flat, both_store = flatten_fun(_with_aux(fun, has_aux, "vjp"), in_tree)
     outs, linear = linearize_flat(flat, leaves, keep=True)
-    both_tree = store[0]
+    both_tree = both_store()
     out_and_aux = tree_unflatten(both_tree, outs)
     out = out_and_aux[0]
     out_leaves, out_tree = tree_flatten(out)
@@ -234,12 +230,12 @@ def linear_transpose(fun: Callable[..., Any], *primals: Any) -> Callable[..., An
     leaves, in_tree = flatten_leaves(primals, "a linear_transpose primal")
     avals = [get_aval(x) for x in leaves]
     partial = StagingTrace(core.current_trace(), forward_known=True, record_source=False)
-    store: list[Any] = []
     with core.new_trace(partial):
         args = [partial.new_arg(a) for a in avals]
-        outs = flat_fun(fun, (), range(len(primals)), in_tree, store)(*args)
+        flat, out_store = flatten_fun(fun, in_tree)
+        outs = flat(*args)
         jaxpr = partial.build(outs)
-    out_tree = store[0]
+    out_tree = out_store()
 
     def transposed(*cts: Any) -> Any:
         ct_leaves, ct_tree = flatten_leaves(cts[0] if len(cts) == 1 else cts, "a cotangent")

@@ -6,44 +6,27 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from fungrad.api.util import as_leaf
-from fungrad.core import get_aval
+from fungrad.api_util import StaticArgs, abstractify, flatten_fun
 from fungrad.interpreters.staging import trace_to_jaxpr
-from fungrad.ir import Jaxpr, ShapedArray
-from fungrad.tree_util import tree_flatten, tree_unflatten
+from fungrad.ir import Jaxpr
+from fungrad.tree_util import tree_flatten
 
 
-def abstractify(x: Any) -> ShapedArray:
-    """The abstract value of an argument: an array, a scalar, or anything with .shape and .dtype."""
-    if hasattr(x, "shape") and hasattr(x, "dtype") and not isinstance(x, np.ndarray):
-        try:
-            return get_aval(x)
-        except TypeError:
-            return ShapedArray(tuple(x.shape), np.dtype(x.dtype))
-    return get_aval(as_leaf(x))
-
-
-def make_jaxpr(fun: Callable[..., Any],
-               static_argnums: int | Sequence[int] = ()) -> Callable[..., Jaxpr]:
+def make_jaxpr(fun: Callable[..., Any], static_argnums: int | Sequence[int] = (),
+               static_argnames: str | Sequence[str] = ()) -> Callable[..., Jaxpr]:
     """A function that traces ``fun`` on its arguments' types and returns the jaxpr.
 
     >>> import fungrad, fungrad.numpy as fnp
     >>> print(fungrad.make_jaxpr(lambda x: fnp.sin(x) * 2.0)(1.0))
     { lambda ; a:f64[]. let b:f64[] = sin a; c:f64[] = mul b 2.0:f64[] in (c,) }
     """
-    static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    static = StaticArgs(fun, static_argnums, static_argnames)
 
     @functools.wraps(fun)
     def make(*args: Any, **kwargs: Any) -> Jaxpr:
-        dyn_idx = [i for i in range(len(args)) if i not in static]
-        leaves, in_tree = tree_flatten([args[i] for i in dyn_idx])
-
-        def flat(*xs: Any) -> list[Any]:
-            full = list(args)
-            for i, v in zip(dyn_idx, tree_unflatten(in_tree, xs)):
-                full[i] = v
-            return list(tree_flatten(fun(*full, **kwargs))[0])
-
+        dyn, _ = static.split(args, kwargs)
+        leaves, in_tree = tree_flatten(dyn)
+        flat, _ = flatten_fun(fun, in_tree, lambda d: static.merge(args, kwargs, d))
         return trace_to_jaxpr(flat, [abstractify(x) for x in leaves])
 
     return make

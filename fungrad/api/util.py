@@ -1,62 +1,15 @@
-"""Argument handling shared by the transforms: flattening, argnums, checks with clear errors."""
+"""Checks the transforms share (dtypes, scalar outputs, with clear errors) and ``finalize``."""
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from fungrad.core import Tracer, get_aval
 from fungrad.dtypes import float0, float0_zeros, has_tangent_space
+from fungrad.errors import NotDifferentiableError
 from fungrad.interpreters.ad import Zero, instantiate
-from fungrad.errors import InvalidArgumentError, NotDifferentiableError
-from fungrad.tree_util import PyTreeDef, tree_flatten, tree_unflatten
-
-
-def as_leaf(x: Any, where: str = "an argument") -> Any:
-    """An array (or tracer) for a leaf; Python and NumPy scalars become 0-d arrays."""
-    if isinstance(x, (np.ndarray, Tracer)):
-        return x
-    if isinstance(x, (bool, int, float, complex, np.generic)):
-        return np.asarray(x)
-    raise InvalidArgumentError(
-        f"{where} has a leaf of type {type(x).__name__}, which is not an array: transformed "
-        "functions take arrays, scalars and pytrees (tuples, lists, dicts, dataclasses) of them. "
-        "Pass other values through static_argnums or a closure")
-
-
-def flatten_leaves(tree: Any, where: str = "an argument") -> tuple[list[Any], PyTreeDef]:
-    leaves, treedef = tree_flatten(tree)
-    return [as_leaf(x, where) for x in leaves], treedef
-
-
-def _is_int(i: Any) -> bool:
-    return isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_))
-
-
-def normalize_argnums(argnums: int | Sequence[int], nargs: int, fname: str) -> tuple[int, ...]:
-    """``argnums`` as non-negative positions; wrong types, repeats and out-of-range are errors."""
-    if _is_int(argnums):
-        nums: tuple[Any, ...] = (argnums,)
-    elif isinstance(argnums, (tuple, list)) and all(_is_int(i) for i in argnums):
-        nums = tuple(argnums)
-    else:
-        raise TypeError(f"{fname}: argnums must be an int or a tuple of ints, got {argnums!r}")
-    for i in nums:
-        if not -nargs <= i < nargs:
-            raise ValueError(f"{fname}: argnums {argnums} out of range for {nargs} positional "
-                             f"argument{'s' if nargs != 1 else ''}")
-    out = tuple(int(i) % nargs for i in nums)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{fname}: argnums {argnums} names an argument more than once; list each "
-                         f"argument once (its gradient would otherwise be split between entries)")
-    return out
-
-
-def splice_args(args: Sequence[Any], argnums: Sequence[int], values: Sequence[Any]) -> list[Any]:
-    out = list(args) if args else [None] * len(argnums)
-    for i, v in zip(argnums, values):
-        out[i] = v
-    return out
+from fungrad.tree_util import tree_flatten, tree_unflatten
 
 
 _REAL_ONLY_FIX = {
@@ -126,18 +79,6 @@ def finalize(x: Any) -> Any:
 def finalize_tree(tree: Any) -> Any:
     leaves, treedef = tree_flatten(tree)
     return tree_unflatten(treedef, [finalize(x) for x in leaves])
-
-
-def flat_fun(fun: Callable[..., Any], args: Sequence[Any], argnums: Sequence[int],
-             in_tree: PyTreeDef, out_store: list[Any]) -> Callable[..., list[Any]]:
-    """``fun`` as a function of the flat leaves of ``args[argnums]``; records the output treedef."""
-    def flat(*leaves: Any) -> list[Any]:
-        dyn = tree_unflatten(in_tree, leaves)
-        out = fun(*splice_args(args, argnums, dyn))
-        out_leaves, out_tree = tree_flatten(out)
-        out_store[:] = [out_tree]
-        return [as_leaf(x, "the function's output") for x in out_leaves]
-    return flat
 
 
 def tangent_result(t: Any) -> Any:

@@ -7,15 +7,14 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from fungrad.api.differentiate import _split_aux, jvp
-from fungrad.api.util import (
-    check_differentiable, check_output_dtype, finalize_tree, flatten_leaves, normalize_argnums, splice_args,
-)
+from fungrad.api.util import check_differentiable, check_output_dtype, finalize_tree
+from fungrad.api_util import flatten_fun, flatten_leaves, normalize_argnums, splice_args
 from fungrad.core import get_aval
 from fungrad.interpreters.ad import Zero, instantiate, jvp_flat
 from fungrad.interpreters.aliasing import detach, owners
 from fungrad.interpreters.batching import batch_flat, bdim_to_front, moveaxis
 from fungrad.interpreters.reverse import vjp_flat
-from fungrad.tree_util import PyTreeDef, tree_flatten, tree_unflatten
+from fungrad.tree_util import tree_flatten, tree_unflatten
 
 
 def _broadcast_prefix(prefix: Any, tree: Any, what: str) -> list[Any]:
@@ -76,16 +75,10 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
         size = axis_size if not sizes else next(iter(sizes))
         if axis_size is not None and sizes and axis_size != size:
             raise ValueError(f"vmap axis_size={axis_size} but the mapped inputs have size {size}")
-        store: list[PyTreeDef] = []
-
-        def flat(*xs: Any) -> list[Any]:
-            out = fun(*tree_unflatten(in_tree, xs), **kwargs)
-            out_leaves, out_tree = tree_flatten(out)
-            store[:] = [out_tree]
-            return list(out_leaves)
-
+        flat, out_store = flatten_fun(fun, in_tree, lambda a: (a, kwargs),
+                                      "the output of a vmapped function")
         outs, out_dims = batch_flat(flat, leaves, dims, int(size))  # type: ignore[arg-type]
-        out_tree = store[0]
+        out_tree = out_store()
         out_ax = _broadcast_prefix(out_axes, tree_unflatten(out_tree, outs), "out_axes")
         final = []
         callers = owners(leaves)

@@ -11,7 +11,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from fungrad import core
-from fungrad.core import Primitive, Trace, Tracer, _ctx, get_aval, set_current_trace
+from fungrad.core import Primitive, Trace, Tracer, current_trace, get_aval
 from fungrad.errors import ConcretizationError
 from fungrad.interpreters.staging import StagingTracer
 from fungrad.source_info import at_user_line
@@ -149,14 +149,9 @@ class JVPTrace(Trace):
             else:
                 primals.append(a)
                 tangents.append(Zero(None, a))
-        parent = self.parent
-        _ctx.trace = parent  # type: ignore[assignment]
-        try:
-            if not any_tangent:
-                return parent.process_primitive(prim, primals, params)  # type: ignore[union-attr]
-            out, out_t = jvp_rules[prim](primals, tangents, **params)
-        finally:
-            _ctx.trace = self
+        if not any_tangent:
+            return self.process_on_parent(prim, primals, params)
+        out, out_t = self.call_on_parent(jvp_rules[prim], primals, tangents, **params)
         if prim.multiple_results:
             return [self.pure_or_tracer(p, t) for p, t in zip(out, out_t)]
         if type(out_t) is Zero:
@@ -212,7 +207,7 @@ def defjvp(prim: Primitive, *rules: Callable[..., Any] | None) -> None:
     output's shape, so elementwise rules can be written for the operand's own shape.
     """
     def jvp(primals: Sequence[Any], tangents: Sequence[Any], **params: Any) -> tuple[Any, Any]:
-        ans = _ctx.trace.process_primitive(prim, primals, params)  # prim.bind, one frame less
+        ans = current_trace().process_primitive(prim, primals, params)
         if ans.dtype.kind not in "fc":
             return ans, Zero.like(ans)
         out: Any = None

@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from fungrad.core import EVAL_TRACE, Primitive, _ctx, impl_rules
+from fungrad.core import EVAL_TRACE, Primitive, call_with_trace, impl_rules
 from fungrad.interpreters.ad import JVPTrace, JVPTracer, linearize_rules
 from fungrad.interpreters.staging import StagingTrace, StagingTracer
 from fungrad.ir import Atom, Eqn, ShapedArray, Var
@@ -53,11 +53,7 @@ def scaled_unary(prim: Primitive, op: Primitive, coef: Callable[[Any, Any], Any]
             return NotImplemented
         p, t = x.primal, x.tangent
         ans = impl(p)
-        _ctx.trace = EVAL_TRACE
-        try:
-            c = coef(ans, p)
-        finally:
-            _ctx.trace = trace
+        c = call_with_trace(EVAL_TRACE, coef, ans, p)
         lin: StagingTrace = trace.parent  # type: ignore[assignment]
         if type(c) is np.ndarray and c.shape == p.shape and c.dtype == p.dtype:
             # A residual of the tangent's own type (an existing one when c is, as log's x).
@@ -65,11 +61,8 @@ def scaled_unary(prim: Primitive, op: Primitive, coef: Callable[[Any, Any], Any]
             var = Var(aval)
             lin.eqns.append(Eqn(op, [t.ir_var, lin.constvar(c, aval)], {}, [var], None))
             return JVPTracer(trace, ans, StagingTracer(lin, var), True)
-        _ctx.trace = lin      # an unusual coefficient: let the staging trace type it
-        try:
-            return JVPTracer(trace, ans, op.bind(t, c), True)
-        finally:
-            _ctx.trace = trace
+        # An unusual coefficient: let the staging trace type it.
+        return JVPTracer(trace, ans, trace.call_on_parent(op.bind, t, c), True)
     linearize_rules[prim] = rule
 
 

@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from fungrad import core
-from fungrad.core import Primitive, Trace, Tracer, _ctx, abstract_eval_rules
+from fungrad.core import Primitive, Trace, Tracer, abstract_eval_rules
 from fungrad.errors import ConcretizationError, ShapeError
 from fungrad.ir import Atom, Eqn, Jaxpr, Literal, ShapedArray, Var, literal
 from fungrad.source_info import at_user_line, user_frame_summary
@@ -103,12 +103,7 @@ class StagingTrace(Trace):
                 if type(a) is StagingTracer and a._trace is self:
                     break
             else:
-                parent = self.parent
-                _ctx.trace = parent  # type: ignore[assignment]
-                try:
-                    return parent.process_primitive(prim, args, params)  # type: ignore[union-attr]
-                finally:
-                    _ctx.trace = self
+                return self.process_on_parent(prim, args, params)
             rule = partial_eval_rules.get(prim)
             if rule is not None:
                 return rule(self, args, params)

@@ -7,23 +7,23 @@ cache, so dropping the function frees its traces.
 from __future__ import annotations
 
 import functools
-import inspect
 import logging
+import threading
 from collections import OrderedDict
 from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
 from fungrad import core
-from fungrad.api.staging import abstractify
-from fungrad.api.util import as_leaf
+from fungrad.api_util import StaticArgs, abstractify, as_leaf, flatten_fun
 from fungrad.config import config
 from fungrad.core import EVAL_TRACE, Tracer
 from fungrad.interpreters.staging import trace_to_jaxpr
 from fungrad.ir import Jaxpr, ShapedArray
-from fungrad.jit.codegen import Compiled, compile_jaxpr
-from fungrad.jit.primitive import call, optimized
-from fungrad.interpreters.jaxpr_transforms import split_consts
+from fungrad.compiler.codegen import Compiled, compile_jaxpr
+from fungrad.compiler.passes import optimize
+from fungrad.jit.primitive import call
+from fungrad.lax.jaxpr_util import split_consts
 from fungrad.tree_util import PyTreeDef, tree_flatten, tree_unflatten
 
 logger = logging.getLogger("fungrad.jit")
@@ -103,21 +103,16 @@ class JitFunction:
         functools.update_wrapper(self, fun)
         self._fun = fun
         self._name = getattr(fun, "__name__", type(fun).__name__)
-        self._params = _positional_names(fun)
-        nums, names = set(static_argnums), set(static_argnames)
-        for i, p in enumerate(self._params):
-            if p in names:
-                nums.add(i)
-            if i in nums:
-                names.add(p)
-        self._static_nums = tuple(sorted(nums))
-        self._static_names = frozenset(names)
+        self._static = StaticArgs(fun, static_argnums, static_argnames)
+        self._params = self._static.params
+        self._static_nums = self._static.nums
         self._donate = tuple(sorted(set(donate_argnums)))
-        self._simple = not nums and not self._donate
+        self._simple = not self._static and not self._donate
         self._cache: OrderedDict[Any, _Entry] = OrderedDict()
         self._maxsize = int(config.jit_cache_size)
         self._hits = 0
         self._misses = 0
+        self._lock = threading.Lock()  # guards the cache's order and size, never held to trace
 
     # ------------------------------------------------------------ calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -132,7 +127,7 @@ class JitFunction:
             if entry is not None and core.current_trace() is EVAL_TRACE:
                 self._hits += 1
                 if len(self._cache) > 1:
-                    self._cache.move_to_end(key)
+                    self._touch(key)
                 return tree_unflatten(entry.out_tree, entry.fn(*leaves))
         return self._call_general(args, kwargs)
 
@@ -155,20 +150,15 @@ class JitFunction:
     def _split(self, args: tuple[Any, ...], kwargs: dict[str, Any]
                ) -> tuple[list[Any], PyTreeDef, tuple[Any, ...]]:
         """Dynamic leaves, their structure, and the static arguments as part of the key."""
-        if not self._static_nums and not self._static_names:
+        if not self._static:
             tree: Any = (args, kwargs) if kwargs else args
             leaves, treedef = tree_flatten(tree)
             return leaves, treedef, ()
-        dyn_args = tuple(a for i, a in enumerate(args) if i not in self._static_nums)
-        dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self._static_names}
-        # Keyed by parameter name where known, so f(x, 3) and f(x, n=3) share a trace.
-        named = {self._params[i] if i < len(self._params) else i: a
-                 for i, a in enumerate(args) if i in self._static_nums}
-        named.update((k, v) for k, v in kwargs.items() if k in self._static_names)
+        dyn, named = self._static.split(args, kwargs)
         statics = tuple((k, _hashable(v, repr(k) if isinstance(k, str) else self._label(k),
                                       self._name))
                         for k, v in sorted(named.items(), key=lambda kv: str(kv[0])))
-        leaves, treedef = tree_flatten((dyn_args, dyn_kwargs))
+        leaves, treedef = tree_flatten(dyn)
         return leaves, treedef, statics
 
     def _key(self, treedef: PyTreeDef, avals: Sequence[ShapedArray],
@@ -181,42 +171,44 @@ class JitFunction:
         entry = self._cache.get(key)
         if entry is not None:
             self._hits += 1
-            self._cache.move_to_end(key)
+            self._touch(key)
             return entry
-        self._misses += 1
-        if config.explain_cache_misses:
-            logger.warning("jit(%s): tracing because %s", self._name, self._explain(key))
+        with self._lock:
+            self._misses += 1
+            if config.explain_cache_misses:
+                logger.warning("jit(%s): tracing because %s", self._name, self._explain(key))
+        # Traced without the lock (a traced function may call other jitted functions): threads
+        # missing at once each trace, and the first entry stored is the one every caller keeps.
         entry, cacheable = self._trace(args, kwargs, treedef, key)
         if cacheable:
-            self._cache[key] = entry
-            while len(self._cache) > self._maxsize:
-                self._cache.popitem(last=False)
+            with self._lock:
+                entry = self._cache.setdefault(key, entry)
+                while len(self._cache) > self._maxsize:
+                    self._cache.popitem(last=False)
         return entry
+
+    def _touch(self, key: Any) -> None:
+        """Mark ``key`` most recently used (another thread may have evicted it meanwhile)."""
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
 
     def _trace(self, args: tuple[Any, ...], kwargs: dict[str, Any], treedef: PyTreeDef,
                key: Any) -> tuple[_Entry, bool]:
         avals = [ShapedArray(s, d) for s, d in key[1:1 + treedef.num_leaves]]
-        store: list[PyTreeDef] = []
-        fun, static_nums, static_names = self._fun, self._static_nums, self._static_names
 
-        def flat(*xs: Any) -> list[Any]:
-            dyn = tree_unflatten(treedef, xs)
-            if static_nums or static_names:
-                dyn_args, dyn_kwargs = dyn
-                it = iter(dyn_args)
-                full = [a if i in static_nums else next(it) for i, a in enumerate(args)]
-                kw = {k: (v if k in static_names else dyn_kwargs[k]) for k, v in kwargs.items()}
-            else:
-                full, kw = (list(dyn[0]), dyn[1]) if kwargs else (list(dyn), {})
-            out_leaves, out_tree = tree_flatten(fun(*full, **kw))
-            store[:] = [out_tree]
-            return [as_leaf(o, f"the output of jit({self._name})") for o in out_leaves]
+        def rebuild(dyn: Any) -> tuple[Sequence[Any], dict[str, Any]]:
+            if self._static:
+                return self._static.merge(args, kwargs, dyn)
+            return (dyn[0], dyn[1]) if kwargs else (dyn, {})
 
+        flat, out_tree = flatten_fun(self._fun, treedef, rebuild,
+                                     f"the output of jit({self._name})")
         jaxpr = trace_to_jaxpr(flat, avals)
         cacheable = not any(isinstance(c, Tracer) for c in jaxpr.consts)
         if config.jit_optimize:
-            jaxpr = optimized(jaxpr)
-        return _Entry(jaxpr, store[0]), cacheable
+            jaxpr = optimize(jaxpr)
+        return _Entry(jaxpr, out_tree()), cacheable
 
     def _donated(self, args: tuple[Any, ...], kwargs: dict[str, Any],
                  leaves: Sequence[Any]) -> tuple[bool, ...]:
@@ -303,7 +295,7 @@ class JitFunction:
         """A label per leaf: the parameter it belongs to (the tree is ``(args, kwargs)`` when
         there are static or keyword arguments, else ``args``)."""
         kids = treedef.children()
-        wrapped = self._static_nums or self._static_names or (
+        wrapped = bool(self._static) or (
             len(kids) == 2 and treedef.num_leaves == sum(k.num_leaves for k in kids)
             and _is_kwargs_split(treedef))
         positions = [i for i in range(len(self._params) + treedef.num_leaves)
@@ -336,15 +328,6 @@ def _hashable(value: Any, label: str, fname: str) -> tuple[type, Any]:
             f"{type(value).__name__}; static arguments must be hashable (use a tuple instead "
             f"of a list, or pass arrays as ordinary, non-static arguments)") from None
     return (type(value), value)
-
-
-def _positional_names(fun: Callable[..., Any]) -> list[str]:
-    try:
-        sig = inspect.signature(fun)
-    except (TypeError, ValueError):
-        return []
-    return [p.name for p in sig.parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
 def _argnums(x: int | Sequence[int] | None) -> tuple[int, ...]:

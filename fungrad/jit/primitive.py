@@ -12,56 +12,31 @@ jaxpr per ``j`` (jaxprs hash by identity) and binds ``jit`` again, so a jitted f
 """
 from __future__ import annotations
 
-import weakref
 from typing import Any, Callable, Sequence
 
 from fungrad.core import Primitive, abstract_eval_rules, get_aval, impl_rules, set_current_trace
 from fungrad.errors import ShapeError
 from fungrad.interpreters.ad import Zero, instantiate, is_float, jvp_rules
 from fungrad.interpreters.batching import batch_rules
-from fungrad.interpreters.jaxpr_transforms import (
-    batch_jaxpr, jvp_jaxpr, split_consts, transpose_jaxpr,
+from fungrad.lax.jaxpr_util import (
+    batch_jaxpr, derived, jvp_jaxpr, partial_eval_jaxpr, split_consts, transpose_jaxpr,
 )
-from fungrad.interpreters.partial_eval_jaxpr import partial_eval_jaxpr
 from fungrad.interpreters.staging import StagingTrace, partial_eval_rules
 from fungrad.interpreters.transpose import is_undefined, transpose_rules
 from fungrad.ir import Eqn, Jaxpr, ShapedArray
-from fungrad.jit.codegen import Compiled, EmitContext, codegen_rules, compile_jaxpr, fresh_outputs
-from fungrad.jit.passes import optimize
+from fungrad.compiler.codegen import Compiled, EmitContext, compile_jaxpr, defcodegen
+from fungrad.compiler.passes import inline_rules, optimize
 
 jit_p = Primitive("jit", multiple_results=True)
-
-# Everything derived from a jaxpr (its compiled code, JVP, transpose...) lives as long as it does.
-_derived: weakref.WeakKeyDictionary[Jaxpr, dict[Any, Any]] = weakref.WeakKeyDictionary()
-
-
-def derived(jaxpr: Jaxpr, key: Any, make: Callable[[], Any]) -> Any:
-    """``make()``, computed once per ``(jaxpr, key)``."""
-    table = _derived.get(jaxpr)
-    if table is None:
-        table = _derived[jaxpr] = {}
-    if key not in table:
-        table[key] = make()
-    return table[key]
-
 
 def compiled(jaxpr: Jaxpr) -> Compiled:
     """The compiled code of ``jaxpr`` (generated once)."""
     return derived(jaxpr, "compiled", lambda: compile_jaxpr(jaxpr))  # type: ignore[no-any-return]
 
 
-def optimized(jaxpr: Jaxpr) -> Jaxpr:
-    """``jaxpr`` through the passes (nested calls inlined); type-checked when checking is on."""
-    from fungrad import typecheck
-    out = optimize(jaxpr, {jit_p})
-    if typecheck.check_enabled:
-        typecheck.typecheck_jaxpr(out)
-    return out
-
-
 def closed_call(jaxpr: Jaxpr) -> tuple[Jaxpr, list[Any]]:
     """``jaxpr`` optimized with its consts turned into leading inputs."""
-    return split_consts(optimized(jaxpr))
+    return split_consts(optimize(jaxpr))
 
 
 def call(jaxpr: Jaxpr, consts: Sequence[Any], args: Sequence[Any], name: str) -> list[Any]:
@@ -151,7 +126,7 @@ def _partial_eval(trace: StagingTrace, args: Sequence[Any], params: dict[str, An
     def make() -> tuple[Jaxpr, list[Any], Jaxpr, int, list[bool]]:
         known, rest, num_res, out_uk = partial_eval_jaxpr(jaxpr, unknown)
         k, k_consts = closed_call(known)
-        return k, k_consts, optimized(rest), num_res, out_uk
+        return k, k_consts, optimize(rest), num_res, out_uk
 
     known, k_consts, rest, num_res, out_uk = derived(jaxpr, ("partial_eval", unknown), make)
     with set_current_trace(trace.parent):  # type: ignore[arg-type]
@@ -177,5 +152,5 @@ def _emit(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[s
     return [f"{target} = {fn}({', '.join(ins)})"] if outs else [f"{fn}({', '.join(ins)})"]
 
 
-codegen_rules[jit_p] = _emit
-fresh_outputs.add(jit_p)
+defcodegen(jit_p, _emit, "fresh")
+inline_rules[jit_p] = lambda eqn: eqn.params["jaxpr"]

@@ -10,10 +10,10 @@ from fungrad.lax.shape_ops import (
     broadcast_in_dim, broadcast_to, broadcasted_iota, clamp, concatenate, expand_dims, full, iota,
     pad, reduce_sum, reshape, rev, squeeze, transpose,
 )
-from fungrad.lax.indexing import (
+from fungrad.lax.indexing import gather, scatter
+from fungrad.lax.slicing import (
     dynamic_index_in_dim, dynamic_slice, dynamic_slice_in_dim, dynamic_update_index_in_dim,
-    dynamic_update_slice, dynamic_update_slice_in_dim, gather, index_in_dim, scatter, slice,
-    slice_in_dim,
+    dynamic_update_slice, dynamic_update_slice_in_dim, index_in_dim, slice, slice_in_dim,
 )
 from fungrad.lax.dot import dot, dot_general
 from fungrad.lax.reductions import (

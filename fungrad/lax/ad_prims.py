@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fungrad.compiler.passes import defsimplify
 from fungrad.core import get_aval
 from fungrad.interpreters.ad import defjvp_zero
 from fungrad.interpreters.batching import vectorized_batcher
@@ -25,6 +26,7 @@ def _same_aval(x: ShapedArray) -> ShapedArray:
 stop_gradient_p = primitive("stop_gradient", _identity, _same_aval)
 defjvp_zero(stop_gradient_p)
 vectorized_batcher(stop_gradient_p)
+defsimplify(stop_gradient_p, lambda rw, eqn: eqn.inputs[0])  # after autodiff, only the value is left
 
 
 def stop_gradient(x: Any) -> Any:

@@ -12,13 +12,15 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from fungrad.compiler.codegen import EmitContext, assign, defcodegen, emit_impl
+from fungrad.compiler.passes import permute_rules
 from fungrad.core import get_aval
 from fungrad.errors import ShapeError
 from fungrad.interpreters import eager_linearize
 from fungrad.interpreters.ad import defjvp
 from fungrad.interpreters.batching import batch_rules
 from fungrad.interpreters.transpose import aval_of, deftranspose
-from fungrad.ir import ShapedArray
+from fungrad.ir import Eqn, ShapedArray
 from fungrad.lax.elementwise import convert_element_type
 from fungrad.lax.registry import primitive
 from fungrad.lax.shape_ops import transpose
@@ -181,3 +183,56 @@ def _dot_general_batch(vals: Sequence[Any], dims: Sequence[int | None], *,
 
 
 batch_rules[dot_general_p] = _dot_general_batch
+
+
+# ---------------------------------------------------------------- jit statement
+
+def _matmul_operands(eqn: Eqn) -> tuple[bool, bool] | None:
+    """For a dot_general that is a (batched) matrix product of possibly transposed operands:
+    whether each operand needs its last two axes swapped. None for any other contraction."""
+    (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
+    pref = eqn.params.get("preferred_element_type")
+    la, ra = eqn.inputs[0].aval, eqn.inputs[1].aval
+    nb = len(lb)
+    if (pref is not None and pref != la.dtype) or len(lc) != 1 or len(rc) != 1:
+        return None
+    if tuple(lb) != tuple(range(nb)) or tuple(rb) != tuple(range(nb)):
+        return None
+    lfree, rfree = la.ndim - nb - 1, ra.ndim - nb - 1
+    if not (0 <= lfree <= 1 and 0 <= rfree <= 1) or (nb and (lfree != 1 or rfree != 1)):
+        return None
+    swap_l = lfree == 1 and lc[0] == nb       # lhs is (k, m): use its transpose
+    swap_r = rfree == 1 and rc[0] == ra.ndim - 1  # rhs is (n, k)
+    return swap_l, swap_r
+
+
+def _emit_dot_general(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    plan = _matmul_operands(eqn)
+    if plan is None:
+        return emit_impl(ctx, eqn, ins, outs)
+    a, b = (f"{x}.swapaxes(-1, -2)" if s else x for x, s in zip(ins, plan))
+    return assign(outs, f"{ctx.ref(np.matmul)}({a}, {b})")
+
+
+# Every path of the impl returns a new array (matmul, broadcast multiply, or a reshape of a
+# fresh matmul result), never a view of an operand.
+defcodegen(dot_general_p, _emit_dot_general, "fresh")
+
+
+def _operands_swapped(eqn: Eqn, perm: tuple[int, ...]) -> Eqn | None:
+    """``transpose(dot(a, b))`` that only swaps the free axes is ``dot(b, a)``: the output of
+    dot_general is (batch, lhs free, rhs free), so swapping the operands gives (batch, rhs
+    free, lhs free) directly."""
+    (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
+    nb = len(lb)
+    nl = eqn.inputs[0].aval.ndim - nb - len(lc)
+    nr = eqn.inputs[1].aval.ndim - nb - len(rc)
+    swapped = (tuple(range(nb)) + tuple(range(nb + nl, nb + nl + nr))
+               + tuple(range(nb, nb + nl)))
+    if perm != swapped:
+        return None
+    params = dict(eqn.params, dimension_numbers=((rc, lc), (rb, lb)))
+    return Eqn(dot_general_p, eqn.inputs[::-1], params, eqn.outvars, eqn.source)
+
+
+permute_rules[dot_general_p] = _operands_swapped

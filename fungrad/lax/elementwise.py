@@ -10,13 +10,19 @@ from typing import Any, Callable
 
 import numpy as np
 
-from fungrad.core import EVAL_TRACE, Primitive, _ctx, get_aval
+from fungrad.compiler.codegen import (
+    EmitContext, assign, defcodegen, emit_call_inplace, emit_impl,
+)
+from fungrad.compiler.passes import (
+    Rewriter, defsimplify, involution, same_type, unbroadcast_operands, unit_operand,
+)
+from fungrad.core import EVAL_TRACE, Primitive, current_trace, get_aval
 from fungrad.interpreters import eager_linearize
 from fungrad.interpreters.ad import defjvp, defjvp_zero, deflinear
 from fungrad.interpreters.batching import broadcast_batcher, vectorized_batcher
 from fungrad.interpreters.transpose import (UndefinedPrimal, aval_of, deftranspose, transpose_rules,
                                             unbroadcast)
-from fungrad.ir import ShapedArray
+from fungrad.ir import Eqn, ShapedArray
 from fungrad.lax.registry import _PY_SCALARS, as_operand, elementwise_shape, primitive
 
 Jvp = Callable[..., Any] | None
@@ -79,12 +85,13 @@ def binary(name: str, impl: Callable[..., Any], jvp_x: Jvp | str, jvp_y: Jvp = N
     else:
         defjvp(prim, jvp_x, jvp_y)  # type: ignore[arg-type]
     broadcast_batcher(prim)
+    defsimplify(prim, unbroadcast_operands)
     return prim
 
 
 def _bind1(prim: Primitive) -> Callable[[Any], Any]:
     def op(x: Any) -> Any:
-        return _ctx.trace.process_primitive(prim, (x,), {})
+        return current_trace().process_primitive(prim, (x,), {})
     op.__name__ = op.__qualname__ = prim.name
     op.__doc__ = f"Elementwise ``{prim.name}`` (the primitive, no dtype promotion)."
     primitive_of[op] = prim
@@ -101,7 +108,7 @@ def _bind2(prim: Primitive) -> Callable[[Any, Any], Any]:
             x = as_operand(x, y)
         elif type(y) in _PY_SCALARS:
             y = as_operand(y, x)
-        return _ctx.trace.process_primitive(prim, (x, y), {})
+        return current_trace().process_primitive(prim, (x, y), {})
     op.__name__ = op.__qualname__ = prim.name
     op.__doc__ = f"Elementwise ``{prim.name}`` of operands of one dtype (Python scalars adapt)."
     return op
@@ -241,6 +248,7 @@ def _select_shape(pred: ShapedArray, a: ShapedArray, b: ShapedArray) -> ShapedAr
 select_p = primitive("select", _select, _select_shape)
 deflinear(select_p, (1, 2))
 broadcast_batcher(select_p)
+defsimplify(select_p, unbroadcast_operands)
 
 
 def _convert_shape(x: ShapedArray, *, new_dtype: np.dtype[Any]) -> ShapedArray:
@@ -285,12 +293,13 @@ def _mul_transpose(ct: Any, x: Any, y: Any) -> list[Any]:
     # Both operands are arrays of one dtype here, so bind without _bind2's scalar checks;
     # without a trace around (eager grad), multiply right away.
     if type(x) is UndefinedPrimal:
-        if _ctx.trace is EVAL_TRACE and type(ct) is np.ndarray and type(y) is np.ndarray:
+        trace = current_trace()
+        if trace is EVAL_TRACE and type(ct) is np.ndarray and type(y) is np.ndarray:
             r = np.multiply(ct, y)
         else:
-            r = _ctx.trace.process_primitive(mul_p, (ct, y), {})
+            r = trace.process_primitive(mul_p, (ct, y), {})
         return [r if r.shape == x.aval.shape else unbroadcast(r, x.aval), None]
-    r = _ctx.trace.process_primitive(mul_p, (x, ct), {})
+    r = current_trace().process_primitive(mul_p, (x, ct), {})
     return [None, r if r.shape == y.aval.shape else unbroadcast(r, y.aval)]
 
 
@@ -425,3 +434,57 @@ def _balanced_pick(x: Any, y: Any) -> Any:
     dtype = get_aval(x).dtype
     return add(convert_element_type(gt(x, y), dtype),
                mul(convert_element_type(eq(x, y), dtype), 0.5))
+
+
+# ---------------------------------------------------------------- jit statements
+
+def _emit_div(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    """Division is true division for inexact dtypes, floor division for integers."""
+    kind = eqn.outvars[0].aval.dtype.kind
+    return emit_call_inplace(ctx, np.floor_divide if kind in "iub" else np.true_divide, ins, outs)
+
+
+def _emit_select(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    return assign(outs, f"{ctx.ref(np.where)}({', '.join(ins)})")
+
+
+def _emit_convert(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    return assign(outs, f"{ins[0]}.astype({ctx.ref(eqn.params['new_dtype'])})")
+
+
+def _emit_integer_pow(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    y, x = eqn.params["y"], ins[0]
+    mul = ctx.ref(np.multiply)
+    if y == 2:
+        if ctx.inplace:
+            return [f"{mul}({x}, {x}, out={ctx.inplace})"]
+        return assign(outs, f"{mul}({x}, {x})")
+    if y == 3:
+        return assign(outs, f"{mul}({mul}({x}, {x}), {x})")
+    return emit_impl(ctx, eqn, ins, outs)
+
+
+def _integer_pow_buffers(eqn: Eqn) -> str:
+    y = eqn.params["y"]
+    return "inplace" if y == 2 else "fresh" if y == 3 else "alias"
+
+
+defcodegen(div_p, _emit_div, "inplace")
+defcodegen(select_p, _emit_select, "fresh")
+defcodegen(convert_element_type_p, _emit_convert, "fresh")
+defcodegen(integer_pow_p, _emit_integer_pow, _integer_pow_buffers)
+
+
+# ---------------------------------------------------------------- jit simplifications
+
+def _integer_pow_one(rw: Rewriter, eqn: Eqn) -> Any:
+    return same_type(eqn, eqn.inputs[0]) if eqn.params["y"] == 1 else eqn
+
+
+defsimplify(mul_p, unit_operand(1))
+defsimplify(add_p, unit_operand(0))
+defsimplify(sub_p, unit_operand(0, left=False))
+defsimplify(div_p, unit_operand(1, left=False))
+defsimplify(neg_p, involution)
+defsimplify(integer_pow_p, _integer_pow_one)
+defsimplify(convert_element_type_p, lambda rw, eqn: same_type(eqn, eqn.inputs[0]))

@@ -1,9 +1,7 @@
 """NumPy-native indexing primitives: gather (``x[idx]``), scatter (``x[idx] = u`` and ``op.at``).
 
-An index is a NumPy index tuple of static ints, slices, ``None`` and ``Ellipsis``, and integer
-arrays (or tracers, including 0-d ones) used as advanced indices. The arrays travel as operands;
-the static rest is the hashable ``indexer`` param, where ``Arr(k)`` marks the k-th index array.
-Result shapes follow NumPy exactly, including where the advanced-index dimensions land.
+An index travels as its arrays (operands) and the hashable ``indexer`` param of its static rest
+(see ``fungrad.lax.index_layout``); result shapes follow NumPy exactly.
 
 Out-of-bounds array indices (which NumPy would reject, but under tracing nobody can check) are
 handled like JAX's defaults: negative indices count from the end, then ``gather`` clamps them
@@ -12,11 +10,9 @@ out-of-bounds updates (``oob="drop"``) or clamps them (``oob="clip"``).
 """
 from __future__ import annotations
 
-import math
-
-import builtins
 import functools
-from typing import Any, Callable, NamedTuple, Sequence
+import math
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -29,131 +25,12 @@ from fungrad.ir import ShapedArray
 from fungrad.lax.elementwise import (
     add, convert_element_type, div, eq, max as lmax, min as lmin, mul, select,
 )
+from fungrad.lax.index_layout import (
+    INDEX_DTYPE, Arr, Entry, Label, Slice, check_index, layout, normalize_index,
+)
 from fungrad.lax.registry import as_operand, primitive
 from fungrad.lax.shape_ops import broadcast_to, full, iota, reshape, transpose
 from fungrad.source_info import at_user_line
-
-
-class Slice(NamedTuple):
-    """A static slice (``slice`` objects are not hashable before Python 3.12)."""
-    start: int | None
-    stop: int | None
-    step: int | None
-
-    def __repr__(self) -> str:
-        lo, hi, step = ("" if v is None else str(v) for v in self)
-        return f"{lo}:{hi}" + (f":{step}" if step else "")
-
-
-class Arr(NamedTuple):
-    """Placeholder for the k-th index-array operand."""
-    k: int
-
-    def __repr__(self) -> str:
-        return f"#{self.k}"
-
-
-Entry = Any  # int | None | Ellipsis | Slice | Arr
-Label = tuple[Any, ...]  # ("e", position[, j]) for basic dims, ("a", k) for advanced dims
-INDEX_DTYPE = np.dtype(np.int64)
-_slice = builtins.slice  # this module defines lax.slice
-
-
-# ---------------------------------------------------------------- NumPy's indexing layout
-@functools.lru_cache(maxsize=4096)
-def layout(shape: tuple[int, ...], indexer: tuple[Entry, ...],
-           arr_shapes: tuple[tuple[int, ...], ...]
-           ) -> tuple[tuple[Label, ...], tuple[int, ...], tuple[int, ...]]:
-    """(label of each result dim, result shape, axis of ``shape`` each index array indexes)."""
-    consuming = sum(e is not None and e is not Ellipsis for e in indexer)
-    if consuming > len(shape):
-        raise ShapeError(f"too many indices: {consuming} for an array of rank {len(shape)}")
-    if sum(e is Ellipsis for e in indexer) > 1:
-        raise ShapeError("an index can only have a single ellipsis ('...')")
-    entries = indexer if Ellipsis in indexer else indexer + (Ellipsis,)
-    try:
-        block_shape = tuple(np.broadcast_shapes(*arr_shapes)) if arr_shapes else ()
-    except ValueError:
-        raise ShapeError(f"index arrays of shapes {', '.join(map(str, arr_shapes))} do not "
-                         "broadcast together") from None
-    advanced = [i for i, e in enumerate(entries)
-                if type(e) is Arr or (arr_shapes and type(e) is int)]
-    together = advanced == list(range(advanced[0], advanced[-1] + 1)) if advanced else True
-    dims: list[tuple[Label, int]] = []
-    arr_axes = [0] * len(arr_shapes)
-    block_at, axis = 0, 0
-    for pos, e in enumerate(entries):
-        if together and advanced and pos == advanced[0]:
-            block_at = len(dims)
-        if e is None:
-            dims.append((("e", pos), 1))
-        elif e is Ellipsis:
-            for j in range(len(shape) - consuming):
-                dims.append((("e", pos, j), shape[axis]))
-                axis += 1
-        elif type(e) is Slice:
-            if e.step == 0:
-                raise ShapeError("slice step cannot be zero")
-            dims.append((("e", pos), len(range(*_slice(*e).indices(shape[axis])))))
-            axis += 1
-        elif type(e) is int:
-            if not -shape[axis] <= e < shape[axis]:
-                raise ShapeError(f"index {e} is out of bounds for axis {axis} with size "
-                                 f"{shape[axis]}")
-            axis += 1
-        else:
-            arr_axes[e.k] = axis
-            axis += 1
-    block = [(("a", k), n) for k, n in enumerate(block_shape)]
-    dims[block_at:block_at] = block
-    return tuple(d[0] for d in dims), tuple(d[1] for d in dims), tuple(arr_axes)
-
-
-def normalize_index(x: Any, index: Any) -> tuple[tuple[Entry, ...], list[Any]]:
-    """(static indexer, index arrays) for a NumPy index of ``x``; boolean masks must be concrete."""
-    entries: list[Entry] = []
-    arrays: list[Any] = []
-    for e in index if isinstance(index, tuple) else (index,):
-        if e is None or e is Ellipsis:
-            entries.append(e)
-        elif isinstance(e, _slice):
-            entries.append(Slice(*(None if v is None else _static_int(v, "a slice bound")
-                                   for v in (e.start, e.stop, e.step))))
-        elif isinstance(e, (bool, np.bool_)):
-            raise TypeError(f"boolean scalar indices are not supported{at_user_line()}")
-        elif isinstance(e, (int, np.integer)):
-            entries.append(int(e))
-        else:
-            a = e if isinstance(e, (np.ndarray, Tracer)) else np.asarray(e)
-            dtype = get_aval(a).dtype
-            if dtype == np.dtype(bool) and isinstance(a, np.ndarray):
-                for nz in np.nonzero(a):
-                    entries.append(Arr(len(arrays)))
-                    arrays.append(nz)
-                continue
-            if dtype.kind not in "iu":
-                raise TypeError(f"array indices must be integers, got dtype {dtype} (boolean "
-                                f"masks must be concrete: use fungrad.numpy.where){at_user_line()}")
-            entries.append(Arr(len(arrays)))
-            arrays.append(a)
-    return tuple(entries), arrays
-
-
-def _static_int(v: Any, what: str) -> int:
-    try:
-        return int(v.__index__())
-    except Exception:
-        raise TypeError(f"{what} must be a static integer, got {v!r}: for traced starts use "
-                        f"lax.dynamic_slice{at_user_line()}") from None
-
-
-def _check_index(shape: tuple[int, ...], indexer: tuple[Entry, ...],
-                 arrs: Sequence[ShapedArray]) -> tuple[tuple[Label, ...], tuple[int, ...]]:
-    for a in arrs:
-        if a.dtype.kind not in "iu":
-            raise ShapeError(f"index arrays must have an integer dtype, got {a.dtype}")
-    labels, out_shape, _ = layout(shape, indexer, tuple(a.shape for a in arrs))
-    return labels, out_shape
 
 
 # ---------------------------------------------------------------- NumPy implementations
@@ -175,7 +52,7 @@ def _fix_indices(shape: tuple[int, ...], indexer: tuple[Entry, ...], arrs: Seque
                     a = np.where(bad, n, a)
                     pad_axes.append(ax)
         fixed.append(a)
-    index = tuple(fixed[e.k] if type(e) is Arr else _slice(*e) if type(e) is Slice else e
+    index = tuple(fixed[e.k] if type(e) is Arr else slice(*e) if type(e) is Slice else e
                   for e in indexer)
     return index, (pad_axes or None)
 
@@ -185,7 +62,7 @@ def _padded(x: Any, axes: Sequence[int], fill: Any) -> Any:
     for ax in set(axes):
         shape[ax] += 1
     buf = np.full(shape, fill, x.dtype)
-    buf[tuple(_slice(0, n) for n in x.shape)] = x
+    buf[tuple(slice(0, n) for n in x.shape)] = x
     return buf
 
 
@@ -204,7 +81,7 @@ def _scatter_impl(combine: Callable[[Any, Any, Any, bool], None]) -> Callable[..
         index, pad_axes = _fix_indices(x.shape, indexer, arrs, clip=oob == "clip")
         out = _padded(x, pad_axes, 0) if pad_axes else x.copy()
         combine(out, index, updates, bool(arrs))
-        return out[tuple(_slice(0, n) for n in x.shape)] if pad_axes else out
+        return out[tuple(slice(0, n) for n in x.shape)] if pad_axes else out
     return impl
 
 
@@ -225,13 +102,13 @@ def _set(out: Any, index: Any, updates: Any, has_arrays: bool) -> None:
 # ---------------------------------------------------------------- shape rules
 def _gather_shape(x: ShapedArray, *arrs: ShapedArray, indexer: tuple[Entry, ...], mode: str,
                   fill_value: Any) -> ShapedArray:
-    return ShapedArray(_check_index(x.shape, indexer, arrs)[1], x.dtype)
+    return ShapedArray(check_index(x.shape, indexer, arrs)[1], x.dtype)
 
 
 def _scatter_shape(name: str) -> Callable[..., ShapedArray]:
     def rule(x: ShapedArray, updates: ShapedArray, *arrs: ShapedArray,
              indexer: tuple[Entry, ...], oob: str) -> ShapedArray:
-        shape = _check_index(x.shape, indexer, arrs)[1]
+        shape = check_index(x.shape, indexer, arrs)[1]
         if updates.shape != shape or updates.dtype != x.dtype:
             raise ShapeError(f"{name}: updates must be {ShapedArray(shape, x.dtype)} (the type "
                              f"of x[index]), got {updates}")
@@ -313,7 +190,7 @@ def scatter(x: Any, index: Any, updates: Any, mode: str = "set", oob: str = "dro
 def _checked(shape: tuple[int, ...], indexer: tuple[Entry, ...],
              arrays: Sequence[Any]) -> tuple[int, ...]:
     try:
-        return _check_index(shape, indexer, [get_aval(a) for a in arrays])[1]
+        return check_index(shape, indexer, [get_aval(a) for a in arrays])[1]
     except ShapeError as e:
         raise ShapeError(f"{e}{at_user_line()}") from None
 
@@ -454,7 +331,7 @@ def _batch_index(indexer: tuple[Entry, ...], arrs: Sequence[Any], dims: Sequence
                 return lab
             return "batch" if lab == ("e", 0) else ("e", lab[1] - 1) + lab[2:]
         return (Slice(None, None, None),) + indexer, list(arrs), old_label
-    rank = len(np.broadcast_shapes(*[_logical_shape(a, d) for a, d in zip(arrs, dims)]))
+    rank = len(np.broadcast_shapes(*[logical_shape(a, d) for a, d in zip(arrs, dims)]))
     new_arrs = []
     for a, d in zip(arrs, dims):
         if d is not None:
@@ -475,12 +352,12 @@ def _batch_index(indexer: tuple[Entry, ...], arrs: Sequence[Any], dims: Sequence
     return indexer, new_arrs, old_label_adv
 
 
-def _logical_shape(a: Any, d: int | None) -> tuple[int, ...]:
+def logical_shape(a: Any, d: int | None) -> tuple[int, ...]:
     shape = get_aval(a).shape
     return shape if d is None else shape[:d] + shape[d + 1:]
 
 
-def _axis_size(vals: Sequence[Any], dims: Sequence[int | None]) -> int:
+def axis_size(vals: Sequence[Any], dims: Sequence[int | None]) -> int:
     return next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
 
 
@@ -494,12 +371,12 @@ def _gather_batch(vals: Sequence[Any], dims: Sequence[int | None], *, indexer: t
     if xd is not None:
         x = moveaxis(x, xd, 0)
     new_indexer, arrs, old = _batch_index(indexer, vals[1:], dims[1:], xd is not None,
-                                          _axis_size(vals, dims))
+                                          axis_size(vals, dims))
     out = gather_p.bind(x, *arrs, indexer=new_indexer, mode=mode, fill_value=fill_value)
     got = [old(lab) for lab in _new_labels(x, new_indexer, arrs)]
     bdim = got.index("batch")
-    logical = layout(_logical_shape(vals[0], xd), indexer,
-                     tuple(_logical_shape(a, d) for a, d in zip(vals[1:], dims[1:])))[0]
+    logical = layout(logical_shape(vals[0], xd), indexer,
+                     tuple(logical_shape(a, d) for a, d in zip(vals[1:], dims[1:])))[0]
     if got[:bdim] + got[bdim + 1:] == list(logical):
         return out, bdim
     # an arange index moved the advanced dims to the front: restore NumPy's order
@@ -509,12 +386,12 @@ def _gather_batch(vals: Sequence[Any], dims: Sequence[int | None], *, indexer: t
 def _scatter_batch(prim: Primitive) -> Callable[..., tuple[Any, int]]:
     def rule(vals: Sequence[Any], dims: Sequence[int | None], *, indexer: tuple[Entry, ...],
              oob: str) -> tuple[Any, int]:
-        size = _axis_size(vals, dims)
+        size = axis_size(vals, dims)
         x = bdim_to_front(vals[0], dims[0], size)
         u = bdim_to_front(vals[1], dims[1], size)
         arrs = vals[2:]
         old_labels = layout(get_aval(x).shape[1:], indexer,
-                            tuple(_logical_shape(a, d) for a, d in zip(arrs, dims[2:])))[0]
+                            tuple(logical_shape(a, d) for a, d in zip(arrs, dims[2:])))[0]
         new_indexer, new_arrs, old = _batch_index(indexer, arrs, dims[2:], True, size)
         have = ("batch",) + old_labels
         perm = [have.index(old(lab)) for lab in _new_labels(x, new_indexer, new_arrs)]
@@ -525,226 +402,6 @@ def _scatter_batch(prim: Primitive) -> Callable[..., tuple[Any, int]]:
 batch_rules[gather_p] = _gather_batch
 for _p in SCATTERS.values():
     batch_rules[_p] = _scatter_batch(_p)
-
-
-# ---------------------------------------------------------------- static and dynamic slices
-def slice(x: Any, start_indices: Sequence[int], limit_indices: Sequence[int],
-          strides: Sequence[int] | None = None) -> Any:
-    """``x[start:limit:stride]`` along every axis (static bounds).
-
-    >>> slice(np.arange(10), (1,), (8,), (3,))
-    array([1, 4, 7])
-    """
-    shape = get_aval(x).shape
-    strides = (1,) * len(shape) if strides is None else tuple(strides)
-    if not len(start_indices) == len(limit_indices) == len(strides) == len(shape):
-        raise ShapeError(f"slice: start {tuple(start_indices)}, limit {tuple(limit_indices)} and "
-                         f"strides {strides} must each have one entry per axis of "
-                         f"{get_aval(x)}{at_user_line()}")
-    for lo, hi, st, n in zip(start_indices, limit_indices, strides, shape):
-        if not (0 <= lo <= hi <= n and st >= 1):
-            raise ShapeError(f"slice: bounds {tuple(start_indices)}:{tuple(limit_indices)} "
-                             f"(strides {strides}) do not fit {get_aval(x)}{at_user_line()}")
-    index = tuple(Slice(int(lo), int(hi), int(st)) for lo, hi, st in
-                  zip(start_indices, limit_indices, strides))
-    return gather_p.bind(x, indexer=index, mode="clip", fill_value=None)
-
-
-def slice_in_dim(x: Any, start_index: int | None, limit_index: int | None, stride: int = 1,
-                 axis: int = 0) -> Any:
-    """``x[start:limit:stride]`` along ``axis`` (static; negative and None bounds as in NumPy).
-
-    >>> slice_in_dim(np.arange(6).reshape(2, 3), 1, None, axis=1)
-    array([[1, 2],
-           [4, 5]])
-    """
-    shape = get_aval(x).shape
-    axis %= len(shape)
-    lo, hi, _ = _slice(start_index, limit_index).indices(shape[axis])
-    starts, limits = [0] * len(shape), list(shape)
-    starts[axis], limits[axis] = lo, max(lo, hi)
-    strides = [1] * len(shape)
-    strides[axis] = stride
-    return slice(x, starts, limits, strides)
-
-
-def index_in_dim(x: Any, index: int, axis: int = 0, keepdims: bool = True) -> Any:
-    """Entry ``index`` (static, negative counts from the end) of ``x`` along ``axis``."""
-    shape = get_aval(x).shape
-    axis %= len(shape)
-    index = index + shape[axis] if index < 0 else index
-    out = slice_in_dim(x, index, index + 1, axis=axis)
-    return out if keepdims else reshape(out, shape[:axis] + shape[axis + 1:])
-
-
-def _clamped_starts(shape: Sequence[int], starts: Sequence[Any], sizes: Sequence[int]) -> Any:
-    return tuple(_slice(s, s + k) for s, k in zip(
-        (int(np.clip(int(s), 0, n - k)) for s, n, k in zip(starts, shape, sizes)), sizes))
-
-
-def _dynamic_slice_impl(x: Any, *starts: Any, slice_sizes: tuple[int, ...]) -> Any:
-    x = np.asarray(x)
-    return x[_clamped_starts(x.shape, starts, slice_sizes)]
-
-
-def _dynamic_update_slice_impl(x: Any, update: Any, *starts: Any) -> Any:
-    out = np.array(x, copy=True)
-    out[_clamped_starts(out.shape, starts, np.shape(update))] = update
-    return out
-
-
-def _check_starts(name: str, x: ShapedArray, starts: Sequence[ShapedArray]) -> None:
-    if len(starts) != x.ndim or any(s.shape != () or s.dtype.kind not in "iu" for s in starts):
-        raise ShapeError(f"{name}: needs {x.ndim} scalar integer start indices for {x}, got "
-                         f"({', '.join(map(str, starts))})")
-
-
-def _dynamic_slice_shape(x: ShapedArray, *starts: ShapedArray,
-                         slice_sizes: tuple[int, ...]) -> ShapedArray:
-    _check_starts("dynamic_slice", x, starts)
-    if len(slice_sizes) != x.ndim or any(not 0 <= k <= n for k, n in zip(slice_sizes, x.shape)):
-        raise ShapeError(f"dynamic_slice: slice sizes {slice_sizes} do not fit {x}")
-    return ShapedArray(slice_sizes, x.dtype)
-
-
-def _dynamic_update_slice_shape(x: ShapedArray, update: ShapedArray,
-                                *starts: ShapedArray) -> ShapedArray:
-    _check_starts("dynamic_update_slice", x, starts)
-    if (update.ndim != x.ndim or update.dtype != x.dtype
-            or any(k > n for k, n in zip(update.shape, x.shape))):
-        raise ShapeError(f"dynamic_update_slice: update {update} does not fit into {x}")
-    return x
-
-
-dynamic_slice_p = primitive("dynamic_slice", _dynamic_slice_impl, _dynamic_slice_shape)
-dynamic_update_slice_p = primitive("dynamic_update_slice", _dynamic_update_slice_impl,
-                                   _dynamic_update_slice_shape)
-deflinear(dynamic_slice_p, (0,))
-deflinear(dynamic_update_slice_p, (0, 1))
-
-
-def dynamic_slice(x: Any, start_indices: Sequence[Any], slice_sizes: Sequence[int]) -> Any:
-    """The block of ``x`` of shape ``slice_sizes`` at ``start_indices`` (traced scalars allowed);
-    starts are clamped so that the block fits, as in JAX.
-
-    >>> dynamic_slice(np.arange(6), (4,), (3,))
-    array([3, 4, 5])
-    """
-    return dynamic_slice_p.bind(x, *start_indices, slice_sizes=tuple(int(k) for k in slice_sizes))
-
-
-def dynamic_update_slice(x: Any, update: Any, start_indices: Sequence[Any]) -> Any:
-    """``x`` with the block at ``start_indices`` replaced by ``update`` (starts clamped to fit).
-
-    >>> dynamic_update_slice(np.zeros(4), np.ones(2), (1,))
-    array([0., 1., 1., 0.])
-    """
-    return dynamic_update_slice_p.bind(x, as_operand(update, x), *start_indices)
-
-
-def _starts_in_dim(x: Any, index: Any, axis: int) -> list[Any]:
-    starts: list[Any] = [0] * get_aval(x).ndim
-    starts[axis] = index
-    return starts
-
-
-def dynamic_slice_in_dim(x: Any, start_index: Any, slice_size: int, axis: int = 0) -> Any:
-    """``x`` sliced to ``slice_size`` entries from ``start_index`` along ``axis``."""
-    shape = list(get_aval(x).shape)
-    axis %= len(shape)
-    shape[axis] = slice_size
-    return dynamic_slice(x, _starts_in_dim(x, start_index, axis), shape)
-
-
-def dynamic_index_in_dim(x: Any, index: Any, axis: int = 0, keepdims: bool = True) -> Any:
-    """Entry ``index`` (traced allowed, clamped) of ``x`` along ``axis``.
-
-    >>> dynamic_index_in_dim(np.arange(6).reshape(2, 3), 1, axis=1, keepdims=False)
-    array([1, 4])
-    """
-    axis %= get_aval(x).ndim
-    out = dynamic_slice_in_dim(x, index, 1, axis)
-    if keepdims:
-        return out
-    shape = get_aval(out).shape
-    return reshape(out, shape[:axis] + shape[axis + 1:])
-
-
-def dynamic_update_slice_in_dim(x: Any, update: Any, start_index: Any, axis: int) -> Any:
-    """``x`` with ``update`` written from ``start_index`` along ``axis``."""
-    axis %= get_aval(x).ndim
-    return dynamic_update_slice(x, update, _starts_in_dim(x, start_index, axis))
-
-
-def dynamic_update_index_in_dim(x: Any, update: Any, index: Any, axis: int) -> Any:
-    """``x`` with entry ``index`` along ``axis`` replaced by ``update`` (rank of x, or one less)."""
-    axis %= get_aval(x).ndim
-    ua = get_aval(update)
-    if ua.ndim == get_aval(x).ndim - 1:
-        update = reshape(update, ua.shape[:axis] + (1,) + ua.shape[axis:])
-    return dynamic_update_slice_in_dim(x, update, index, axis)
-
-
-def _dus_transpose(ct: Any, x: Any, update: Any, *starts: Any) -> list[Any]:
-    ua = aval_of(update)
-    ct_x = (dynamic_update_slice_p.bind(ct, full(ua.shape, 0, ua.dtype), *starts)
-            if is_undefined(x) else None)
-    ct_u = dynamic_slice_p.bind(ct, *starts, slice_sizes=ua.shape) if is_undefined(update) else None
-    return [ct_x, ct_u] + [None] * len(starts)
-
-
-deftranspose(dynamic_slice_p, lambda ct, x, *starts, slice_sizes: dynamic_update_slice_p.bind(
-    full(aval_of(x).shape, 0, aval_of(x).dtype), ct, *starts))
-transpose_rules[dynamic_update_slice_p] = _dus_transpose
-
-
-def _window_index(shape: Sequence[int], starts: Sequence[Any], dims: Sequence[int | None],
-                  sizes: Sequence[int], size: int) -> list[Any]:
-    """Index arrays picking, per batch member, the clamped window of ``sizes`` at ``starts``:
-    all adjacent, so the result is (batch, *sizes)."""
-    rank = len(shape)
-    out = []
-    for axis, (s, d, n, k) in enumerate(zip(starts, dims, shape, sizes)):
-        s = convert_element_type(s, INDEX_DTYPE) if get_aval(s).dtype != INDEX_DTYPE else s
-        s = lmin(lmax(s, 0), n - k)
-        s = reshape(s, ((size,) if d is not None else (1,)) + (1,) * rank)
-        offsets = reshape(iota(INDEX_DTYPE, k), (1,) * (axis + 1) + (k,) + (1,) * (rank - axis - 1))
-        out.append(add(s, offsets))
-    return out
-
-
-def _dynamic_slice_batch(vals: Sequence[Any], dims: Sequence[int | None], *,
-                         slice_sizes: tuple[int, ...]) -> tuple[Any, int]:
-    x, xd, starts = vals[0], dims[0], vals[1:]
-    if all(d is None for d in dims[1:]):
-        x = moveaxis(x, xd, 0)  # type: ignore[arg-type]
-        n = get_aval(x).shape[0]
-        return dynamic_slice_p.bind(x, 0, *starts, slice_sizes=(n,) + slice_sizes), 0
-    size = _axis_size(vals, dims)
-    logical = _logical_shape(x, xd)
-    index = _window_index(logical, starts, dims[1:], slice_sizes, size)
-    if xd is not None:
-        x = moveaxis(x, xd, 0)
-        index.insert(0, reshape(iota(INDEX_DTYPE, size), (size,) + (1,) * len(logical)))
-    return gather(x, tuple(index)), 0
-
-
-def _dynamic_update_slice_batch(vals: Sequence[Any],
-                                dims: Sequence[int | None]) -> tuple[Any, int]:
-    size = _axis_size(vals, dims)
-    x = bdim_to_front(vals[0], dims[0], size)
-    u = bdim_to_front(vals[1], dims[1], size)
-    starts = vals[2:]
-    if all(d is None for d in dims[2:]):
-        return dynamic_update_slice_p.bind(x, u, 0, *starts), 0
-    logical = get_aval(x).shape[1:]
-    index = _window_index(logical, starts, dims[2:], get_aval(u).shape[1:], size)
-    index.insert(0, reshape(iota(INDEX_DTYPE, size), (size,) + (1,) * len(logical)))
-    return scatter(x, tuple(index), u, mode="set"), 0
-
-
-batch_rules[dynamic_slice_p] = _dynamic_slice_batch
-batch_rules[dynamic_update_slice_p] = _dynamic_update_slice_batch
 
 
 def take_along_axis(x: Any, indices: Any, axis: int) -> Any:

@@ -9,11 +9,12 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from fungrad.compiler.codegen import EmitContext, assign, defcodegen, emit_impl
 from fungrad.core import Primitive, get_aval
 from fungrad.errors import ShapeError
 from fungrad.interpreters.ad import defjvp, defjvp_zero
 from fungrad.interpreters.batching import batch_rules
-from fungrad.ir import ShapedArray
+from fungrad.ir import Eqn, ShapedArray
 from fungrad.lax.cumulative import cumprod
 from fungrad.lax.elementwise import convert_element_type, div, eq, mul
 from fungrad.lax.registry import primitive
@@ -50,7 +51,7 @@ def _prod_jvp(t: Any, ans: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
         return reshape(transpose(v, kept + axes), flat)
     xs = last_axis(x)
     ones = full(flat[:-1] + (1,), 1, get_aval(x).dtype)
-    from fungrad.lax.indexing import slice_in_dim
+    from fungrad.lax.slicing import slice_in_dim
     before = cumprod(concatenate([ones, slice_in_dim(xs, 0, -1, axis=-1)], -1), axis=-1)
     after = cumprod(concatenate([slice_in_dim(xs, 1, None, axis=-1), ones], -1), axis=-1,
                     reverse=True)
@@ -88,6 +89,19 @@ reduce_max_p = _reducer("reduce_max", lambda x, *, axes: np.max(
     x, axis=axes, initial=_lowest(np.asarray(x).dtype)), _extremum_jvp)
 reduce_min_p = _reducer("reduce_min", lambda x, *, axes: np.min(
     x, axis=axes, initial=_highest(np.asarray(x).dtype)), _extremum_jvp)
+
+
+def _emit_extremum(ufunc: np.ufunc) -> Callable[..., list[str]]:
+    def emit(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+        axes = eqn.params["axes"]
+        if any(eqn.inputs[0].aval.shape[a] == 0 for a in axes):  # empty: the impl knows
+            return emit_impl(ctx, eqn, ins, outs)
+        return assign(outs, f"{ctx.ref(ufunc.reduce)}({ins[0]}, {ctx.ref(axes)})")
+    return emit
+
+
+defcodegen(reduce_max_p, _emit_extremum(np.maximum), "fresh")
+defcodegen(reduce_min_p, _emit_extremum(np.minimum), "fresh")
 reduce_prod_p = _reducer("reduce_prod", lambda x, *, axes: np.prod(x, axis=axes), _prod_jvp)
 reduce_and_p = _reducer("reduce_and", lambda x, *, axes: np.all(x, axis=axes), None, True)
 reduce_or_p = _reducer("reduce_or", lambda x, *, axes: np.any(x, axis=axes), None, True)

@@ -9,23 +9,23 @@ from typing import Any, Callable
 
 import numpy as np
 
+from fungrad.compiler.codegen import defcodegen, emit_ufunc
 from fungrad.core import Primitive, abstract_eval_rules, get_aval, impl_rules
 from fungrad.errors import ShapeError
 from fungrad.ir import ShapedArray, weak_scalar
 
-# Primitives whose impl is a NumPy ufunc applied to the operands: the jit code generator
-# calls the ufunc directly and can pass ``out=`` to reuse a dead buffer.
-ufunc_of: dict[Primitive, np.ufunc] = {}
-
 
 def primitive(name: str, impl: Callable[..., Any], shape_rule: Callable[..., Any],
               multiple_results: bool = False) -> Primitive:
-    """A new primitive with its NumPy implementation and its shape/dtype rule."""
+    """A new primitive with its NumPy implementation and its shape/dtype rule.
+
+    When the impl is a NumPy ufunc, jit calls it directly and may pass ``out=`` a dying buffer.
+    """
     prim = Primitive(name, multiple_results)
     impl_rules[prim] = impl
     abstract_eval_rules[prim] = shape_rule
     if isinstance(impl, np.ufunc):
-        ufunc_of[prim] = impl
+        defcodegen(prim, emit_ufunc, "inplace")
     return prim
 
 

@@ -8,12 +8,16 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from fungrad.compiler.codegen import EmitContext, assign, defcodegen
+from fungrad.compiler.passes import (
+    Rewriter, defsimplify, expand_rules, permute_rules, same_type,
+)
 from fungrad.core import get_aval
 from fungrad.errors import ShapeError
 from fungrad.interpreters.ad import defjvp, deflinear, defjvp_zero
 from fungrad.interpreters.batching import batch_rules, bdim_to_front, moveaxis, shift_axes
 from fungrad.interpreters.transpose import aval_of, deftranspose, is_undefined, transpose_rules
-from fungrad.ir import ShapedArray
+from fungrad.ir import Atom, Eqn, Literal, ShapedArray, Var
 from fungrad.lax.registry import primitive
 from fungrad.source_info import at_user_line
 
@@ -243,7 +247,7 @@ def _concatenate_shape(*xs: ShapedArray, dimension: int) -> ShapedArray:
 
 
 def _concatenate_transpose(ct: Any, *xs: Any, dimension: int) -> list[Any]:
-    from fungrad.lax.indexing import slice_in_dim
+    from fungrad.lax.slicing import slice_in_dim
     outs, start = [], 0
     for x in xs:
         n = aval_of(x).shape[dimension]
@@ -308,7 +312,7 @@ def _pad_shape(x: ShapedArray, value: ShapedArray, *, padding_config: PadConfig)
 
 def _unpad(ct: Any, padding_config: PadConfig) -> Any:
     """The transpose of ``pad`` in its operand: crop the edges, keep every (interior+1)-th entry."""
-    from fungrad.lax.indexing import slice as slice_
+    from fungrad.lax.slicing import slice as slice_
     cropped = pad(ct, 0, [(-lo, -hi, 0) for lo, hi, _ in padding_config])
     shape = get_aval(cropped).shape
     return slice_(cropped, [0] * len(shape), shape, [i + 1 for _, _, i in padding_config])
@@ -463,3 +467,138 @@ def clamp(min: Any, x: Any, max: Any) -> Any:
     """
     from fungrad.lax.registry import as_operand
     return clamp_p.bind(as_operand(min, x), x, as_operand(max, x))
+
+
+# ---------------------------------------------------------------- jit statements
+
+def _emit_reduce_sum(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    return assign(outs, f"{ctx.ref(np.add.reduce)}({ins[0]}, {ctx.ref(eqn.params['axes'])})")
+
+
+def _emit_reshape(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    return assign(outs, f"{ins[0]}.reshape({ctx.ref(eqn.params['new_sizes'])})")
+
+
+def _emit_transpose(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    return assign(outs, f"{ins[0]}.transpose({ctx.ref(eqn.params['permutation'])})")
+
+
+def _emit_broadcast_in_dim(ctx: EmitContext, eqn: Eqn, ins: list[str],
+                           outs: list[str]) -> list[str]:
+    shape, dims = eqn.params["shape"], eqn.params["broadcast_dimensions"]
+    x = ins[0]
+    in_shape = eqn.inputs[0].aval.shape
+    if dims != tuple(range(len(shape) - len(dims), len(shape))):
+        expanded = [1] * len(shape)
+        for d, n in zip(dims, in_shape):
+            expanded[d] = n
+        x = f"{x}.reshape({ctx.ref(tuple(expanded))})"
+    return assign(outs, f"{ctx.ref(np.broadcast_to)}({x}, {ctx.ref(shape)})")
+
+
+def _emit_full(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    p = eqn.params
+    args = ", ".join(ctx.ref(p[k]) for k in ("shape", "fill_value", "dtype"))
+    return assign(outs, f"{ctx.ref(np.full)}({args})")
+
+
+defcodegen(reduce_sum_p, _emit_reduce_sum, "fresh")
+defcodegen(reshape_p, _emit_reshape, "alias")
+defcodegen(transpose_p, _emit_transpose, "alias")
+defcodegen(broadcast_in_dim_p, _emit_broadcast_in_dim, "alias")
+defcodegen(full_p, _emit_full, "fresh")
+
+
+# ---------------------------------------------------------------- jit simplifications
+
+def _same_as_operand(rw: Rewriter, eqn: Eqn) -> Atom | Eqn:
+    """A reshape, broadcast or transpose that changes nothing."""
+    x = eqn.inputs[0]
+    if x.aval != eqn.outvars[0].aval:
+        return eqn
+    if eqn.primitive is transpose_p and eqn.params["permutation"] != tuple(range(x.aval.ndim)):
+        return eqn
+    return x
+
+
+def _compose(first: tuple[int, ...], second: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(first[i] for i in second)
+
+
+def _reshape_fused(rw: Rewriter, eqn: Eqn) -> Atom | Eqn:
+    """reshape(reshape x) is one reshape of x (or x); a reshaped scalar broadcast stays one."""
+    inner = rw.producer_of(eqn.inputs[0])
+    if inner is None:
+        return eqn
+    if inner.primitive is reshape_p:
+        x = inner.inputs[0]
+        if x.aval == eqn.outvars[0].aval:
+            return x
+        return Eqn(reshape_p, [x], eqn.params, eqn.outvars, eqn.source)
+    if inner.primitive is broadcast_in_dim_p and inner.inputs[0].aval.ndim == 0:
+        return Eqn(broadcast_in_dim_p, inner.inputs, {"shape": eqn.params["new_sizes"],
+                                                      "broadcast_dimensions": ()},
+                   eqn.outvars, eqn.source)
+    return eqn
+
+
+def _transpose_fused(rw: Rewriter, eqn: Eqn) -> Atom | Eqn:
+    """transpose(transpose x) is one transpose of x (or x); a product whose only use is its
+    transpose is computed transposed directly (``permute_rules``), coming out contiguous."""
+    inner = rw.producer_of(eqn.inputs[0])
+    if inner is None:
+        return eqn
+    perm = eqn.params["permutation"]
+    if inner.primitive is transpose_p:
+        composed = _compose(inner.params["permutation"], perm)
+        if composed == tuple(range(len(perm))):
+            return same_type(eqn, inner.inputs[0])
+        return Eqn(transpose_p, [inner.inputs[0]], {"permutation": composed}, eqn.outvars,
+                   eqn.source)
+    permute = permute_rules.get(inner.primitive)
+    if permute is not None and rw.uses(inner.outvars[0]) == 1:
+        direct = permute(inner, perm)
+        if direct is not None:
+            return Eqn(direct.primitive, direct.inputs, direct.params, eqn.outvars, eqn.source)
+    return eqn
+
+
+def _reduce_sum_fused(rw: Rewriter, eqn: Eqn) -> Atom | Eqn:
+    """reduce_sum(reduce_sum x) is one reduce_sum of x."""
+    inner = rw.producer_of(eqn.inputs[0])
+    if inner is None or inner.primitive is not reduce_sum_p:
+        return eqn
+    first = inner.params["axes"]
+    kept = [i for i in range(inner.inputs[0].aval.ndim) if i not in first]
+    axes = tuple(sorted(first + tuple(kept[j] for j in eqn.params["axes"])))
+    return Eqn(reduce_sum_p, [inner.inputs[0]], {"axes": axes}, eqn.outvars, eqn.source)
+
+
+def _broadcast_source(rw: Rewriter, eqn: Eqn) -> Atom | None:
+    """The operand with size-1 axes where it was expanded (or the scalar itself): NumPy
+    broadcasting expands it the same way."""
+    x, dims = eqn.inputs[0], eqn.params["broadcast_dimensions"]
+    if x.aval.ndim == 0:
+        return x
+    shape = [1] * len(eqn.params["shape"])
+    for d, n in zip(dims, x.aval.shape):
+        shape[d] = n
+    while shape and shape[0] == 1 and len(shape) > x.aval.ndim:
+        shape.pop(0)
+    if tuple(shape) == x.aval.shape:
+        return x
+    v = Var(ShapedArray(tuple(shape), x.aval.dtype))
+    rw.keep(Eqn(reshape_p, [x], {"new_sizes": tuple(shape)}, [v], eqn.source))
+    return v
+
+
+def _full_source(rw: Rewriter, eqn: Eqn) -> Atom:
+    return Literal(np.asarray(eqn.params["fill_value"], eqn.params["dtype"]))
+
+
+defsimplify(reshape_p, _same_as_operand, _reshape_fused)
+defsimplify(transpose_p, _same_as_operand, _transpose_fused)
+defsimplify(broadcast_in_dim_p, _same_as_operand)
+defsimplify(reduce_sum_p, _reduce_sum_fused)
+expand_rules[broadcast_in_dim_p] = _broadcast_source
+expand_rules[full_p] = _full_source

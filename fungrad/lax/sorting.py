@@ -13,7 +13,8 @@ from fungrad.interpreters.ad import Zero, jvp_rules
 from fungrad.interpreters.batching import batch_rules, bdim_to_front
 from fungrad.ir import ShapedArray
 from fungrad.lax.elementwise import neg
-from fungrad.lax.indexing import slice_in_dim, take_along_axis
+from fungrad.lax.indexing import take_along_axis
+from fungrad.lax.slicing import slice_in_dim
 from fungrad.lax.registry import primitive
 from fungrad.lax.shape_ops import broadcasted_iota
 

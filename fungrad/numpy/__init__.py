@@ -135,7 +135,7 @@ class ndarray(metaclass=_ArrayMeta):
 
 Array = ndarray
 
-from fungrad import array_methods as _array_methods  # noqa: E402
+from fungrad.numpy import array_methods as _array_methods  # noqa: E402  (it uses the names above)
 
-_array_methods.install_operators({"__add__": add, "__sub__": subtract, "__mul__": multiply,
-                                  "__truediv__": true_divide})
+_array_methods.install(Tracer, {"__add__": add, "__sub__": subtract, "__mul__": multiply,
+                                "__truediv__": true_divide})

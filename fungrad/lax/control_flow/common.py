@@ -9,10 +9,12 @@ from __future__ import annotations
 import weakref
 from typing import Any, Callable, Sequence
 
-from fungrad.api.util import as_leaf, flatten_leaves
+from fungrad.api_util import flatten_fun, flatten_leaves
 from fungrad.core import get_aval
 from fungrad.errors import ShapeError
-from fungrad.interpreters.jaxpr_transforms import split_consts
+from fungrad.compiler.codegen import compile_jaxpr
+from fungrad.compiler.passes import optimize
+from fungrad.lax.jaxpr_util import derived, split_consts
 from fungrad.core import Primitive
 from fungrad.interpreters.staging import StagingTrace, abstract_eval, trace_to_jaxpr
 from fungrad.ir import Eqn, Jaxpr, ShapedArray, Var
@@ -27,16 +29,9 @@ def trace_fun(fun: Callable[..., Any], in_tree: PyTreeDef, in_avals: Sequence[Sh
     Returns the jaxpr (taking consts first, then the flat arguments), the consts and the
     output structure.
     """
-    store: list[PyTreeDef] = []
-
-    def flat(*leaves: Any) -> list[Any]:
-        out = fun(*tree_unflatten(in_tree, leaves))
-        out_leaves, out_tree = tree_flatten(out)
-        store[:] = [out_tree]
-        return [as_leaf(x, f"the output of {what}") for x in out_leaves]
-
+    flat, out_tree = flatten_fun(fun, in_tree, where=f"the output of {what}")
     jaxpr, consts = split_consts(trace_to_jaxpr(flat, in_avals))
-    return jaxpr, consts, store[0]
+    return jaxpr, consts, out_tree()
 
 
 def flatten_operands(tree: Any, what: str) -> tuple[list[Any], PyTreeDef, list[ShapedArray]]:
@@ -141,7 +136,6 @@ _compiled: weakref.WeakKeyDictionary[Jaxpr, dict[Any, Any]] = weakref.WeakKeyDic
 def run_compiled(prim: Primitive, args: Sequence[Any], params: dict[str, Any]) -> list[Any]:
     """Evaluate one control-flow operation through the jit code generator (a real Python loop
     around the body's NumPy code), compiled once per body jaxpr and parameters."""
-    from fungrad.jit.codegen import compile_jaxpr
     key_jaxpr = next(v for v in params.values() if isinstance(v, Jaxpr))
     per_jaxpr = _compiled.setdefault(key_jaxpr, {})
     avals = [get_aval(a) for a in args]
@@ -159,8 +153,7 @@ def run_compiled(prim: Primitive, args: Sequence[Any], params: dict[str, Any]) -
 def optimized_body(jaxpr: Jaxpr) -> Jaxpr:
     """A branch or loop body through jit's passes (DCE, CSE, folding...), once per jaxpr, for the
     code generator: the inputs and outputs stay as they are."""
-    from fungrad.jit.primitive import derived, optimized
-    out: Jaxpr = derived(jaxpr, "optimized body", lambda: optimized(jaxpr))
+    out: Jaxpr = derived(jaxpr, "optimized body", lambda: optimize(jaxpr))
     return out
 
 

@@ -23,14 +23,14 @@ from fungrad.core import get_aval
 from fungrad.errors import ShapeError
 from fungrad.interpreters.ad import Zero, instantiate, is_float, jvp_rules
 from fungrad.interpreters.batching import batch_flat, batch_rules, bdim_to_front, moveaxis
-from fungrad.interpreters.jaxpr_transforms import (
+from fungrad.lax.jaxpr_util import (
     batch_jaxpr, jvp_jaxpr, split_consts, transpose_fn,
 )
-from fungrad.interpreters.partial_eval_jaxpr import partial_eval_jaxpr
+from fungrad.lax.jaxpr_util import partial_eval_jaxpr
 from fungrad.interpreters.staging import StagingTrace, partial_eval_rules, trace_to_jaxpr
 from fungrad.interpreters.transpose import is_undefined, transpose_rules
 from fungrad.ir import Eqn, Jaxpr, ShapedArray
-from fungrad.jit.codegen import EmitContext, codegen_rules
+from fungrad.compiler.codegen import EmitContext, defcodegen
 from fungrad.lax.control_flow.common import (
     check_operand_types, check_same_types, flatten_operands, join_consts, merge, optimized_body,
     pick, stage_whole, trace_fun,
@@ -285,4 +285,4 @@ def _emit_cond(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> l
     return lines
 
 
-codegen_rules[cond_p] = _emit_cond
+defcodegen(cond_p, _emit_cond)

@@ -22,13 +22,13 @@ from fungrad.core import get_aval
 from fungrad.errors import NotDifferentiableError, ShapeError
 from fungrad.interpreters.ad import Zero, instantiate, is_float, jvp_rules
 from fungrad.interpreters.batching import batch_rules
-from fungrad.interpreters.jaxpr_transforms import batch_jaxpr, jvp_jaxpr, moved_batch_dims
-from fungrad.interpreters.jaxpr_transforms import split_consts
-from fungrad.interpreters.partial_eval_jaxpr import partial_eval_jaxpr
+from fungrad.lax.jaxpr_util import batch_jaxpr, jvp_jaxpr, moved_batch_dims
+from fungrad.lax.jaxpr_util import split_consts
+from fungrad.lax.jaxpr_util import partial_eval_jaxpr
 from fungrad.interpreters.staging import StagingTrace, partial_eval_rules, trace_to_jaxpr
 from fungrad.interpreters.transpose import transpose_rules
 from fungrad.ir import Eqn, Jaxpr, ShapedArray, Var
-from fungrad.jit.codegen import EmitContext, codegen_rules
+from fungrad.compiler.codegen import EmitContext, defcodegen
 from fungrad.lax.control_flow.common import (
     carry_fixed_point, check_operand_types, check_same_types, flatten_operands, groups, merge,
     optimized_body, pick, run_compiled, stage_whole, trace_fun,
@@ -291,4 +291,4 @@ def _emit_while(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> 
     return lines + ["while True:"] + ["    " + line for line in loop]
 
 
-codegen_rules[while_p] = _emit_while
+defcodegen(while_p, _emit_while)

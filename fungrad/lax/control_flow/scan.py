@@ -15,7 +15,6 @@ carry and the stacked ``ys``.
 """
 from __future__ import annotations
 
-import weakref
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -25,15 +24,15 @@ from fungrad.core import get_aval
 from fungrad.errors import ShapeError
 from fungrad.interpreters.ad import Zero, add_tangents, instantiate, is_float, jvp_rules
 from fungrad.interpreters.batching import batch_rules, moveaxis
-from fungrad.interpreters.jaxpr_transforms import (
+from fungrad.lax.jaxpr_util import (
     batch_jaxpr, jvp_jaxpr, moved_batch_dims, split_consts, transpose_fn,
 )
-from fungrad.interpreters.partial_eval_jaxpr import partial_eval_jaxpr, residual_sources
+from fungrad.lax.jaxpr_util import partial_eval_jaxpr, residual_sources
 from fungrad.interpreters.staging import StagingTrace, abstract_eval, partial_eval_rules
 from fungrad.interpreters.staging import trace_to_jaxpr
 from fungrad.interpreters.transpose import aval_of, is_undefined, transpose_rules
 from fungrad.ir import Eqn, Jaxpr, ShapedArray
-from fungrad.jit.codegen import EmitContext, codegen_rules
+from fungrad.compiler.codegen import EmitContext, defcodegen
 from fungrad.lax.control_flow.common import (
     carry_fixed_point, check_operand_types, check_same_types, flatten_operands, groups, merge,
     optimized_body, pick, reorder, run_compiled, trace_fun,
@@ -367,4 +366,4 @@ def _emit_scan(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> l
     return lines + [f"for {i} in {steps}:"] + ["    " + line for line in loop or ["pass"]]
 
 
-codegen_rules[scan_p] = _emit_scan
+defcodegen(scan_p, _emit_scan)

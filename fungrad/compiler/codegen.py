@@ -1,10 +1,11 @@
 """Code generation: a jaxpr becomes one straight-line Python function of NumPy calls.
 
-Each equation becomes one statement. A primitive's statement comes from, in order:
-``codegen_rules[prim]`` (other modules plug in here, e.g. control flow emitting real ``if``/
-``while``), the fast emitters of ``fungrad.jit.emitters`` (matmul, reductions, views...), a direct
-ufunc call for primitives in ``fungrad.lax.registry.ufunc_of`` (which may write ``out=`` into a
-dying buffer), or else the primitive's impl bound to its params.
+Each equation becomes one statement: ``codegen_rules[prim]`` when the primitive has one
+(registered beside the primitive: matmul for ``dot_general``, views for ``reshape``, a direct
+ufunc call for ufunc primitives, real ``if``/``while`` for control flow), else a call of the
+primitive's impl with its params bound. ``buffer_rules[prim]`` says how a statement treats
+buffers (see ``fungrad.compiler.liveness``): "fresh", "inplace" (the emitter may be offered a
+dying buffer to write into) or "alias" (the default), or a function of the equation giving that.
 
 The source holds generated names only (``a0`` arguments, ``v3`` values, ``g1`` globals):
 constants, literals, params, ufuncs and impls reach the function through its globals dict.
@@ -28,15 +29,14 @@ import numpy as np
 
 from fungrad.core import Primitive, impl_rules
 from fungrad.ir import Eqn, Jaxpr, Literal, Var
-from fungrad.jit.liveness import Kind, plan_buffers
-from fungrad.lax.registry import ufunc_of
+from fungrad.compiler.liveness import Kind, plan_buffers
 
 Emitter = Callable[["EmitContext", Eqn, list[str], list[str]], list[str]]
 
-# ``codegen_rules[prim] = emit(ctx, eqn, in_names, out_names) -> source lines``. Outputs of a
-# rule are assumed to possibly share memory with its inputs, unless ``prim in fresh_outputs``.
+# ``codegen_rules[prim] = emit(ctx, eqn, in_names, out_names) -> source lines``.
 codegen_rules: dict[Primitive, Emitter] = {}
-fresh_outputs: set[Primitive] = set()
+# ``buffer_rules[prim] = kind`` or ``kind_of(eqn) -> kind`` (see the module docstring).
+buffer_rules: dict[Primitive, Kind | Callable[[Eqn], Kind]] = {}
 
 _program_ids = itertools.count()
 
@@ -114,29 +114,21 @@ class EmitContext:
 
 # ---------------------------------------------------------------- choosing a statement
 
+def defcodegen(prim: Primitive, emit: Emitter,
+               buffers: Kind | Callable[[Eqn], Kind] = "alias") -> None:
+    """Register ``prim``'s statement and how it treats buffers."""
+    codegen_rules[prim] = emit
+    buffer_rules[prim] = buffers
+
+
 def kind_of(eqn: Eqn) -> Kind:
-    """How the statement of ``eqn`` treats buffers (see fungrad.jit.liveness)."""
-    prim = eqn.primitive
-    if prim in codegen_rules:
-        return "fresh" if prim in fresh_outputs else "alias"
-    from fungrad.jit.emitters import fast_emitters
-    fast = fast_emitters.get(prim.name)
-    if fast is not None:
-        kind: Kind = fast[1](eqn) if callable(fast[1]) else fast[1]
-        return kind
-    return "inplace" if prim in ufunc_of else "alias"
+    """How the statement of ``eqn`` treats buffers (see fungrad.compiler.liveness)."""
+    kind = buffer_rules.get(eqn.primitive, "alias")
+    return kind if isinstance(kind, str) else kind(eqn)
 
 
 def emitter_of(eqn: Eqn) -> Emitter:
-    prim = eqn.primitive
-    rule = codegen_rules.get(prim)
-    if rule is not None:
-        return rule
-    from fungrad.jit.emitters import fast_emitters
-    fast = fast_emitters.get(prim.name)
-    if fast is not None:
-        return fast[0]
-    return emit_ufunc if prim in ufunc_of else emit_impl
+    return codegen_rules.get(eqn.primitive, emit_impl)
 
 
 def call(fn: str, args: Sequence[str], out: str | None = None) -> str:
@@ -144,12 +136,22 @@ def call(fn: str, args: Sequence[str], out: str | None = None) -> str:
     return f"{fn}({', '.join(args)}{f', out={out}' if out else ''})"
 
 
+def assign(outs: list[str], expr: str) -> list[str]:
+    """The statement ``out = expr`` of a one-output emitter."""
+    return [f"{outs[0]} = {expr}"]
+
+
 def emit_ufunc(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
-    """A direct ufunc call, in place when the context offers a dying buffer."""
-    fn = ctx.ref(ufunc_of[eqn.primitive])
+    """A direct call of the primitive's impl, a ufunc: in place when offered a dying buffer."""
+    return emit_call_inplace(ctx, impl_rules[eqn.primitive], ins, outs)
+
+
+def emit_call_inplace(ctx: EmitContext, fn: Any, ins: list[str], outs: list[str]) -> list[str]:
+    """``fn(*ins)``, or ``fn(*ins, out=buffer)`` when the context offers a dying buffer."""
+    name = ctx.ref(fn)
     if ctx.inplace:
-        return [call(fn, ins, ctx.inplace)]
-    return [f"{outs[0]} = {call(fn, ins)}"]
+        return [call(name, ins, ctx.inplace)]
+    return assign(outs, call(name, ins))
 
 
 def emit_impl(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:

@@ -1,0 +1,308 @@
+"""Optimizations on jaxprs: each pass takes a jaxpr and returns a new one meaning the same.
+
+- ``inline_calls``: splice nested ``jit`` equations into the program, so the passes see through.
+- ``simplify``: the primitives' own rules (``simplify_rules``, registered beside them):
+  algebraic identities (``x*1``, ``x+0``, ``neg(neg x)``, transpose of transpose, reshape of
+  reshape, casts to the same dtype), scalars broadcast into an elementwise operation, products
+  computed transposed directly.
+- ``fold_constants``: equations of literals and consts are evaluated now (unless the result is big).
+- ``cse``: equations with the same primitive, params and inputs are computed once.
+- ``dce``: equations whose outputs nobody uses are dropped.
+
+>>> import fungrad, fungrad.numpy as fnp, numpy as np
+>>> print(optimize(fungrad.make_jaxpr(lambda x: fnp.sin(x) * 1.0 + fnp.sin(x))(1.0)))
+{ lambda ; a:f64[]. let b:f64[] = sin a; c:f64[] = add b b in (c,) }
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from fungrad import typecheck
+from fungrad.core import Primitive, impl_rules
+from fungrad.ir import Atom, Eqn, Jaxpr, Literal, ShapedArray, Var
+
+# Folding stops at results bigger than this (and bigger than all their inputs together).
+FOLD_MAX_SIZE = 1024
+
+
+class Rewriter:
+    """Rebuilds a jaxpr equation by equation, with variables substituted along the way."""
+
+    def __init__(self, jaxpr: Jaxpr) -> None:
+        self.jaxpr = jaxpr
+        self.env: dict[Var, Atom] = {}
+        self.eqns: list[Eqn] = []
+        self.constvars = list(jaxpr.constvars)
+        self.consts = list(jaxpr.consts)
+        self.value_of: dict[Var, Any] = dict(zip(jaxpr.constvars, jaxpr.consts))
+        self.producer: dict[Var, Eqn] = {}
+        self._uses: dict[Var, int] | None = None
+
+    def producer_of(self, a: Atom) -> Eqn | None:
+        """The kept equation computing ``a``, if any."""
+        return self.producer.get(a) if type(a) is Var else None
+
+    def uses(self, v: Var) -> int:
+        """How often the original jaxpr reads ``v`` (its outputs included)."""
+        if self._uses is None:
+            self._uses = {}
+            for e in self.jaxpr.eqns:
+                for a in e.inputs:
+                    if type(a) is Var:
+                        self._uses[a] = self._uses.get(a, 0) + 1
+            for a in self.jaxpr.outvars:
+                if type(a) is Var:
+                    self._uses[a] = self._uses.get(a, 0) + 1
+        return self._uses.get(v, 0)
+
+    def read(self, a: Atom) -> Atom:
+        return self.env.get(a, a) if type(a) is Var else a
+
+    def walk(self) -> Iterator[Eqn]:
+        """The equations, their inputs already substituted."""
+        for eqn in self.jaxpr.eqns:
+            ins = [self.read(a) for a in eqn.inputs]
+            if any(x is not y for x, y in zip(ins, eqn.inputs)):
+                eqn = Eqn(eqn.primitive, ins, eqn.params, eqn.outvars, eqn.source)
+            yield eqn
+
+    def keep(self, eqn: Eqn) -> None:
+        self.eqns.append(eqn)
+        for v in eqn.outvars:
+            self.producer[v] = eqn
+
+    def replace(self, v: Var, a: Atom) -> None:
+        self.env[v] = a
+
+    def const(self, value: Any) -> Atom:
+        """A literal for a scalar, else a new constvar bound to ``value``."""
+        value = np.asarray(value)
+        if value.ndim == 0:
+            return Literal(value)
+        v = Var(ShapedArray(value.shape, value.dtype))
+        self.constvars.append(v)
+        self.consts.append(value)
+        self.value_of[v] = value
+        return v
+
+    def known(self, a: Atom) -> Any:
+        """The concrete value of a literal or const, else None."""
+        if isinstance(a, Literal):
+            return a.val
+        return self.value_of.get(a)
+
+    def finish(self) -> Jaxpr:
+        return Jaxpr(self.constvars, self.jaxpr.invars, self.eqns,
+                     [self.read(a) for a in self.jaxpr.outvars], self.consts)
+
+
+# ---------------------------------------------------------------- dce and cse
+
+def dce(jaxpr: Jaxpr) -> Jaxpr:
+    """Drop equations whose outputs are unused, and consts nobody reads."""
+    live = {a for a in jaxpr.outvars if type(a) is Var}
+    kept: list[Eqn] = []
+    for eqn in reversed(jaxpr.eqns):
+        if any(v in live for v in eqn.outvars):
+            kept.append(eqn)
+            live.update(a for a in eqn.inputs if isinstance(a, Var))
+    pairs = [(v, c) for v, c in zip(jaxpr.constvars, jaxpr.consts) if v in live]
+    return Jaxpr([v for v, _ in pairs], jaxpr.invars, kept[::-1], jaxpr.outvars,
+                 [c for _, c in pairs])
+
+
+def _atom_key(a: Atom) -> Any:
+    if type(a) is Literal:
+        return (a.val.dtype, a.val.tobytes())
+    return a
+
+
+def cse(jaxpr: Jaxpr) -> Jaxpr:
+    """Compute equal equations (primitive, params, inputs) once."""
+    rw = Rewriter(jaxpr)
+    seen: dict[Any, Eqn] = {}
+    for eqn in rw.walk():
+        try:
+            key = (eqn.primitive, tuple(sorted(eqn.params.items())),
+                   tuple(_atom_key(a) for a in eqn.inputs))
+            first = seen.get(key)
+        except TypeError:  # an unhashable param: leave the equation alone
+            rw.keep(eqn)
+            continue
+        if first is None:
+            seen[key] = eqn
+            rw.keep(eqn)
+        else:
+            for v, w in zip(eqn.outvars, first.outvars):
+                rw.replace(v, w)
+    return rw.finish()
+
+
+# ---------------------------------------------------------------- constant folding
+
+def fold_constants(jaxpr: Jaxpr) -> Jaxpr:
+    """Evaluate equations whose inputs are all literals or consts, unless the result is big."""
+    rw = Rewriter(jaxpr)
+    for eqn in rw.walk():
+        vals = [rw.known(a) for a in eqn.inputs]
+        # A broadcast scalar is left to ``simplify``, which hands NumPy the scalar itself.
+        if (any(v is None for v in vals) or eqn.primitive not in impl_rules
+                or (eqn.primitive in expand_rules and vals and np.ndim(vals[0]) == 0)):
+            rw.keep(eqn)
+            continue
+        limit = max(FOLD_MAX_SIZE, sum(np.size(v) for v in vals))
+        if any(v.aval.size > limit for v in eqn.outvars):
+            rw.keep(eqn)
+            continue
+        try:
+            with np.errstate(all="ignore"):
+                out = impl_rules[eqn.primitive](*vals, **eqn.params)
+        except Exception:  # leave it to fail (or not) at run time, where the user sees it
+            rw.keep(eqn)
+            continue
+        outs = out if eqn.primitive.multiple_results else [out]
+        for v, o in zip(eqn.outvars, outs):
+            rw.replace(v, rw.const(np.asarray(o, v.aval.dtype)))
+    return rw.finish()
+
+
+# ---------------------------------------------------------------- algebraic simplification
+# Rules registered beside their primitives (``defsimplify``):
+# ``simplify_rules[prim](rw, eqn)`` returns an atom equal to the equation's single output (the
+# equation goes), a replacement equation, or ``eqn`` itself.
+SimplifyRule = Callable[["Rewriter", Eqn], "Atom | Eqn"]
+simplify_rules: dict[Primitive, SimplifyRule] = {}
+# ``expand_rules[prim](rw, eqn)``: for an equation that only broadcasts a smaller value (``full``,
+# ``broadcast_in_dim``), an atom NumPy broadcasting expands the same way, or None.
+expand_rules: dict[Primitive, Callable[["Rewriter", Eqn], "Atom | None"]] = {}
+# ``permute_rules[prim](eqn, permutation)``: an equation computing ``eqn``'s output with its
+# axes permuted directly (``dot_general`` swaps its operands), or None.
+permute_rules: dict[Primitive, Callable[[Eqn, tuple[int, ...]], "Eqn | None"]] = {}
+
+
+def defsimplify(prim: Primitive, *rules: SimplifyRule) -> None:
+    """Register ``prim``'s simplifications; they are tried in order until one changes the
+    equation, before any registered earlier (a family's generic rule comes last)."""
+    chain = rules + ((simplify_rules[prim],) if prim in simplify_rules else ())
+
+    def rule(rw: Rewriter, eqn: Eqn) -> Atom | Eqn:
+        for r in chain:
+            out = r(rw, eqn)
+            if out is not eqn:
+                return out
+        return eqn
+    simplify_rules[prim] = chain[0] if len(chain) == 1 else rule
+
+
+def is_scalar(rw: Rewriter, a: Atom, value: float) -> bool:
+    """Is ``a`` a known scalar equal to ``value``?"""
+    k = rw.known(a)
+    return k is not None and np.ndim(k) == 0 and bool(k == value)
+
+
+def same_type(eqn: Eqn, a: Atom) -> Atom | Eqn:
+    """``a`` when it has the output's type (then it can stand for the output), else ``eqn``."""
+    return a if a.aval == eqn.outvars[0].aval else eqn
+
+
+def unit_operand(unit: float, left: bool = True) -> SimplifyRule:
+    """``x op unit`` (and ``unit op x`` when ``left``) is ``x``: ``x*1``, ``x+0``, ``x-0``..."""
+    def rule(rw: Rewriter, eqn: Eqn) -> Atom | Eqn:
+        x, y = eqn.inputs
+        if is_scalar(rw, y, unit):
+            return same_type(eqn, x)
+        if left and is_scalar(rw, x, unit):
+            return same_type(eqn, y)
+        return eqn
+    return rule
+
+
+def involution(rw: Rewriter, eqn: Eqn) -> Atom | Eqn:
+    """``f(f(x)) = x`` (``neg``)."""
+    inner = rw.producer_of(eqn.inputs[0])
+    return inner.inputs[0] if inner is not None and inner.primitive is eqn.primitive else eqn
+
+
+def unbroadcast_operands(rw: Rewriter, eqn: Eqn) -> Eqn:
+    """``add(x, broadcast(y))`` -> ``add(x, y')``: NumPy broadcasts, no need to materialize.
+    The rule of every primitive that broadcasts its operands like NumPy."""
+    ins = list(eqn.inputs)
+    out_shape = eqn.outvars[0].aval.shape
+    for i, a in enumerate(ins):
+        if not any(j != i and b.aval.shape == out_shape for j, b in enumerate(ins)):
+            continue  # the broadcast is what gives the result its shape
+        producer = rw.producer_of(a)
+        expand = expand_rules.get(producer.primitive) if producer is not None else None
+        s = expand(rw, producer) if expand is not None else None  # type: ignore[arg-type]
+        if s is not None:
+            ins[i] = s
+    if all(x is y for x, y in zip(ins, eqn.inputs)):
+        return eqn
+    return Eqn(eqn.primitive, ins, eqn.params, eqn.outvars, eqn.source)
+
+
+def simplify(jaxpr: Jaxpr) -> Jaxpr:
+    """Apply the primitives' simplification rules; leaves dead equations for ``dce``."""
+    rw = Rewriter(jaxpr)
+    rules = simplify_rules
+    for eqn in rw.walk():
+        rule = rules.get(eqn.primitive)
+        if rule is not None and not eqn.primitive.multiple_results:
+            out = rule(rw, eqn)
+            if type(out) is not Eqn:
+                rw.replace(eqn.outvars[0], out)  # type: ignore[arg-type]
+                continue
+            eqn = out
+        rw.keep(eqn)
+    return rw.finish()
+
+
+# ---------------------------------------------------------------- inlining nested calls
+
+# ``inline_rules[prim](eqn)``: the jaxpr a call primitive (``jit``) runs, to splice in its place.
+inline_rules: dict[Primitive, Callable[[Eqn], Jaxpr]] = {}
+
+
+def inline_calls(jaxpr: Jaxpr) -> Jaxpr:
+    """Splice the equations of call primitives (``inline_rules``) into ``jaxpr``, recursively."""
+    if not any(e.primitive in inline_rules for e in jaxpr.eqns):
+        return jaxpr
+    rw = Rewriter(jaxpr)
+    for eqn in rw.walk():
+        rule = inline_rules.get(eqn.primitive)
+        if rule is None:
+            rw.keep(eqn)
+            continue
+        inner = inline_calls(rule(eqn))
+        sub: dict[Var, Atom] = dict(zip(inner.invars, eqn.inputs))
+        for v, c in zip(inner.constvars, inner.consts):
+            sub[v] = rw.const(c) if np.ndim(c) else Literal(c)
+        for e in inner.eqns:
+            outs = [Var(v.aval) for v in e.outvars]
+            sub.update(zip(e.outvars, outs))
+            rw.keep(Eqn(e.primitive, [_sub(sub, a) for a in e.inputs], e.params, outs, e.source))
+        for v, a in zip(eqn.outvars, inner.outvars):
+            rw.replace(v, _sub(sub, a))
+    return rw.finish()
+
+
+def _sub(env: dict[Var, Atom], a: Atom) -> Atom:
+    return env.get(a, a) if isinstance(a, Var) else a
+
+
+Pass = Callable[[Jaxpr], Jaxpr]
+PIPELINE: list[Pass] = [simplify, fold_constants, cse, dce, simplify, dce]
+
+
+def optimize(jaxpr: Jaxpr) -> Jaxpr:
+    """Inline nested calls, then run ``PIPELINE``; type-checked when checking is on."""
+    jaxpr = inline_calls(jaxpr)
+    for p in PIPELINE:
+        jaxpr = p(jaxpr)
+    if typecheck.check_enabled:
+        typecheck.typecheck_jaxpr(jaxpr)
+    return jaxpr
+
+

@@ -1,0 +1,238 @@
+"""Array behaviour for tracers: operators, properties and methods, all routed to ``fungrad.numpy``.
+
+``Tracer`` (in ``fungrad.core``) knows only what a trace knows: its abstract value and how to
+become concrete. The numpy layer gives it the rest of ``ndarray``'s face: ``install`` copies the
+methods below onto ``Tracer`` when ``fungrad.numpy`` is imported, so nothing below this layer
+ever imports it (late binding done once, on purpose).
+
+>>> import fungrad, fungrad.numpy as fnp
+>>> fungrad.grad(lambda x: (x * 2.0 + 1.0).sum())(np.ones(3))
+array([2., 2., 2.])
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import fungrad.numpy as fnp
+from fungrad.numpy.indexing import IndexUpdateHelper, getitem
+
+
+def install(cls: type, operators: dict[str, Any]) -> None:
+    """Give ``cls`` every method of ``ArrayMethods``, and bind the forward ``operators``
+    (``__add__``...) straight to their ``fungrad.numpy`` functions: ``x * y`` costs one call."""
+    for name, value in vars(ArrayMethods).items():
+        if name not in _NOT_METHODS:
+            setattr(cls, name, value)
+    for name, fn in operators.items():
+        setattr(cls, name, fn)
+
+
+class ArrayMethods:
+    """What ``install`` copies onto ``Tracer``: everything an ``ndarray`` offers beyond its type."""
+
+    aval: Any
+
+    def concrete_value(self) -> Any:
+        raise NotImplementedError
+
+    # -- properties
+    @property
+    def T(self) -> Any:
+        return fnp.transpose(self)
+
+    @property
+    def mT(self) -> Any:
+        return fnp.swapaxes(self, -1, -2)
+
+    @property
+    def real(self) -> Any:
+        return fnp.real(self)
+
+    @property
+    def imag(self) -> Any:
+        return fnp.imag(self)
+
+    @property
+    def itemsize(self) -> int:
+        return int(self.aval.dtype.itemsize)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.aval.dtype.itemsize * self.aval.size)
+
+    @property
+    def at(self) -> Any:
+        return IndexUpdateHelper(self)
+
+    # -- arithmetic
+    def __add__(self, o: Any) -> Any: return fnp.add(self, o)
+    def __radd__(self, o: Any) -> Any: return fnp.add(o, self)
+    def __sub__(self, o: Any) -> Any: return fnp.subtract(self, o)
+    def __rsub__(self, o: Any) -> Any: return fnp.subtract(o, self)
+    def __mul__(self, o: Any) -> Any: return fnp.multiply(self, o)
+    def __rmul__(self, o: Any) -> Any: return fnp.multiply(o, self)
+    def __truediv__(self, o: Any) -> Any: return fnp.true_divide(self, o)
+    def __rtruediv__(self, o: Any) -> Any: return fnp.true_divide(o, self)
+    def __floordiv__(self, o: Any) -> Any: return fnp.floor_divide(self, o)
+    def __rfloordiv__(self, o: Any) -> Any: return fnp.floor_divide(o, self)
+    def __mod__(self, o: Any) -> Any: return fnp.mod(self, o)
+    def __rmod__(self, o: Any) -> Any: return fnp.mod(o, self)
+    def __divmod__(self, o: Any) -> Any: return fnp.divmod(self, o)
+    def __rdivmod__(self, o: Any) -> Any: return fnp.divmod(o, self)
+    def __pow__(self, o: Any) -> Any: return fnp.power(self, o)
+    def __rpow__(self, o: Any) -> Any: return fnp.power(o, self)
+    def __matmul__(self, o: Any) -> Any: return fnp.matmul(self, o)
+    def __rmatmul__(self, o: Any) -> Any: return fnp.matmul(o, self)
+    def __neg__(self) -> Any: return fnp.negative(self)
+    def __pos__(self) -> Any: return self
+    def __abs__(self) -> Any: return fnp.abs(self)
+    def __invert__(self) -> Any: return fnp.invert(self)
+    def __and__(self, o: Any) -> Any: return fnp.bitwise_and(self, o)
+    def __rand__(self, o: Any) -> Any: return fnp.bitwise_and(o, self)
+    def __or__(self, o: Any) -> Any: return fnp.bitwise_or(self, o)
+    def __ror__(self, o: Any) -> Any: return fnp.bitwise_or(o, self)
+    def __xor__(self, o: Any) -> Any: return fnp.bitwise_xor(self, o)
+    def __rxor__(self, o: Any) -> Any: return fnp.bitwise_xor(o, self)
+    def __lshift__(self, o: Any) -> Any: return fnp.left_shift(self, o)
+    def __rlshift__(self, o: Any) -> Any: return fnp.left_shift(o, self)
+    def __rshift__(self, o: Any) -> Any: return fnp.right_shift(self, o)
+    def __rrshift__(self, o: Any) -> Any: return fnp.right_shift(o, self)
+    def __round__(self, ndigits: int | None = None) -> Any:
+        return fnp.round(self, ndigits or 0)
+
+    # -- comparisons
+    def __lt__(self, o: Any) -> Any: return fnp.less(self, o)
+    def __le__(self, o: Any) -> Any: return fnp.less_equal(self, o)
+    def __gt__(self, o: Any) -> Any: return fnp.greater(self, o)
+    def __ge__(self, o: Any) -> Any: return fnp.greater_equal(self, o)
+    def __eq__(self, o: Any) -> Any: return fnp.equal(self, o)
+    def __ne__(self, o: Any) -> Any: return fnp.not_equal(self, o)
+    __hash__ = None  # type: ignore[assignment]
+
+    # -- indexing
+    def __getitem__(self, idx: Any) -> Any:
+        return getitem(self, idx)
+
+    def __len__(self) -> int:
+        if not self.aval.shape:
+            raise TypeError("len() of unsized object (a 0-d array)")
+        return self.aval.shape[0]  # type: ignore[no-any-return]
+
+    def __iter__(self) -> Any:
+        if not self.aval.shape:
+            raise TypeError("iteration over a 0-d array")
+        return (self[i] for i in range(self.aval.shape[0]))
+
+    # -- methods
+    def sum(self, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:
+        return fnp.sum(self, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def mean(self, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:
+        return fnp.mean(self, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def prod(self, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:
+        return fnp.prod(self, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Any:
+        return fnp.max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Any:
+        return fnp.min(self, axis=axis, keepdims=keepdims)
+
+    def argmax(self, axis: Any = None, keepdims: bool = False) -> Any:
+        return fnp.argmax(self, axis=axis, keepdims=keepdims)
+
+    def argmin(self, axis: Any = None, keepdims: bool = False) -> Any:
+        return fnp.argmin(self, axis=axis, keepdims=keepdims)
+
+    def any(self, axis: Any = None, keepdims: bool = False) -> Any:
+        return fnp.any(self, axis=axis, keepdims=keepdims)
+
+    def all(self, axis: Any = None, keepdims: bool = False) -> Any:
+        return fnp.all(self, axis=axis, keepdims=keepdims)
+
+    def std(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
+        return fnp.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def var(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
+        return fnp.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def cumsum(self, axis: Any = None) -> Any:
+        return fnp.cumsum(self, axis=axis)
+
+    def cumprod(self, axis: Any = None) -> Any:
+        return fnp.cumprod(self, axis=axis)
+
+    def reshape(self, *shape: Any, order: str = "C") -> Any:
+        if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
+            shape = tuple(shape[0])
+        return fnp.reshape(self, shape, order=order)
+
+    def transpose(self, *axes: Any) -> Any:
+        perm: Any = axes
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (list, tuple))):
+            perm = axes[0]
+        return fnp.transpose(self, perm or None)
+
+    def swapaxes(self, a: int, b: int) -> Any:
+        return fnp.swapaxes(self, a, b)
+
+    def astype(self, dtype: Any) -> Any:
+        return fnp.astype(self, dtype)
+
+    def ravel(self) -> Any:
+        return fnp.ravel(self)
+
+    def flatten(self) -> Any:
+        return fnp.ravel(self)
+
+    def squeeze(self, axis: Any = None) -> Any:
+        return fnp.squeeze(self, axis=axis)
+
+    def dot(self, other: Any) -> Any:
+        return fnp.dot(self, other)
+
+    def clip(self, min: Any = None, max: Any = None) -> Any:
+        return fnp.clip(self, min, max)
+
+    def round(self, decimals: int = 0) -> Any:
+        return fnp.round(self, decimals)
+
+    def conj(self) -> Any:
+        return fnp.conj(self)
+
+    conjugate = conj
+
+    def copy(self) -> Any:
+        return fnp.copy(self)
+
+    def sort(self, axis: int = -1) -> Any:
+        return fnp.sort(self, axis=axis)
+
+    def argsort(self, axis: int = -1) -> Any:
+        return fnp.argsort(self, axis=axis)
+
+    def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+        return fnp.trace(self, offset, axis1, axis2)
+
+    def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+        return fnp.diagonal(self, offset, axis1, axis2)
+
+    def nonzero(self) -> Any:
+        return fnp.nonzero(self)
+
+    def repeat(self, repeats: Any, axis: Any = None) -> Any:
+        return fnp.repeat(self, repeats, axis=axis)
+
+    def take(self, indices: Any, axis: Any = None) -> Any:
+        return fnp.take(self, indices, axis=axis)
+
+    def ptp(self, axis: Any = None, keepdims: bool = False) -> Any:
+        return fnp.ptp(self, axis=axis, keepdims=keepdims)
+
+    def searchsorted(self, v: Any, side: str = "left") -> Any:
+        return fnp.searchsorted(self, v, side=side)
+
+
+_NOT_METHODS = {"__module__", "__qualname__", "__doc__", "__dict__", "__weakref__",
+                "__annotations__", "concrete_value", "aval"}
