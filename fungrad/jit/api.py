@@ -22,6 +22,7 @@ from fungrad.interpreters.staging import trace_to_jaxpr
 from fungrad.ir import Jaxpr, ShapedArray
 from fungrad.compiler.codegen import Compiled, compile_jaxpr
 from fungrad.compiler.passes import optimize
+from fungrad.jit.donation import any_used_up, can_take, check_not_used_up, use_up
 from fungrad.jit.primitive import call
 from fungrad.lax.jaxpr_util import split_consts
 from fungrad.tree_util import PyTreeDef, tree_flatten, tree_unflatten
@@ -125,6 +126,8 @@ class JitFunction:
                 return self._call_general(args, kwargs)
             entry = self._cache.get(key)
             if entry is not None and core.current_trace() is EVAL_TRACE:
+                if any_used_up():
+                    check_not_used_up(leaves, self._name)
                 self._hits += 1
                 if len(self._cache) > 1:
                     self._touch(key)
@@ -134,6 +137,8 @@ class JitFunction:
     def _call_general(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         leaves, treedef, statics = self._split(args, kwargs)
         leaves = [as_leaf(x, f"an argument of jit({self._name})") for x in leaves]
+        if any_used_up():
+            check_not_used_up(leaves, self._name)
         key = self._key(treedef, [core.get_aval(x) for x in leaves], statics)
         entry = self._lookup(key, args, kwargs, treedef, statics)
         staged = core.current_trace() is not EVAL_TRACE or any(
@@ -142,7 +147,9 @@ class JitFunction:
             jaxpr, consts = entry.closed_call()
             outs = call(jaxpr, consts, leaves, self._name)
         elif self._donate:
-            outs = entry.compiled(self._donated(args, kwargs, leaves)).fn(*leaves)
+            donated = self._donated(args, kwargs, leaves)
+            outs = use_up([x for x, d in zip(leaves, donated) if d],
+                          entry.compiled(donated).fn(*leaves))
         else:
             outs = entry.fn(*leaves)
         return tree_unflatten(entry.out_tree, outs)
@@ -205,6 +212,9 @@ class JitFunction:
         flat, out_tree = flatten_fun(self._fun, treedef, rebuild,
                                      f"the output of jit({self._name})")
         jaxpr = trace_to_jaxpr(flat, avals)
+        # Arrays the function closes over are captured as they are now (JAX's rule): editing
+        # them later changes nothing until the cache is cleared, whatever the optimizer folds.
+        jaxpr.consts[:] = [c.copy() if type(c) is np.ndarray else c for c in jaxpr.consts]
         cacheable = not any(isinstance(c, Tracer) for c in jaxpr.consts)
         if config.jit_optimize:
             jaxpr = optimize(jaxpr)
@@ -227,7 +237,7 @@ class JitFunction:
             dyn_index += 1
         for j, flag in enumerate(mark):
             x = leaves[j]
-            if flag and not (type(x) is _ndarray and x.flags.writeable and x.flags.owndata
+            if flag and not (can_take(x)
                              and not any(k != j and np.may_share_memory(x, y)
                                          for k, y in enumerate(leaves))):
                 mark[j] = False
