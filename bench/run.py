@@ -45,6 +45,8 @@ class Row:
     check: str = None        # "FAIL (...)" when the result disagrees with NumPy
     err: float = None        # max |got - want| / max |want| over the leaves
     baseline: bool = False
+    call: object = field(default=None, repr=False)     # what is timed (see measure_group)
+    note_fn: object = field(default=None, repr=False)  # median -> note, once measured
 
 
 @dataclass
@@ -131,19 +133,38 @@ def load_fungrad():
 
 
 def baseline_row(label, call, ctx, note=None):
-    t = timing.measure(call, ctx.settings)
-    return Row(label, t.median, t.iqr, baseline=True, note=note(t.median) if note else "")
+    """The hand-written row; timed with the group's other rows (``measure_group``)."""
+    return Row(label, baseline=True, call=call, note_fn=note)
 
 
 def timed_row(label, build, want, ctx, note=None):
-    """``build()`` -> (call, to_numpy); check ``to_numpy(call())`` against ``want``, then time ``call``."""
+    """``build()`` -> (call, to_numpy); check ``to_numpy(call())`` against ``want``; ``call`` is
+    timed with the group's other rows (``measure_group``)."""
     try:
         call, to_numpy = build()
         check, err = compare(to_numpy(call()), want)
-        t = timing.measure(call, ctx.settings)
     except Exception as e:
         return Row(label, error=na(e))
-    return Row(label, t.median, t.iqr, check=check, err=err, note=note(t.median) if note else "")
+    return Row(label, check=check, err=err, call=call, note_fn=note)
+
+
+def measure_group(g, ctx):
+    """Time every row of ``g`` that has a call, interleaved (alternate blocks of each), then fill
+    in the notes, which may use the baseline's median."""
+    rows = [r for r in g.rows if r.call is not None and r.error is None]
+    try:
+        timings = timing.measure_interleaved([r.call for r in rows], ctx.settings) if rows else []
+    except Exception as e:
+        for r in rows:
+            r.error = na(e)
+        timings = []
+    for r, t in zip(rows, timings):
+        r.value, r.iqr = t.median, t.iqr
+    for r in rows:
+        r.call = None
+        if r.note_fn is not None and r.value is not None:
+            r.note = r.note_fn(r.value)
+        r.note_fn = None
 
 
 def jit_label(fe, jitted):
@@ -488,7 +509,8 @@ def main(argv=None):
     for line in blas_info.lines():
         print("  " + line)
     ctx = Context(args)
-    print(f"  timing: median of up to {ctx.settings.repeat} samples of >= {ctx.settings.target * 1e3:.0f} ms"
+    print(f"  timing: median of up to {ctx.settings.repeat} samples of >= {ctx.settings.target * 1e3:.0f} ms,"
+          " the rows of a case interleaved"
           f"{' (--quick)' if args.quick else ''}; correctness rtol={RTOL:g}, atol={ATOL:g} x max|ref|")
     groups = []
     for name in args.names:
@@ -497,6 +519,7 @@ def main(argv=None):
         except Exception as e:          # a bug in the harness itself must not stop the run either
             new = [Group(name, "harness error", [Row("(case)", error=na(e))])]
         for g in new:
+            measure_group(g, ctx)
             print_group(g)
         groups.extend(new)
     print_summary(groups, [fe.name for fe in ctx.peers])

@@ -89,6 +89,55 @@ def measure(fn, settings=FULL):
     return Timing(med, q1, q3, loops, len(per_call))
 
 
+def _calibrate(fn, settings):
+    """Warm ``fn`` up; return (loops per sample, seconds of the first call)."""
+    t0 = time.perf_counter()
+    fn()
+    first = time.perf_counter() - t0
+    for _ in range(settings.warmup - 1):
+        if time.perf_counter() - t0 > settings.max_time / 4:
+            break
+        fn()
+    loops, t = 1, _sample(fn, 1)
+    while t < settings.target:
+        loops = max(loops * 2, math.ceil(loops * 1.2 * settings.target / max(t, 1e-9)))
+        t = _sample(fn, loops)
+    return loops, max(first, t / loops)
+
+
+def measure_interleaved(fns, settings=FULL):
+    """Time several functions in alternate blocks: one sample of each in turn (the order reversed
+    every round), so that the drift of a loaded machine hits them all alike. Returns one Timing
+    per function; the time budget is ``settings.max_time`` per function."""
+    if len(fns) == 1:
+        return [measure(fns[0], settings)]
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        plans = [_calibrate(fn, settings) for fn in fns]
+        samples = [[] for _ in fns]
+        budget = settings.max_time * len(fns)
+        slowest = max(loops * per for loops, per in plans)
+        min_samples = 3 if 3 * slowest * len(fns) <= budget else 1
+        start = time.perf_counter()
+        order = list(range(len(fns)))
+        while len(samples[0]) < settings.repeat:
+            if len(samples[0]) >= min_samples and time.perf_counter() - start > budget:
+                break
+            for i in order:
+                samples[i].append(_sample(fns[i], plans[i][0]) / plans[i][0])
+            order.reverse()
+    finally:
+        if enabled:
+            gc.enable()
+    out = []
+    for (loops, _), per_call in zip(plans, samples):
+        q1, med, q3 = quartiles(per_call)
+        out.append(Timing(med, q1, q3, loops, len(per_call)))
+    return out
+
+
 class SubprocessError(RuntimeError):
     """A benchmark subprocess failed; the message is the last line of its stderr."""
 

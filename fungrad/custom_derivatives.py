@@ -19,17 +19,20 @@ import inspect
 from typing import Any, Callable, Sequence
 
 from fungrad import core
-from fungrad.api_util import as_leaf, flatten_leaves
+from fungrad.api_util import as_leaf, flatten_fun, flatten_leaves
 from fungrad.core import Tracer, get_aval
 from fungrad.errors import InvalidArgumentError, NotDifferentiableError
-from fungrad.interpreters.ad import Zero, add_tangents, instantiate, jvp_rules
-from fungrad.interpreters.batching import batch_flat, batch_rules, bdim_to_front, moveaxis
+from fungrad.interpreters.ad import Zero, add_tangents, jvp_rules
+from fungrad.lax.registry import bdim_to_front, instantiate, moveaxis, primitive
+from fungrad.interpreters.batching import batch_flat, batch_rules
 from fungrad.interpreters.transpose import transpose_rules
 from fungrad.ir import Jaxpr, ShapedArray
 from fungrad.lax.jaxpr_util import batch_front, batch_jaxpr, trace_closed
-from fungrad.lax.registry import primitive
 from fungrad.source_info import at_user_line
 from fungrad.tree_util import PyTreeDef, tree_flatten, tree_map, tree_unflatten
+from fungrad.lax.elementwise import convert_element_type
+from fungrad.lax.shape_ops import reduce_sum
+from fungrad.errors import ShapeError
 
 __all__ = ["custom_jvp", "custom_vjp", "SymbolicZero"]
 
@@ -122,10 +125,12 @@ class _Traced:
         return _merge(self.nondiff_argnums, self.nondiff, tree_unflatten(self.in_tree, leaves))
 
     def trace(self) -> tuple[Jaxpr, list[Any]]:
-        def flat(*xs: Any) -> list[Any]:
-            out_leaves, self.out_tree = tree_flatten(self.fun(*self.full_args(xs)))
-            return [as_leaf(x, "the output of a custom-derivative function") for x in out_leaves]
+        flat, out_tree = flatten_fun(
+            self.fun, self.in_tree,
+            lambda dyn: (_merge(self.nondiff_argnums, self.nondiff, dyn), {}),
+            "the output of a custom-derivative function")
         jaxpr, consts = trace_closed(flat, [get_aval(x) for x in self.leaves])
+        self.out_tree = out_tree()
         self.out_avals = jaxpr.out_avals
         return jaxpr, consts
 
@@ -151,7 +156,6 @@ def _call_impl(*args: Any, call_jaxpr: Jaxpr, **_: Any) -> list[Any]:
 
 def _call_shape(*avals: ShapedArray, call_jaxpr: Jaxpr, **_: Any) -> list[ShapedArray]:
     if list(avals) != call_jaxpr.in_avals:
-        from fungrad.errors import ShapeError
         raise ShapeError(f"custom call: operands {list(avals)} do not fit {call_jaxpr.in_avals}")
     return call_jaxpr.out_avals
 
@@ -405,7 +409,6 @@ def _ct_like(ct: Any, primal: Any, i: int, fname: str) -> Any:
                          f"{ca.shape} for argument {i}, whose shape is {pa.shape}")
     if pa.dtype.kind not in "fc":
         return Zero(pa)
-    from fungrad.lax import convert_element_type
     return convert_element_type(ct, pa.dtype)
 
 
@@ -473,7 +476,6 @@ def _custom_vjp_call_batch(vals: Sequence[Any], dims: Sequence[int | None], *,
             if z is not None:
                 out.append(Zero(get_aval(a)))
             elif ad is None:
-                from fungrad.lax import reduce_sum
                 out.append(c if d is None else reduce_sum(c, (d,)))
             else:
                 out.append(bdim_to_front(c, d, size))

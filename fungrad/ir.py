@@ -135,7 +135,7 @@ class Eqn:
         self.source = source
 
     def __repr__(self) -> str:
-        from fungrad.pretty import pp_eqn
+        from fungrad.pretty import pp_eqn  # pretty imports this module
         return pp_eqn(self)
 
 
@@ -169,7 +169,7 @@ class Jaxpr:
         return [v.aval for v in self.outvars]
 
     def __str__(self) -> str:
-        from fungrad.pretty import pp_jaxpr
+        from fungrad.pretty import pp_jaxpr  # pretty imports this module
         return pp_jaxpr(self)
 
     __repr__ = __str__

@@ -10,6 +10,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from fungrad.api import jvp, vjp
+from fungrad.tree_util import tree_leaves, tree_map
+
 _DEFAULT_EPS = {np.dtype(np.float64): 1e-5, np.dtype(np.float32): 3e-3}
 _DEFAULT_TOL = {np.dtype(np.float64): 1e-5, np.dtype(np.float32): 2e-2}
 
@@ -20,7 +23,6 @@ def _inner(xs: Sequence[Any], ys: Sequence[Any]) -> float:
 
 
 def _flat(tree: Any) -> list[Any]:
-    from fungrad.tree_util import tree_leaves
     return [np.asarray(x) for x in tree_leaves(tree)]
 
 
@@ -50,7 +52,6 @@ def _numerical_jvp(f: Callable[..., Any], args: Sequence[Any], v: Sequence[Any],
 def check_jvp(f: Callable[..., Any], args: Sequence[Any], eps: float, tol: float,
               rng: np.random.Generator) -> None:
     """Forward mode against central differences along a random direction."""
-    from fungrad import jvp
     v = [_random_like(a, rng) for a in args]
     _, tangent = jvp(f, tuple(args), tuple(v))
     _close(tangent, _numerical_jvp(f, args, v, eps), tol, "JVP vs finite differences")
@@ -63,14 +64,12 @@ def check_vjp(f: Callable[..., Any], args: Sequence[Any], tol: float,
     With ``eps`` (reverse mode checked alone, e.g. for a ``custom_vjp`` function, which has no
     forward mode) ``J v`` comes from central differences instead.
     """
-    from fungrad import jvp, vjp
     v = [_random_like(a, rng) for a in args]
     if eps is None:
         out, tangent = jvp(f, tuple(args), tuple(v))
     else:
         out, tangent = f(*args), _numerical_jvp(f, args, v, eps)
     out2, pullback = vjp(f, *args)
-    from fungrad.tree_util import tree_map
     u = tree_map(lambda o: _random_like(o, rng), out)
     _close(out2, out, tol, "vjp primal output vs jvp primal output")
     cts = pullback(u)
@@ -92,8 +91,6 @@ def check_grads(f: Callable[..., Any], args: Sequence[Any], order: int = 2,
     eps = eps or _DEFAULT_EPS.get(dtype, 1e-5)
     tol = max(atol or 0.0, rtol or 0.0) or _DEFAULT_TOL.get(dtype, 1e-5)
     rng = np.random.default_rng(seed)
-    from fungrad import jvp, vjp
-    from fungrad.tree_util import tree_map
     if "fwd" in modes:
         check_jvp(f, args, eps, tol, rng)
     if "rev" in modes:

@@ -13,15 +13,16 @@ from fungrad.api.util import (
 from fungrad.api_util import flatten_fun, flatten_leaves, normalize_argnums, splice_args
 from fungrad.core import get_aval
 from fungrad.dtypes import float0_zeros, has_tangent_space
-from fungrad.interpreters.ad import Zero, instantiate, jvp_flat
+from fungrad.interpreters.ad import Zero, jvp_flat
 from fungrad.interpreters.aliasing import detach, owners
-from fungrad.interpreters.reverse import detach_outputs, instantiate_cts, linearize_flat, vjp_flat
+from fungrad.interpreters.reverse import detach_outputs, linearize_flat, vjp_flat
+from fungrad.lax.registry import instantiate
 from fungrad.interpreters.staging import StagingTrace
 from fungrad.interpreters.transpose import backward_pass
 from fungrad.tree_util import PyTreeDef, tree_flatten, tree_unflatten
 
 
-def _split_aux(out: Any, has_aux: bool, fname: str) -> tuple[Any, Any]:
+def split_aux(out: Any, has_aux: bool, fname: str) -> tuple[Any, Any]:
     if not has_aux:
         return out, None
     if not (isinstance(out, (tuple, list)) and len(out) == 2):
@@ -33,7 +34,7 @@ def _split_aux(out: Any, has_aux: bool, fname: str) -> tuple[Any, Any]:
 def _with_aux(fun: Callable[..., Any], has_aux: bool, fname: str) -> Callable[..., Any]:
     """``fun`` returning ``(out, aux)`` always, so aux rides along as extra (undifferentiated) outputs."""
     def wrapped(*args: Any) -> Any:
-        return _split_aux(fun(*args), has_aux, fname)
+        return split_aux(fun(*args), has_aux, fname)
     return wrapped
 
 
@@ -169,7 +170,7 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
 
         def flat(*xs: Any) -> list[Any]:
             dyn = tree_unflatten(in_tree, xs)
-            out, aux = _split_aux(fun(*splice_args(args, nums, dyn), **kwargs), has_aux, fname)
+            out, aux = split_aux(fun(*splice_args(args, nums, dyn), **kwargs), has_aux, fname)
             check_scalar_output(out, "grad", holomorphic)
             aux_leaves, aux_tree = tree_flatten(aux)
             aux_store[:] = [aux_tree]
@@ -243,7 +244,7 @@ def linear_transpose(fun: Callable[..., Any], *primals: Any) -> Callable[..., An
             raise TypeError(f"linear_transpose: cotangent structure {ct_tree} does not match "
                             f"the output structure {out_tree}")
         in_cts = backward_pass(jaxpr, jaxpr.consts, ct_leaves)
-        return finalize_tree(tree_unflatten(in_tree, instantiate_cts(
-            [Zero(a) if type(c) is Zero else c for c, a in zip(in_cts, avals)])))
+        return finalize_tree(tree_unflatten(in_tree, [
+            instantiate(Zero(a)) if type(c) is Zero else c for c, a in zip(in_cts, avals)]))
 
     return transposed

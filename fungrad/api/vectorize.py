@@ -6,15 +6,18 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from fungrad.api.differentiate import _split_aux, jvp
+from fungrad.api.differentiate import grad, jvp, split_aux
 from fungrad.api.util import check_differentiable, check_output_dtype, finalize_tree
 from fungrad.api_util import flatten_fun, flatten_leaves, normalize_argnums, splice_args
 from fungrad.core import get_aval
-from fungrad.interpreters.ad import Zero, instantiate, jvp_flat
+from fungrad.interpreters.ad import Zero, jvp_flat
 from fungrad.interpreters.aliasing import detach, owners
-from fungrad.interpreters.batching import batch_flat, bdim_to_front, moveaxis
+from fungrad.lax.registry import bdim_to_front, instantiate, moveaxis
+from fungrad.interpreters.batching import batch_flat
 from fungrad.interpreters.reverse import vjp_flat
 from fungrad.tree_util import tree_flatten, tree_unflatten
+from fungrad.lax.shape_ops import concatenate, reshape, transpose
+from fungrad.lax.slicing import slice_in_dim
 
 
 def _broadcast_prefix(prefix: Any, tree: Any, what: str) -> list[Any]:
@@ -133,14 +136,12 @@ def _push_batched(f: Callable[..., list[Any]], basis: list[Any], n: int,
         pieces.append([bdim_to_front(o, d, size) for o, d in zip(outs, dims)])
     if len(pieces) == 1:
         return pieces[0]
-    from fungrad.lax import concatenate
     return [concatenate([p[i] for p in pieces], 0) for i in range(len(pieces[0]))]
 
 
 def _jac_blocks(rows: list[Any], row_leaves: Sequence[Any], col_leaves: Sequence[Any],
                 rows_first: bool) -> list[list[Any]]:
     """Split stacked rows (N, *col_shape) into blocks [row leaf][col leaf] shaped out+in."""
-    from fungrad.lax import reshape, transpose
     blocks: list[list[Any]] = []
     offset = 0
     for r in row_leaves:
@@ -161,7 +162,6 @@ def _jac_blocks(rows: list[Any], row_leaves: Sequence[Any], col_leaves: Sequence
 
 
 def _slice_rows(x: Any, start: int, stop: int) -> Any:
-    from fungrad.lax import slice_in_dim
     return slice_in_dim(x, start, stop, axis=0)
 
 
@@ -177,7 +177,7 @@ def _jacobian(fun: Callable[..., Any], argnums: int | Sequence[int], has_aux: bo
         store: list[Any] = []
 
         def flat(*xs: Any) -> list[Any]:
-            out, aux = _split_aux(fun(*splice_args(args, nums, tree_unflatten(in_tree, xs)),
+            out, aux = split_aux(fun(*splice_args(args, nums, tree_unflatten(in_tree, xs)),
                                       **kwargs), has_aux, fname)
             out_leaves, out_tree = tree_flatten(out)
             aux_leaves, aux_tree = tree_flatten(aux)
@@ -282,6 +282,5 @@ def hvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     >>> fungrad.hvp(lambda x: fnp.sum(x ** 3), (np.array([1.0, 2.0]),), (np.ones(2),))
     array([ 6., 12.])
     """
-    from fungrad.api.differentiate import grad
     return jvp(grad(fun, argnums=tuple(range(len(primals)))), tuple(primals),
                tuple(tangents))[1][0 if len(primals) == 1 else slice(None)]

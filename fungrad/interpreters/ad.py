@@ -11,7 +11,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from fungrad import core
-from fungrad.core import Primitive, Trace, Tracer, current_trace, get_aval
+from fungrad.core import Primitive, Trace, Tracer, get_aval
 from fungrad.errors import ConcretizationError
 from fungrad.interpreters.staging import StagingTracer
 from fungrad.source_info import at_user_line
@@ -41,16 +41,6 @@ class Zero:
 
     def __repr__(self) -> str:
         return f"Zero({self.aval})"
-
-
-def zeros(aval: ShapedArray) -> Any:
-    from fungrad.lax import full
-    return full(aval.shape, 0, aval.dtype)
-
-
-def instantiate(t: Any) -> Any:
-    """A real array for a possibly symbolic zero."""
-    return zeros(t.aval) if type(t) is Zero else t
 
 
 def is_float(aval: ShapedArray) -> bool:
@@ -188,69 +178,14 @@ def jvp_flat(fun: Callable[..., Sequence[Any]], primals: Sequence[Any],
     return [p for p, _ in pairs], [t for _, t in pairs]
 
 
-# ---------------------------------------------------------------- defining rules
-
 def add_tangents(a: Any, b: Any) -> Any:
+    """The sum of two tangents (or cotangents), either of which may be a symbolic ``Zero``.
+
+    Arrays add in NumPy; tracers add through the ``+`` that the numpy layer installs on
+    ``Tracer``, so this layer builds no operation of its own.
+    """
     if type(a) is Zero:
         return b
     if type(b) is Zero:
         return a
-    from fungrad.lax import add
-    return add(a, b)
-
-
-def defjvp(prim: Primitive, *rules: Callable[..., Any] | None) -> None:
-    """One rule per operand, ``rule(t, ans, *primals, **params)``, each linear in ``t``.
-
-    The tangent of the output is the sum over operands with a nonzero tangent; an operand whose
-    rule is None is not differentiable (its tangent is ignored). Results are broadcast to the
-    output's shape, so elementwise rules can be written for the operand's own shape.
-    """
-    def jvp(primals: Sequence[Any], tangents: Sequence[Any], **params: Any) -> tuple[Any, Any]:
-        ans = current_trace().process_primitive(prim, primals, params)
-        if ans.dtype.kind not in "fc":
-            return ans, Zero.like(ans)
-        out: Any = None
-        for rule, t in zip(rules, tangents):
-            if rule is not None and type(t) is not Zero:
-                contrib = rule(t, ans, *primals, **params)
-                out = contrib if out is None else add_tangents(out, contrib)
-        if out is None:
-            return ans, Zero.like(ans)
-        if out.shape != ans.shape:
-            from fungrad.lax import broadcast_to
-            out = broadcast_to(out, ans.shape)
-        return ans, out
-    jvp_rules[prim] = jvp
-
-
-def defjvp_zero(prim: Primitive) -> None:
-    """``prim``'s output does not change to first order (comparisons, floor, argmax, ...)."""
-    def jvp(primals: Sequence[Any], tangents: Sequence[Any], **params: Any) -> tuple[Any, Any]:
-        ans = prim.bind(*primals, **params)
-        if prim.multiple_results:
-            return ans, [Zero(get_aval(a)) for a in ans]
-        return ans, Zero(get_aval(ans))
-    jvp_rules[prim] = jvp
-
-
-def deflinear(prim: Primitive, linear_argnums: Sequence[int] | None = None) -> None:
-    """``prim`` is linear jointly in ``linear_argnums`` (all operands when None).
-
-    Its tangent is ``prim`` applied to the tangents of the linear operands, with the other
-    operands (indices, predicates) passed as they are.
-    """
-    def jvp(primals: Sequence[Any], tangents: Sequence[Any], **params: Any) -> tuple[Any, Any]:
-        ans = prim.bind(*primals, **params)
-        lin = range(len(primals)) if linear_argnums is None else linear_argnums
-        if all(type(tangents[i]) is Zero for i in lin):
-            zero = [Zero(get_aval(a)) for a in ans] if prim.multiple_results else Zero(get_aval(ans))
-            return ans, zero
-        args = list(primals)
-        for i in lin:
-            args[i] = instantiate(tangents[i])
-        return ans, prim.bind(*args, **params)
-    jvp_rules[prim] = jvp
-    if not prim.multiple_results:
-        from fungrad.interpreters import eager_linearize
-        eager_linearize.linear(prim, None if linear_argnums is None else tuple(linear_argnums))
+    return a + b

@@ -16,7 +16,7 @@ from fungrad.config import config
 from fungrad.core import get_aval
 from fungrad.dtypes import has_tangent_space
 from fungrad.interpreters.aliasing import detach, owners
-from fungrad.interpreters.ad import JVPTrace, JVPTracer, Zero, instantiate
+from fungrad.interpreters.ad import JVPTrace, JVPTracer, Zero
 from fungrad.interpreters.staging import StagingTrace
 from fungrad.interpreters.transpose import backward_pass
 from fungrad.ir import Jaxpr
@@ -41,7 +41,7 @@ def linearize_flat(fun: Callable[..., Sequence[Any]], primals: Sequence[Any],
                          if has_tangent_space(t.aval.dtype) else p
                          for p, t in zip(primals, tangents_in)])
             pairs = [jvp.unwrap(o) for o in outs]
-        tangents_out = [instantiate(t) for _, t in pairs]
+        tangents_out = [_zeros(t.aval) if type(t) is Zero else t for _, t in pairs]
         linear = partial.build(tangents_out)
     callers = owners([*primals, *(jvp.seen or ())])
     outs = detach_outputs(pairs, callers)
@@ -70,5 +70,7 @@ def vjp_flat(fun: Callable[..., Sequence[Any]], primals: Sequence[Any], keep: bo
     return outs, pullback
 
 
-def instantiate_cts(cts: Sequence[Any]) -> list[Any]:
-    return [instantiate(ct) if type(ct) is Zero else ct for ct in cts]
+def _zeros(aval: Any) -> Any:
+    """The value of an output tangent that does not depend on the inputs: read-only zeros
+    (no memory of their own), a constant of the linear program."""
+    return np.broadcast_to(np.zeros((), aval.dtype), aval.shape)

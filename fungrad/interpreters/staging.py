@@ -11,7 +11,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from fungrad import core
+from fungrad import core, typecheck
 from fungrad.core import Primitive, Trace, Tracer, abstract_eval_rules
 from fungrad.errors import ConcretizationError, ShapeError
 from fungrad.ir import Atom, Eqn, Jaxpr, Literal, ShapedArray, Var, literal
@@ -136,7 +136,6 @@ class StagingTrace(Trace):
         outvars = [self.to_atom(o) for o in outs]
         constvars = [self.constvar_of[id(c)] for c in self.consts]
         jaxpr = Jaxpr(constvars, self.invars, self.eqns, outvars, self.consts)
-        from fungrad import typecheck
         if typecheck.check_enabled:
             typecheck.typecheck_jaxpr(jaxpr)
         return jaxpr

@@ -97,29 +97,3 @@ def backward_pass(jaxpr: Jaxpr, consts: Sequence[Any], cts_out: Sequence[Any]) -
                 prev = ct_env.get(v)
                 ct_env[v] = ct if prev is None else add_tangents(prev, ct)
     return [ct_env.get(v, Zero(v.aval)) for v in jaxpr.invars]
-
-
-# ---------------------------------------------------------------- helpers for rules
-
-def unbroadcast(ct: Any, aval: ShapedArray) -> Any:
-    """Sum ``ct`` over the axes along which an operand of type ``aval`` was broadcast."""
-    shape = ct.shape
-    if shape == aval.shape:
-        return ct
-    from fungrad.lax import reduce_sum, reshape
-    lead = len(shape) - len(aval.shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(aval.shape) if n == 1 and shape[lead + i] != 1)
-    if axes:
-        ct = reduce_sum(ct, axes=axes)
-    if get_aval(ct).shape != aval.shape:
-        ct = reshape(ct, aval.shape)
-    return ct
-
-
-def deftranspose(prim: Primitive, *rules: Callable[..., Any] | None) -> None:
-    """Per-operand transposes, ``rule(ct, *operands, **params)``, used for each undefined operand."""
-    def transpose(ct: Any, *args: Any, **params: Any) -> list[Any]:
-        return [None if not is_undefined(x) or rule is None else rule(ct, *args, **params)
-                for rule, x in zip(rules, args)]
-    transpose_rules[prim] = transpose

@@ -16,7 +16,8 @@ from typing import Any, Callable, Sequence
 
 from fungrad.core import Primitive, abstract_eval_rules, get_aval, impl_rules, set_current_trace
 from fungrad.errors import ShapeError
-from fungrad.interpreters.ad import Zero, instantiate, is_float, jvp_rules
+from fungrad.interpreters.ad import Zero, is_float, jvp_rules
+from fungrad.lax.registry import instantiate
 from fungrad.interpreters.batching import batch_rules
 from fungrad.lax.jaxpr_util import (
     batch_jaxpr, derived, jvp_jaxpr, partial_eval_jaxpr, split_consts, transpose_jaxpr,

@@ -9,10 +9,9 @@ from typing import Any
 
 from fungrad.compiler.passes import defsimplify
 from fungrad.core import get_aval
-from fungrad.interpreters.ad import defjvp_zero
-from fungrad.interpreters.batching import vectorized_batcher
+from fungrad.lax.registry import defjvp_zero, primitive, vectorized_batcher
 from fungrad.ir import ShapedArray
-from fungrad.lax.registry import primitive
+from fungrad.tree_util import tree_map
 
 
 def _identity(x: Any) -> Any:
@@ -38,7 +37,6 @@ def stop_gradient(x: Any) -> Any:
     >>> float(fungrad.grad(lambda x: x * fungrad.stop_gradient(x))(3.0))
     3.0
     """
-    from fungrad.tree_util import tree_map
 
     def leaf(v: Any) -> Any:
         if get_aval(v).dtype.kind not in "fc":

@@ -15,12 +15,14 @@ import numpy as np
 
 from fungrad.core import Primitive
 from fungrad.errors import ShapeError
-from fungrad.interpreters.ad import deflinear
-from fungrad.interpreters.batching import broadcast_batcher, vectorized_batcher
-from fungrad.interpreters.transpose import aval_of, deftranspose, unbroadcast
+from fungrad.lax.registry import (
+    as_operand, broadcast_batcher, deflinear, deftranspose, elementwise_shape, primitive,
+    unbroadcast, vectorized_batcher,
+)
+from fungrad.interpreters.transpose import aval_of
 from fungrad.ir import ShapedArray
 from fungrad.lax.elementwise import neg
-from fungrad.lax.registry import as_operand, elementwise_shape, primitive
+from fungrad.lax.shape_ops import full
 
 
 def real_dtype(dtype: Any) -> np.dtype[Any]:
@@ -76,7 +78,6 @@ def _imag(x: Any) -> Any:
 
 
 def _zeros_like(x: Any) -> Any:
-    from fungrad.lax import full
     a = aval_of(x)
     return full(a.shape, 0, a.dtype)
 

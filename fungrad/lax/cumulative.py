@@ -10,13 +10,12 @@ import numpy as np
 
 from fungrad.core import Primitive, get_aval
 from fungrad.errors import ShapeError
-from fungrad.interpreters.ad import deflinear, jvp_rules
+from fungrad.interpreters.ad import jvp_rules
+from fungrad.lax.registry import deflinear, deftranspose, primitive
 from fungrad.interpreters.batching import batch_rules
-from fungrad.interpreters.transpose import deftranspose
 from fungrad.ir import ShapedArray
 from fungrad.lax.elementwise import add, eq, mul, select
 from fungrad.lax.indexing import take_along_axis
-from fungrad.lax.registry import primitive
 from fungrad.lax.shape_ops import broadcasted_iota, full, pad, rev
 
 
@@ -42,16 +41,16 @@ def _batch(prim: Primitive) -> Callable[..., tuple[Any, int]]:
     return rule
 
 
-def _cumulative(name: str, ufunc: np.ufunc) -> Primitive:
+def _cumulative_primitive(name: str, ufunc: np.ufunc) -> Primitive:
     prim = primitive(name, _impl(ufunc), _shape)
     batch_rules[prim] = _batch(prim)
     return prim
 
 
-cumsum_p = _cumulative("cumsum", np.add)
-cumprod_p = _cumulative("cumprod", np.multiply)
-cummax_p = _cumulative("cummax", np.maximum)
-cummin_p = _cumulative("cummin", np.minimum)
+cumsum_p = _cumulative_primitive("cumsum", np.add)
+cumprod_p = _cumulative_primitive("cumprod", np.multiply)
+cummax_p = _cumulative_primitive("cummax", np.maximum)
+cummin_p = _cumulative_primitive("cummin", np.minimum)
 
 
 def _binder(prim: Primitive, doc: str) -> Callable[..., Any]:

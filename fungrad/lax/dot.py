@@ -17,12 +17,11 @@ from fungrad.compiler.passes import permute_rules
 from fungrad.core import get_aval
 from fungrad.errors import ShapeError
 from fungrad.interpreters import eager_linearize
-from fungrad.interpreters.ad import defjvp
+from fungrad.lax.registry import defjvp, deftranspose, primitive
 from fungrad.interpreters.batching import batch_rules
-from fungrad.interpreters.transpose import aval_of, deftranspose
+from fungrad.interpreters.transpose import aval_of
 from fungrad.ir import Eqn, ShapedArray
-from fungrad.lax.elementwise import convert_element_type
-from fungrad.lax.registry import primitive
+from fungrad.lax.elementwise import add_p, convert_element_type
 from fungrad.lax.shape_ops import transpose
 
 Dims = tuple[tuple[tuple[int, ...], tuple[int, ...]], tuple[tuple[int, ...], tuple[int, ...]]]
@@ -114,7 +113,7 @@ def dot(lhs: Any, rhs: Any, preferred_element_type: Any = None) -> Any:
 defjvp(dot_general_p,
        lambda t, ans, lhs, rhs, **params: dot_general_p.bind(t, rhs, **params),
        lambda t, ans, lhs, rhs, **params: dot_general_p.bind(lhs, t, **params))
-eager_linearize.bilinear(dot_general_p)  # the same two products, in one step without jit
+eager_linearize.bilinear(dot_general_p, add_p)  # the same two products, in one step without jit
 
 
 def _transpose_operand(ct: Any, other: Any, x_aval: ShapedArray, x_contract: Sequence[int],

@@ -18,9 +18,12 @@ import numpy as np
 
 from fungrad.core import Primitive, Tracer, get_aval
 from fungrad.errors import ShapeError
-from fungrad.interpreters.ad import Zero, deflinear, instantiate, jvp_rules
-from fungrad.interpreters.batching import batch_rules, bdim_to_front, moveaxis
-from fungrad.interpreters.transpose import aval_of, deftranspose, is_undefined
+from fungrad.interpreters.ad import Zero, jvp_rules
+from fungrad.lax.registry import (
+    as_operand, bdim_to_front, deflinear, deftranspose, instantiate, moveaxis, primitive,
+)
+from fungrad.interpreters.batching import batch_rules
+from fungrad.interpreters.transpose import aval_of, is_undefined, transpose_rules
 from fungrad.ir import ShapedArray
 from fungrad.lax.elementwise import (
     add, convert_element_type, div, eq, max as lmax, min as lmin, mul, select,
@@ -28,7 +31,6 @@ from fungrad.lax.elementwise import (
 from fungrad.lax.index_layout import (
     INDEX_DTYPE, Arr, Entry, Label, Slice, check_index, layout, normalize_index,
 )
-from fungrad.lax.registry import as_operand, primitive
 from fungrad.lax.shape_ops import broadcast_to, full, iota, reshape, transpose
 from fungrad.source_info import at_user_line
 
@@ -308,7 +310,6 @@ def _scatter_mul_transpose(ct: Any, x: Any, u: Any, *arrs: Any, indexer: tuple[E
     return [scatter_mul_p.bind(ct, u, *arrs, indexer=indexer, oob=oob)] + [None] * (1 + len(arrs))
 
 
-from fungrad.interpreters.transpose import transpose_rules  # noqa: E402
 
 deftranspose(gather_p, _gather_transpose)
 transpose_rules[scatter_p] = _scatter_set_transpose

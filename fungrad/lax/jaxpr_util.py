@@ -21,8 +21,9 @@ from typing import Any, Callable, Sequence, TypeVar
 
 from fungrad import core
 from fungrad.core import get_aval
-from fungrad.interpreters.ad import Zero, instantiate as instantiate_zero, is_float, jvp_flat
-from fungrad.interpreters.batching import batch_flat, bdim_to_front, moveaxis
+from fungrad.interpreters.ad import Zero, is_float, jvp_flat
+from fungrad.lax.registry import bdim_to_front, instantiate as instantiate_zero, moveaxis
+from fungrad.interpreters.batching import batch_flat
 from fungrad.interpreters.staging import StagingTrace, trace_to_jaxpr
 from fungrad.interpreters.transpose import backward_pass
 from fungrad.ir import Jaxpr, ShapedArray, Var

@@ -34,14 +34,14 @@ import numpy as np
 
 from fungrad.core import Primitive, get_aval
 from fungrad.errors import ShapeError
-from fungrad.interpreters.ad import Zero, defjvp, jvp_rules
-from fungrad.interpreters.batching import batch_rules, bdim_to_front, moveaxis
-from fungrad.interpreters.transpose import deftranspose
+from fungrad.interpreters.ad import Zero, jvp_rules
+from fungrad.lax.registry import bdim_to_front, defjvp, deftranspose, moveaxis, primitive
+from fungrad.interpreters.batching import batch_rules
 from fungrad.ir import ShapedArray
 from fungrad.lax.elementwise import add, div, mul, neg, sub
-from fungrad.lax.registry import primitive
 from fungrad.lax.shape_ops import broadcast_in_dim, reduce_sum, reshape, transpose
 from fungrad.source_info import at_user_line
+from fungrad.lax.dot import dot_general
 
 # ---------------------------------------------------------------- matrix helpers (all bind)
 
@@ -54,7 +54,6 @@ def _mT(x: Any) -> Any:
 
 def _mm(a: Any, b: Any) -> Any:
     """Batched matrix product ``a @ b`` of ``[..., m, k]`` and ``[..., k, n]`` (same batch)."""
-    from fungrad.lax import dot_general
     nb = get_aval(a).ndim - 2
     batch = tuple(range(nb))
     return dot_general(a, b, (((nb + 1,), (nb,)), (batch, batch)))
@@ -83,14 +82,6 @@ def _col(v: Any) -> Any:
     """``[..., n] -> [..., n, 1]``."""
     shape = get_aval(v).shape
     return reshape(v, shape + (1,))
-
-
-def _diag_embed(v: Any) -> Any:
-    """``[..., n] -> [..., n, n]``: diagonal matrices."""
-    shape = get_aval(v).shape
-    nd = len(shape)
-    rows = broadcast_in_dim(v, shape + shape[-1:], tuple(range(nd - 1)) + (nd,))
-    return mul(rows, _const(np.eye(shape[-1]), v))
 
 
 def _trace(x: Any) -> Any:

@@ -12,16 +12,16 @@ import numpy as np
 from fungrad.compiler.codegen import EmitContext, assign, defcodegen, emit_impl
 from fungrad.core import Primitive, get_aval
 from fungrad.errors import ShapeError
-from fungrad.interpreters.ad import defjvp, defjvp_zero
+from fungrad.lax.registry import defjvp, defjvp_zero, primitive
 from fungrad.interpreters.batching import batch_rules
 from fungrad.ir import Eqn, ShapedArray
 from fungrad.lax.cumulative import cumprod
 from fungrad.lax.elementwise import convert_element_type, div, eq, mul
-from fungrad.lax.registry import primitive
 from fungrad.lax.shape_ops import (
-    _reduce_batch, _reduce_shape, broadcast_in_dim, concatenate, full, reduce_sum, reshape,
+    reduce_batch, reduce_shape, broadcast_in_dim, concatenate, full, reduce_sum, reshape,
     transpose,
 )
+from fungrad.lax.slicing import slice_in_dim
 
 
 def _kept(x: Any, axes: tuple[int, ...]) -> tuple[int, ...]:
@@ -51,7 +51,6 @@ def _prod_jvp(t: Any, ans: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
         return reshape(transpose(v, kept + axes), flat)
     xs = last_axis(x)
     ones = full(flat[:-1] + (1,), 1, get_aval(x).dtype)
-    from fungrad.lax.slicing import slice_in_dim
     before = cumprod(concatenate([ones, slice_in_dim(xs, 0, -1, axis=-1)], -1), axis=-1)
     after = cumprod(concatenate([slice_in_dim(xs, 1, None, axis=-1), ones], -1), axis=-1,
                     reverse=True)
@@ -75,13 +74,13 @@ def _reducer(name: str, impl: Callable[..., Any], jvp: Callable[..., Any] | None
     def shape_rule(x: ShapedArray, *, axes: tuple[int, ...]) -> ShapedArray:
         if bool_only and x.dtype != np.dtype(bool):
             raise ShapeError(f"{name} needs a boolean operand, got {x}")
-        return _reduce_shape(x, axes=axes)
+        return reduce_shape(x, axes=axes)
     prim = primitive(name, impl, shape_rule)
     if jvp is None:
         defjvp_zero(prim)
     else:
         defjvp(prim, jvp)
-    batch_rules[prim] = _reduce_batch(prim)
+    batch_rules[prim] = reduce_batch(prim)
     return prim
 
 
@@ -153,7 +152,7 @@ def _arg_shape(x: ShapedArray, *, axes: tuple[int, ...],
         raise ShapeError(f"argmax/argmin: axis {axes} must be one non-empty axis of {x}")
     if index_dtype.kind not in "iu":
         raise ShapeError(f"argmax/argmin: index_dtype must be an integer type, got {index_dtype}")
-    return ShapedArray(_reduce_shape(x, axes=axes).shape, index_dtype)
+    return ShapedArray(reduce_shape(x, axes=axes).shape, index_dtype)
 
 
 def _arg_impl(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -166,7 +165,7 @@ argmax_p = primitive("argmax", _arg_impl(np.argmax), _arg_shape)
 argmin_p = primitive("argmin", _arg_impl(np.argmin), _arg_shape)
 for _p in (argmax_p, argmin_p):
     defjvp_zero(_p)
-    batch_rules[_p] = _reduce_batch(_p)
+    batch_rules[_p] = reduce_batch(_p)
 
 
 def argmax(x: Any, axis: int, index_dtype: Any = np.int64) -> Any:

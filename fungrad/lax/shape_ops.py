@@ -14,11 +14,14 @@ from fungrad.compiler.passes import (
 )
 from fungrad.core import get_aval
 from fungrad.errors import ShapeError
-from fungrad.interpreters.ad import defjvp, deflinear, defjvp_zero
-from fungrad.interpreters.batching import batch_rules, bdim_to_front, moveaxis, shift_axes
-from fungrad.interpreters.transpose import aval_of, deftranspose, is_undefined, transpose_rules
+from fungrad.lax import elementwise  # a module: it imports this one while being imported
+from fungrad.lax.registry import (
+    as_operand, bdim_to_front, defjvp, defjvp_zero, deflinear, deftranspose, moveaxis, primitive,
+    shift_axes,
+)
+from fungrad.interpreters.batching import batch_rules
+from fungrad.interpreters.transpose import aval_of, is_undefined, transpose_rules
 from fungrad.ir import Atom, Eqn, Literal, ShapedArray, Var
-from fungrad.lax.registry import primitive
 from fungrad.source_info import at_user_line
 
 
@@ -161,7 +164,7 @@ def _reduce_sum(x: Any, *, axes: tuple[int, ...]) -> Any:
     return np.sum(x, axis=axes)
 
 
-def _reduce_shape(x: ShapedArray, *, axes: tuple[int, ...]) -> ShapedArray:
+def reduce_shape(x: ShapedArray, *, axes: tuple[int, ...]) -> ShapedArray:
     if any(not 0 <= a < x.ndim for a in axes):
         raise ShapeError(f"reduction axes {axes} out of range for {x}")
     return ShapedArray(tuple(n for i, n in enumerate(x.shape) if i not in axes), x.dtype)
@@ -173,7 +176,7 @@ def _reduce_sum_transpose(ct: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
     return broadcast_in_dim(ct, shape, kept)
 
 
-def _reduce_batch(prim: Any) -> Any:
+def reduce_batch(prim: Any) -> Any:
     def rule(vals: Any, dims: Any, *, axes: tuple[int, ...], **params: Any) -> tuple[Any, int]:
         d = dims[0]
         new_axes = tuple(a + (a >= d) for a in axes)
@@ -182,10 +185,10 @@ def _reduce_batch(prim: Any) -> Any:
     return rule
 
 
-reduce_sum_p = primitive("reduce_sum", _reduce_sum, _reduce_shape)
+reduce_sum_p = primitive("reduce_sum", _reduce_sum, reduce_shape)
 deflinear(reduce_sum_p)
 deftranspose(reduce_sum_p, _reduce_sum_transpose)
-batch_rules[reduce_sum_p] = _reduce_batch(reduce_sum_p)
+batch_rules[reduce_sum_p] = reduce_batch(reduce_sum_p)
 
 
 def reduce_sum(x: Any, axes: Sequence[int]) -> Any:
@@ -247,7 +250,7 @@ def _concatenate_shape(*xs: ShapedArray, dimension: int) -> ShapedArray:
 
 
 def _concatenate_transpose(ct: Any, *xs: Any, dimension: int) -> list[Any]:
-    from fungrad.lax.slicing import slice_in_dim
+    from fungrad.lax.slicing import slice_in_dim  # slicing imports this module
     outs, start = [], 0
     for x in xs:
         n = aval_of(x).shape[dimension]
@@ -312,7 +315,7 @@ def _pad_shape(x: ShapedArray, value: ShapedArray, *, padding_config: PadConfig)
 
 def _unpad(ct: Any, padding_config: PadConfig) -> Any:
     """The transpose of ``pad`` in its operand: crop the edges, keep every (interior+1)-th entry."""
-    from fungrad.lax.slicing import slice as slice_
+    from fungrad.lax.slicing import slice as slice_  # slicing imports this module
     cropped = pad(ct, 0, [(-lo, -hi, 0) for lo, hi, _ in padding_config])
     shape = get_aval(cropped).shape
     return slice_(cropped, [0] * len(shape), shape, [i + 1 for _, _, i in padding_config])
@@ -323,8 +326,7 @@ def _pad_transpose(ct: Any, x: Any, value: Any, *, padding_config: PadConfig) ->
     ct_v = None
     if is_undefined(value):
         everything = tuple(range(get_aval(ct).ndim))
-        from fungrad.lax.elementwise import sub
-        ct_v = sub(reduce_sum(ct, everything), reduce_sum(ct_x, everything))
+        ct_v = elementwise.sub(reduce_sum(ct, everything), reduce_sum(ct_x, everything))
     return [ct_x if is_undefined(x) else None, ct_v]
 
 
@@ -335,12 +337,11 @@ def _pad_batch(vals: Any, dims: Any, *, padding_config: PadConfig) -> tuple[Any,
     config = ((0, 0, 0),) + padding_config
     if vd is None:
         return pad(moveaxis(x, xd, 0), value, config), 0
-    from fungrad.lax.elementwise import select
     x = bdim_to_front(x, xd, size)
     padded = pad(x, np.zeros((), get_aval(x).dtype), config)
     inside = pad(full(get_aval(x).shape, True, bool), False, config)
     everywhere = broadcast_in_dim(moveaxis(value, vd, 0), get_aval(padded).shape, (0,))
-    return select(inside, padded, everywhere), 0
+    return elementwise.select(inside, padded, everywhere), 0
 
 
 pad_p = primitive("pad", _pad, _pad_shape)
@@ -356,7 +357,6 @@ def pad(x: Any, padding_value: Any, padding_config: Sequence[Sequence[int]]) -> 
     >>> pad(np.array([1, 2, 3]), 0, [(1, -1, 1)])
     array([0, 1, 0, 2, 0])
     """
-    from fungrad.lax.registry import as_operand
     config = tuple((int(lo), int(hi), int(i)) for lo, hi, i in padding_config)
     return pad_p.bind(x, as_operand(padding_value, x), padding_config=config)
 
@@ -427,14 +427,14 @@ def _clamp_shape(lo: ShapedArray, x: ShapedArray, hi: ShapedArray) -> ShapedArra
 
 
 def _clamp_jvps() -> tuple[Any, Any, Any]:
-    from fungrad.lax.elementwise import bitwise_and, gt, lt, select
+    ew = elementwise
 
     def where(pred: Any, t: Any) -> Any:
         t = broadcast_to(t, get_aval(pred).shape)
-        return select(pred, t, full(get_aval(t).shape, 0, get_aval(t).dtype))
-    return (lambda t, ans, lo, x, hi: where(bitwise_and(gt(lo, x), lt(lo, hi)), t),
-            lambda t, ans, lo, x, hi: where(bitwise_and(gt(x, lo), lt(x, hi)), t),
-            lambda t, ans, lo, x, hi: where(lt(hi, x), t))
+        return ew.select(pred, t, full(get_aval(t).shape, 0, get_aval(t).dtype))
+    return (lambda t, ans, lo, x, hi: where(ew.bitwise_and(ew.gt(lo, x), ew.lt(lo, hi)), t),
+            lambda t, ans, lo, x, hi: where(ew.bitwise_and(ew.gt(x, lo), ew.lt(x, hi)), t),
+            lambda t, ans, lo, x, hi: where(ew.lt(hi, x), t))
 
 
 clamp_p = primitive("clamp", lambda lo, x, hi: np.minimum(np.maximum(x, lo), hi), _clamp_shape)
@@ -465,7 +465,6 @@ def clamp(min: Any, x: Any, max: Any) -> Any:
     >>> clamp(0.0, np.array([-1.0, 0.5, 2.0]), 1.0)
     array([0. , 0.5, 1. ])
     """
-    from fungrad.lax.registry import as_operand
     return clamp_p.bind(as_operand(min, x), x, as_operand(max, x))
 
 

@@ -10,14 +10,15 @@ import numpy as np
 
 from fungrad.core import get_aval
 from fungrad.errors import ShapeError
-from fungrad.interpreters.batching import batch_rules, bdim_to_front, moveaxis
-from fungrad.interpreters.transpose import aval_of, deftranspose, is_undefined, transpose_rules
-from fungrad.interpreters.ad import deflinear
+from fungrad.interpreters.batching import batch_rules
+from fungrad.lax.registry import (
+    as_operand, bdim_to_front, deflinear, deftranspose, moveaxis, primitive,
+)
+from fungrad.interpreters.transpose import aval_of, is_undefined, transpose_rules
 from fungrad.ir import ShapedArray
 from fungrad.lax.elementwise import add, convert_element_type, max as lmax, min as lmin
 from fungrad.lax.index_layout import INDEX_DTYPE, Slice
 from fungrad.lax.indexing import axis_size, gather, gather_p, logical_shape, scatter
-from fungrad.lax.registry import as_operand, primitive
 from fungrad.lax.shape_ops import full, iota, reshape
 from fungrad.source_info import at_user_line
 

@@ -10,12 +10,12 @@ import numpy as np
 from fungrad.core import get_aval
 from fungrad.errors import ShapeError
 from fungrad.interpreters.ad import Zero, jvp_rules
-from fungrad.interpreters.batching import batch_rules, bdim_to_front
+from fungrad.interpreters.batching import batch_rules
 from fungrad.ir import ShapedArray
 from fungrad.lax.elementwise import neg
 from fungrad.lax.indexing import take_along_axis
 from fungrad.lax.slicing import slice_in_dim
-from fungrad.lax.registry import primitive
+from fungrad.lax.registry import bdim_to_front, primitive
 from fungrad.lax.shape_ops import broadcasted_iota
 
 

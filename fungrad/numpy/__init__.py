@@ -51,10 +51,7 @@ from fungrad.numpy.ufuncs import (
 )
 from fungrad.numpy.numeric import convolve, correlate, diff, interp, trapezoid
 
-try:
-    import fungrad.numpy.linalg as linalg
-except ImportError:  # being written
-    pass
+from fungrad.numpy import linalg as linalg
 
 # ---------------------------------------------------------------- elementwise functions
 sin, cos, tan = UNARY["sin"], UNARY["cos"], UNARY["tan"]

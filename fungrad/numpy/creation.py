@@ -18,6 +18,10 @@ from fungrad import lax
 from fungrad.core import Tracer
 from fungrad.numpy.manipulation import broadcast_to, concatenate, reshape
 from fungrad.numpy.promotion import asarray, is_array, promote_inexact
+from fungrad.numpy.indexing import IndexUpdateHelper
+from fungrad.numpy.manipulation import moveaxis
+from fungrad.numpy.ufuncs import BINARY
+from fungrad.numpy.linear import diagonal
 
 
 def _shape(shape: Any) -> tuple[int, ...]:
@@ -104,9 +108,7 @@ def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True,
     step = delta / div if div > 0 else delta * np.nan
     out = steps.astype(start.dtype) * step + start
     if endpoint and num > 1:
-        from fungrad.numpy.indexing import IndexUpdateHelper
         out = IndexUpdateHelper(out)[-1].set(stop)
-    from fungrad.numpy.manipulation import moveaxis
     out = moveaxis(out, 0, axis)
     if dtype is not None:
         out = asarray(out, dtype)
@@ -116,7 +118,6 @@ def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True,
 def logspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, base: float = 10.0,
              dtype: Any = None, axis: int = 0) -> Any:
     """``base ** linspace(start, stop, num)``."""
-    from fungrad.numpy.ufuncs import BINARY
     y = linspace(start, stop, num, endpoint, axis=axis)
     out = BINARY["power"](base, y)
     return out if dtype is None else asarray(out, dtype)
@@ -166,7 +167,6 @@ def diag(v: Any, k: int = 0) -> Any:
         mask = np.eye(n, n, k, dtype=bool)
         return lax.select(mask, lax.broadcast_to(w, (n, n)), lax.full((n, n), 0, v.dtype))
     if v.ndim == 2:
-        from fungrad.numpy.linear import diagonal
         return diagonal(v, k)
     raise ValueError("diag: input must be 1-d or 2-d")
 
@@ -213,5 +213,4 @@ def vander(x: Any, N: int | None = None, increasing: bool = False) -> Any:
     x = asarray(x)
     n = x.shape[0] if N is None else N
     powers = np.arange(n) if increasing else np.arange(n - 1, -1, -1)
-    from fungrad.numpy.ufuncs import BINARY
     return BINARY["power"](reshape(x, (-1, 1)), powers.astype(x.dtype))

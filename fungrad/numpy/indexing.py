@@ -22,6 +22,8 @@ from fungrad.errors import ConcretizationError
 from fungrad.numpy.manipulation import broadcast_shapes, canonical_axis, ravel, reshape
 from fungrad.numpy.promotion import asarray, asarray_of, promote
 from fungrad.source_info import at_user_line
+from fungrad.numpy import ufuncs
+from fungrad.numpy.reductions import sum as _sum
 
 _BASIC = (int, np.integer, slice, type(None), type(Ellipsis))
 
@@ -189,7 +191,6 @@ def _update(kind: str, doc: str) -> Callable[..., Any]:
 def _via_factors(combine: str, doc: str) -> Callable[..., Any]:
     """``x`` combined with the product of the updates landing on each element (divide, power)."""
     def method(self: IndexUpdateRef, values: Any, **kw: Any) -> Any:
-        from fungrad.numpy import ufuncs
         x = asarray(self.array)
         factors = IndexUpdateRef(lax.full(x.shape, 1, x.dtype), self.index)._scatter(
             values, "mul", kw.get("mode"))
@@ -338,7 +339,6 @@ def nonzero(a: Any, *, size: int | None = None, fill_value: Any = None) -> tuple
     n = flat.shape[0]
     first = getitem(order, slice(0, size)) if size <= n else lax.concatenate(
         [order, lax.full((size - n,), 0, order.dtype)], 0)
-    from fungrad.numpy.reductions import sum as _sum
     valid = lax.lt(np.arange(size), _sum(hit, None, np.int64))
     out = []
     for dim in reversed(a.shape):
@@ -376,7 +376,6 @@ def searchsorted(a: Any, v: Any, side: str = "left", sorter: Any = None) -> Any:
         a = take(a, sorter)
     cmp = lax.lt if side == "left" else lax.le
     hits = cmp(reshape(a, (1,) * v.ndim + (a.shape[0],)), reshape(v, tuple(v.shape) + (1,)))
-    from fungrad.numpy.reductions import sum as _sum
     return _sum(hits, -1, np.int64)
 
 

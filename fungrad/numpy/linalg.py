@@ -53,7 +53,7 @@ class SVDResult(NamedTuple):
     Vh: Any
 
 
-def _inexact(*xs: Any) -> list[Any]:
+def inexact_operands(*xs: Any) -> list[Any]:
     """Operands as arrays of one float dtype (float32 or float64)."""
     out = promote_inexact(*[fnp.asarray(x) for x in xs])
     if get_aval(out[0]).dtype == np.float16:
@@ -62,7 +62,7 @@ def _inexact(*xs: Any) -> list[Any]:
 
 
 def _matrix(x: Any, name: str) -> Any:
-    x, = _inexact(x)
+    x, = inexact_operands(x)
     if x.ndim < 2:
         raise np.linalg.LinAlgError(f"{name}: {x.ndim}-dimensional array given; the array must "
                                     f"be at least two-dimensional{at_user_line()}")
@@ -158,7 +158,7 @@ def solve(a: Any, b: Any) -> Any:
     >>> solve(np.array([[2.0, 0.0], [0.0, 4.0]]), np.array([2.0, 2.0]))
     array([1. , 0.5])
     """
-    a, b = _inexact(a, b)
+    a, b = inexact_operands(a, b)
     _matrix(a, "solve")
     n = a.shape[-1]
     if a.shape[-2] != n or b.ndim == 0 or b.shape[-1 if b.ndim == 1 else -2] != n:
@@ -252,7 +252,7 @@ def lstsq(a: Any, b: Any, rcond: float | None = None) -> tuple[Any, Any, Any, An
     >>> lstsq(np.array([[1.0], [1.0]]), np.array([1.0, 3.0]))[0]
     array([2.])
     """
-    a, b = _inexact(a, b)
+    a, b = inexact_operands(a, b)
     if a.ndim != 2 or b.ndim not in (1, 2):
         raise ValueError(f"lstsq: a must be 2-D and b 1-D or 2-D, got {a.shape} and {b.shape}")
     rtol = float(np.finfo(a.dtype).eps) * max(a.shape) if rcond is None else float(rcond)
@@ -313,7 +313,7 @@ def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any
     >>> float(vector_norm(np.array([3.0, -4.0])))
     5.0
     """
-    x, = _inexact(x)
+    x, = inexact_operands(x)
     if ord is None or ord == 2:
         return fnp.sqrt(fnp.sum(x * x, axis=axis, keepdims=keepdims))
     if ord == np.inf:
@@ -362,7 +362,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
     >>> float(norm(np.array([[1.0, 2.0], [2.0, 4.0]])))
     5.0
     """
-    x, = _inexact(x)
+    x, = inexact_operands(x)
     if axis is None:
         if ord is None:
             return vector_norm(x, keepdims=keepdims)

@@ -20,6 +20,7 @@ from fungrad.numpy.manipulation import (
 from fungrad.numpy.promotion import asarray, promote
 from fungrad.numpy.reductions import sum as _sum
 from fungrad.source_info import at_user_line
+from fungrad.numpy.manipulation import stack
 
 
 def _operands(a: Any, b: Any) -> tuple[Any, Any]:
@@ -165,7 +166,6 @@ def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
         return z
     x = lax.sub(lax.mul(a1, b2), lax.mul(a2, b1))
     y = lax.sub(lax.mul(a2, b0), lax.mul(a0, b2))
-    from fungrad.numpy.manipulation import stack
     return moveaxis(stack(list(_broadcast(x, y, z)), -1), -1, axisc)
 
 

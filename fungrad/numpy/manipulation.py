@@ -289,7 +289,7 @@ def repeat(a: Any, repeats: Any, axis: int | None = None) -> Any:
         big = lax.broadcast_in_dim(a, shape[:axis + 1] + (r,) + shape[axis + 1:],
                                    [i + (i > axis) for i in range(a.ndim)])
         return lax.reshape(big, shape[:axis] + (shape[axis] * r,) + shape[axis + 1:])
-    from fungrad.numpy.indexing import take
+    from fungrad.numpy.indexing import take  # cycle within the layer: that module imports this one
     return take(a, np.repeat(np.arange(a.shape[axis]), reps), axis=axis)
 
 

@@ -26,7 +26,7 @@ def asarray(x: Any, dtype: Any = None) -> Any:
     if isinstance(x, (np.ndarray, Tracer)):
         return x if dtype is None else convert_element_type(x, dtype)
     if isinstance(x, (list, tuple)) and any(_has_tracer(e) for e in x):
-        from fungrad.numpy.manipulation import stack
+        from fungrad.numpy.manipulation import stack  # cycle within the layer: that module imports this one
         return stack([asarray(e, dtype) for e in x])
     return np.asarray(x, dtype)
 

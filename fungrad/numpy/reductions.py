@@ -19,6 +19,7 @@ import numpy as np
 from fungrad import lax
 from fungrad.numpy.manipulation import canonical_axes, canonical_axis, ravel, reshape, slice_axis
 from fungrad.numpy.promotion import asarray, promote
+from fungrad.numpy.manipulation import stack
 
 _INT64, _UINT64 = np.dtype(np.int64), np.dtype(np.uint64)
 
@@ -153,21 +154,21 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
     return (avg, scl) if returned else avg
 
 
-def _cumulative(name: str, lax_name: str) -> Callable[..., Any]:
+def _cumulative_fn(name: str, lax_fn: Callable[..., Any]) -> Callable[..., Any]:
     def f(a: Any, axis: int | None = None, dtype: Any = None) -> Any:
         a = asarray(a)
         if axis is None:
             a, axis = ravel(a), 0
         target = np.dtype(dtype) if dtype is not None else _accum_dtype(a.dtype)
         a = lax.convert_element_type(a, target)
-        return getattr(lax, lax_name)(a, axis=canonical_axis(axis, a.ndim))
+        return lax_fn(a, axis=canonical_axis(axis, a.ndim))
     f.__name__ = f.__qualname__ = name
     f.__doc__ = f"Cumulative {name[3:]} along ``axis`` (of the flattened array when None)."
     return f
 
 
-cumsum = _cumulative("cumsum", "cumsum")
-cumprod = _cumulative("cumprod", "cumprod")
+cumsum = _cumulative_fn("cumsum", lax.cumsum)
+cumprod = _cumulative_fn("cumprod", lax.cumprod)
 cumulative_sum = cumsum
 cumulative_prod = cumprod
 
@@ -239,7 +240,6 @@ def quantile(a: Any, q: Any, axis: int | None = None, keepdims: bool = False) ->
         outs = [reshape(o, (1,) * len(shape)) for o in outs]
     if qs.ndim == 0:
         return outs[0]
-    from fungrad.numpy.manipulation import stack
     return reshape(stack(outs), qs.shape + tuple(outs[0].shape))
 
 

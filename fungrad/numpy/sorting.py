@@ -13,6 +13,11 @@ import numpy as np
 from fungrad import lax
 from fungrad.numpy.manipulation import canonical_axis, flip, ravel
 from fungrad.numpy.promotion import asarray
+from fungrad.core import concrete_or_none
+from fungrad.errors import ConcretizationError
+from fungrad.source_info import at_user_line
+from fungrad.numpy.indexing import nonzero, take
+from fungrad.numpy.manipulation import slice_axis
 
 
 def _axis(a: Any, axis: int | None) -> tuple[Any, int]:
@@ -49,23 +54,18 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
     Concrete input goes to NumPy (all options). Traced input needs a static ``size``, as in
     JAX: the first ``size`` unique values, padded with ``fill_value`` (default: the smallest).
     """
-    from fungrad.core import concrete_or_none
     val = concrete_or_none(ar) if size is None else None
     if val is not None:
         return np.unique(np.asarray(val), return_index, return_inverse,  # type: ignore[call-overload]
                          return_counts, axis)
     if size is None or return_index or return_inverse or return_counts or axis is not None:
-        from fungrad.errors import ConcretizationError
-        from fungrad.source_info import at_user_line
         raise ConcretizationError(
             f"unique of a traced array needs a static size= (and no return_* or axis): its "
             f"number of distinct values is unknown under jit/vmap{at_user_line()}")
-    from fungrad.numpy.indexing import nonzero, take
     srt = lax.sort(ravel(asarray(ar)), dimension=0)
     n = srt.shape[0]
     if n == 0:
         return lax.full((size,), 0 if fill_value is None else fill_value, srt.dtype)
-    from fungrad.numpy.manipulation import slice_axis
     first = lax.concatenate([np.ones(1, bool), lax.ne(slice_axis(srt, 1, n, 0),
                                                      slice_axis(srt, 0, n - 1, 0))], 0)
     (pos,) = nonzero(first, size=size, fill_value=n)

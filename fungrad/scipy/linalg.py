@@ -15,7 +15,7 @@ import numpy as np  # noqa: F401  (the examples use it)
 import fungrad.numpy as fnp
 from fungrad.lax import linalg as lax_linalg
 from fungrad.numpy import linalg as np_linalg
-from fungrad.numpy.linalg import _inexact
+from fungrad.numpy.linalg import inexact_operands
 
 __all__ = ["cho_factor", "cho_solve", "cholesky", "det", "eigh", "inv", "solve",
            "solve_triangular"]
@@ -25,7 +25,7 @@ _TRANS = {0: False, "N": False, 1: True, "T": True, 2: True, "C": True}
 
 def _as_matrices(a: Any, b: Any) -> tuple[Any, Any, bool]:
     """``a`` and ``b`` with broadcast batch axes; a 1-D ``b`` becomes one column."""
-    a, b = _inexact(a, b)
+    a, b = inexact_operands(a, b)
     vector = b.ndim == 1
     if vector:
         b = fnp.reshape(b, (b.shape[0], 1))
@@ -111,7 +111,7 @@ def solve(a: Any, b: Any, lower: bool = False, overwrite_a: bool = False,
 def _symmetric_from(a: Any, lower: bool) -> Any:
     """The symmetric matrix whose ``lower`` (or upper) triangle is that of ``a``: derivatives
     then flow only from the triangle that is read."""
-    a, = _inexact(a)
+    a, = inexact_operands(a)
     half = fnp.tril(a) if lower else fnp.triu(a)
     return half + fnp.swapaxes(half, -1, -2) - a * fnp.eye(a.shape[-1], dtype=a.dtype)
 

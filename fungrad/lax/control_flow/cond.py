@@ -21,8 +21,9 @@ import numpy as np
 from fungrad import core
 from fungrad.core import get_aval
 from fungrad.errors import ShapeError
-from fungrad.interpreters.ad import Zero, instantiate, is_float, jvp_rules
-from fungrad.interpreters.batching import batch_flat, batch_rules, bdim_to_front, moveaxis
+from fungrad.interpreters.ad import Zero, is_float, jvp_rules
+from fungrad.lax.registry import bdim_to_front, instantiate, moveaxis, primitive
+from fungrad.interpreters.batching import batch_flat, batch_rules
 from fungrad.lax.jaxpr_util import (
     batch_jaxpr, jvp_jaxpr, split_consts, transpose_fn,
 )
@@ -35,9 +36,12 @@ from fungrad.lax.control_flow.common import (
     check_operand_types, check_same_types, flatten_operands, join_consts, merge, optimized_body,
     pick, stage_whole, trace_fun,
 )
-from fungrad.lax.registry import primitive
 from fungrad.source_info import at_user_line
 from fungrad.tree_util import tree_flatten, tree_unflatten
+from fungrad.lax.elementwise import (
+    convert_element_type, eq, max as lax_max, min as lax_min, ne, select,
+)
+from fungrad.lax.shape_ops import broadcast_in_dim, full
 
 Branches = tuple[Jaxpr, ...]
 
@@ -87,13 +91,12 @@ def switch(index: Any, branches: Sequence[Callable[..., Any]], *operands: Any) -
     if not branches or not all(callable(b) for b in branches):
         raise TypeError(f"switch needs a non-empty sequence of callables as branches, got "
                         f"{branches!r}{at_user_line()}")
-    from fungrad.lax import convert_element_type, max, min
     aval = get_aval(index)
     if aval.shape != () or aval.dtype.kind not in "iub":
         raise TypeError(f"switch: the index must be an integer scalar, got {aval}{at_user_line()}")
     if len(branches) == 1:
         return branches[0](*operands)
-    index = max(min(convert_element_type(index, np.int32), len(branches) - 1), 0)
+    index = lax_max(lax_min(convert_element_type(index, np.int32), len(branches) - 1), 0)
     return _cond_call("switch", index, branches,
                       [f"branch {i}" for i in range(len(branches))], operands)
 
@@ -112,7 +115,6 @@ def cond(pred: Any, true_fun: Callable[..., Any], false_fun: Callable[..., Any],
     if not (callable(true_fun) and callable(false_fun)):
         raise TypeError(f"cond(pred, true_fun, false_fun, *operands): true_fun and false_fun "
                         f"must be callable{at_user_line()}")
-    from fungrad.lax import convert_element_type, ne
     aval = get_aval(pred)
     if aval.shape != ():
         raise TypeError(f"cond: pred must be a scalar (shape ()), got {aval}; for an elementwise "
@@ -172,7 +174,6 @@ def _cond_partial_eval(trace: StagingTrace, args: Sequence[Any], params: dict[st
 
     def known_branch(known: Jaxpr, slot_of: list[int]) -> Jaxpr:
         def run(*xs: Any) -> list[Any]:
-            from fungrad.lax import full
             outs = core.eval_jaxpr(known, known.consts, *xs)
             res: list[Any] = [full(a.shape, 0, a.dtype) for a in slots]
             for k, r in zip(slot_of, outs[n_known:]):
@@ -251,7 +252,6 @@ def _cond_batch(vals: Sequence[Any], dims: Sequence[int | None], *,
         return _bind(index, ops, jaxprs), [0 if b else None for b in out_b]
     index = moveaxis(index, dims[0], 0)
     results = [_run_batched(b, ops, op_dims, size) for b in branches]
-    from fungrad.lax import broadcast_in_dim, eq, select
     out = results[0]
     for i, res in enumerate(results[1:], 1):
         pred = eq(index, i)

@@ -20,7 +20,8 @@ import numpy as np
 from fungrad import core
 from fungrad.core import get_aval
 from fungrad.errors import NotDifferentiableError, ShapeError
-from fungrad.interpreters.ad import Zero, instantiate, is_float, jvp_rules
+from fungrad.interpreters.ad import Zero, is_float, jvp_rules
+from fungrad.lax.registry import instantiate, primitive
 from fungrad.interpreters.batching import batch_rules
 from fungrad.lax.jaxpr_util import batch_jaxpr, jvp_jaxpr, moved_batch_dims
 from fungrad.lax.jaxpr_util import split_consts
@@ -34,9 +35,10 @@ from fungrad.lax.control_flow.common import (
     optimized_body, pick, run_compiled, stage_whole, trace_fun,
 )
 from fungrad.lax.control_flow.scan import scan
-from fungrad.lax.registry import primitive
 from fungrad.source_info import at_user_line
 from fungrad.tree_util import tree_flatten, tree_unflatten
+from fungrad.lax.elementwise import add, convert_element_type, gt, lt, select
+from fungrad.lax.shape_ops import broadcast_in_dim, reduce_sum
 
 _BOOL = ShapedArray((), np.dtype(bool))
 
@@ -123,7 +125,6 @@ def fori_loop(lower: Any, upper: Any, body_fun: Callable[[Any, Any], Any], init_
     """
     if not callable(body_fun):
         raise TypeError(f"fori_loop: body_fun must be callable{at_user_line()}")
-    from fungrad.numpy.promotion import promote
     for name, b in (("lower", lower), ("upper", upper)):
         a = get_aval(b)
         if a.shape != () or a.dtype.kind not in "iu":
@@ -135,14 +136,13 @@ def fori_loop(lower: Any, upper: Any, body_fun: Callable[[Any, Any], Any], init_
         start = np.asarray(lo, dtype)
 
         def step(carry: Any, _: Any) -> Any:
-            from fungrad.lax import add
             i, x = carry
             return (add(i, 1), body_fun(i, x)), None
 
         (_, out), _ = scan(step, (start, init_val), None, length=max(int(hi) - int(lo), 0))
         return out
-    from fungrad.lax import add, lt
-    lower, upper = promote(lower, upper)
+    dtype = np.result_type(get_aval(lower).dtype, get_aval(upper).dtype)
+    lower, upper = convert_element_type(lower, dtype), convert_element_type(upper, dtype)
     _, out = while_loop(lambda c: lt(c[0], upper), lambda c: (add(c[0], 1), body_fun(*c)),
                         (lower, init_val))
     return out
@@ -257,12 +257,10 @@ def _while_batch(vals: Sequence[Any], dims: Sequence[int | None], *, cond_jaxpr:
     carry_avals = [get_aval(c) for c in carry]
 
     def any_true(*a: Any) -> list[Any]:
-        from fungrad.lax import convert_element_type, gt, reduce_sum
         pred = core.eval_jaxpr(cond_b, cond_b.consts, *a)[0]
         return [gt(reduce_sum(convert_element_type(pred, np.int64), (0,)), 0)]
 
     def step(*a: Any) -> list[Any]:
-        from fungrad.lax import broadcast_in_dim, select
         c, b, k = groups([len(cc), len(bc), len(carry)], a)
         pred = core.eval_jaxpr(cond_b, cond_b.consts, *c, *k)[0]
         new = core.eval_jaxpr(body, body.consts, *b, *k)

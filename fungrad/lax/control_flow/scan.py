@@ -22,8 +22,9 @@ import numpy as np
 from fungrad import core
 from fungrad.core import get_aval
 from fungrad.errors import ShapeError
-from fungrad.interpreters.ad import Zero, add_tangents, instantiate, is_float, jvp_rules
-from fungrad.interpreters.batching import batch_rules, moveaxis
+from fungrad.interpreters.ad import Zero, add_tangents, is_float, jvp_rules
+from fungrad.lax.registry import instantiate, moveaxis, primitive
+from fungrad.interpreters.batching import batch_rules
 from fungrad.lax.jaxpr_util import (
     batch_jaxpr, jvp_jaxpr, moved_batch_dims, split_consts, transpose_fn,
 )
@@ -37,9 +38,9 @@ from fungrad.lax.control_flow.common import (
     carry_fixed_point, check_operand_types, check_same_types, flatten_operands, groups, merge,
     optimized_body, pick, reorder, run_compiled, trace_fun,
 )
-from fungrad.lax.registry import primitive
 from fungrad.source_info import at_user_line
 from fungrad.tree_util import tree_flatten, tree_unflatten
+from fungrad.lax.shape_ops import full
 
 
 def _slice_aval(a: ShapedArray) -> ShapedArray:
@@ -307,7 +308,6 @@ def _scan_transpose(cts: Sequence[Any], *args: Any, jaxpr: Jaxpr, length: int, r
     in_avals = ([get_aval(c) for c in res_c] + lin_c_avals + carry_avals
                 + [_slice_aval(get_aval(x)) for x in res_x] + pick(y_avals, ys_nz))
     body_jaxpr = trace_to_jaxpr(body, in_avals)
-    from fungrad.lax import full
     acc0 = [full(a.shape, 0, a.dtype) for a in lin_c_avals]
     outs = _bind_scan(res_c + acc0 + [instantiate(c) for c in ct_carry] + res_x + pick(ct_ys, ys_nz),
                       body_jaxpr, len(res_c), len(acc0) + num_carry,
