@@ -245,6 +245,12 @@ def current_trace() -> Trace:
     return _state.get().trace
 
 
+# For the hottest paths (an operator on arrays): ``current_state().trace`` is ``current_trace()``
+# without a Python call. Read it only; ``.trace`` is written by this module alone (the
+# architecture test checks).
+current_state = _state.get
+
+
 class set_current_trace:
     """``with set_current_trace(t):`` makes ``t`` the current trace of this context."""
 
@@ -270,16 +276,16 @@ class set_current_trace:
             self.state.trace = self.prev
 
 
-def call_with_trace(trace: Trace, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """``fn(*args, **kwargs)`` with ``trace`` current (``set_current_trace``, in one call)."""
+def call_with_trace(trace: Trace, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` with ``trace`` current (``set_current_trace``, in one call)."""
     st = _state.get()
     if st is _BASE:
         with set_current_trace(trace):
-            return fn(*args, **kwargs)
+            return fn(*args)
     prev = st.trace
     st.trace = trace
     try:
-        return fn(*args, **kwargs)
+        return fn(*args)
     finally:
         st.trace = prev
 

@@ -16,7 +16,7 @@ from fungrad.compiler.codegen import (
 from fungrad.compiler.passes import (
     Rewriter, defsimplify, involution, same_type, unbroadcast_operands, unit_operand,
 )
-from fungrad.core import EVAL_TRACE, Primitive, current_trace, get_aval
+from fungrad.core import EVAL_TRACE, Primitive, current_state, get_aval
 from fungrad.interpreters import eager_linearize
 from fungrad.interpreters.eager_linearize import stage
 from fungrad.interpreters.staging import StagingTrace, StagingTracer
@@ -93,7 +93,7 @@ def binary(name: str, impl: Callable[..., Any], jvp_x: Jvp | str, jvp_y: Jvp = N
 
 def _bind1(prim: Primitive) -> Callable[[Any], Any]:
     def op(x: Any) -> Any:
-        return current_trace().process_primitive(prim, (x,), {})
+        return current_state().trace.process_primitive(prim, (x,), {})
     op.__name__ = op.__qualname__ = prim.name
     op.__doc__ = f"Elementwise ``{prim.name}`` (the primitive, no dtype promotion)."
     primitive_of[op] = prim
@@ -110,7 +110,7 @@ def _bind2(prim: Primitive) -> Callable[[Any, Any], Any]:
             x = as_operand(x, y)
         elif type(y) in PY_SCALARS:
             y = as_operand(y, x)
-        return current_trace().process_primitive(prim, (x, y), {})
+        return current_state().trace.process_primitive(prim, (x, y), {})
     op.__name__ = op.__qualname__ = prim.name
     op.__doc__ = f"Elementwise ``{prim.name}`` of operands of one dtype (Python scalars adapt)."
     return op
@@ -333,13 +333,13 @@ def _mul_transpose(ct: Any, x: Any, y: Any) -> list[Any]:
     # Both operands are arrays of one dtype here, so bind without _bind2's scalar checks;
     # without a trace around (eager grad), multiply right away.
     if type(x) is UndefinedPrimal:
-        trace = current_trace()
+        trace = current_state().trace
         if trace is EVAL_TRACE and type(ct) is np.ndarray and type(y) is np.ndarray:
             r = np.multiply(ct, y)
         else:
             r = trace.process_primitive(mul_p, (ct, y), {})
         return [r if r.shape == x.aval.shape else unbroadcast(r, x.aval), None]
-    r = current_trace().process_primitive(mul_p, (x, ct), {})
+    r = current_state().trace.process_primitive(mul_p, (x, ct), {})
     return [None, r if r.shape == y.aval.shape else unbroadcast(r, y.aval)]
 
 

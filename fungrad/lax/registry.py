@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from fungrad.compiler.codegen import defcodegen, emit_ufunc
-from fungrad.core import Primitive, abstract_eval_rules, current_trace, get_aval, impl_rules
+from fungrad.core import Primitive, abstract_eval_rules, current_state, get_aval, impl_rules
 from fungrad.interpreters import eager_linearize
 from fungrad.interpreters.ad import Zero, add_tangents, jvp_rules
 from fungrad.interpreters.batching import batch_rules
@@ -106,7 +106,7 @@ def defjvp(prim: Primitive, *rules: Callable[..., Any] | None) -> None:
     output's shape, so elementwise rules can be written for the operand's own shape.
     """
     def jvp(primals: Sequence[Any], tangents: Sequence[Any], **params: Any) -> tuple[Any, Any]:
-        ans = current_trace().process_primitive(prim, primals, params)
+        ans = current_state().trace.process_primitive(prim, primals, params)
         if ans.dtype.kind not in "fc":
             return ans, Zero.like(ans)
         out: Any = None

@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from fungrad import lax
-from fungrad.core import Tracer, current_trace
+from fungrad.core import Tracer, current_state
 from fungrad.lax.elementwise import add_p, div_p, logaddexp, mul_p, primitive_of, sub_p
 from fungrad.ir import weak_scalar
 from fungrad.numpy.promotion import asarray, promote, promote_inexact
@@ -33,7 +33,7 @@ def _unary(name: str, impl: Fn1, inexact: bool, doc: str) -> Fn1:
     def f(x: Any) -> Any:
         if isinstance(x, _ARRAYS) and (not inexact or x.dtype.kind == "f"):
             if prim is not None:  # the fast path: nothing to convert
-                return current_trace().process_primitive(prim, (x,), {})
+                return current_state().trace.process_primitive(prim, (x,), {})
             return impl(x)
         return impl(promote1(asarray(x))[0])
     f.__name__ = f.__qualname__ = name
@@ -57,11 +57,11 @@ def _fast(prim: Any, fallback: Fn2, name: str, doc: str) -> Fn2:
         if isinstance(x, _ARRAYS):
             if isinstance(y, _ARRAYS):
                 if x.dtype == y.dtype:
-                    return current_trace().process_primitive(prim, (x, y), {})
+                    return current_state().trace.process_primitive(prim, (x, y), {})
             elif type(y) is float:
                 dtype = x.dtype
                 if dtype.kind == "f":
-                    return current_trace().process_primitive(prim, (x, weak_scalar(y, dtype)), {})
+                    return current_state().trace.process_primitive(prim, (x, weak_scalar(y, dtype)), {})
         return fallback(*promote(x, y))
     f.__name__ = f.__qualname__ = name
     f.__doc__ = doc
