@@ -19,6 +19,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from fungrad.core import Tracer, get_aval
+from fungrad.dtypes import checked_input
 from fungrad.errors import InvalidArgumentError
 from fungrad.ir import ShapedArray
 from fungrad.tree_util import PyTreeDef, tree_flatten, tree_unflatten
@@ -26,10 +27,14 @@ from fungrad.tree_util import PyTreeDef, tree_flatten, tree_unflatten
 
 def as_leaf(x: Any, where: str = "an argument") -> Any:
     """An array (or tracer) for a leaf; Python and NumPy scalars become 0-d arrays."""
-    if isinstance(x, (np.ndarray, Tracer)):
+    if type(x) is np.ndarray and x.dtype.kind in "fiubc" and x.dtype.isnative:
+        return x
+    if isinstance(x, np.ndarray):
+        return checked_input(x, where)
+    if isinstance(x, Tracer):
         return x
     if isinstance(x, (bool, int, float, complex, np.generic)):
-        return np.asarray(x)
+        return checked_input(np.asarray(x), where)
     raise InvalidArgumentError(
         f"{where} has a leaf of type {type(x).__name__}, which is not an array: transformed "
         "functions take arrays, scalars and pytrees (tuples, lists, dicts, dataclasses) of them. "

@@ -31,7 +31,8 @@ def _unary(name: str, impl: Fn1, inexact: bool, doc: str) -> Fn1:
     prim = primitive_of.get(impl)  # when impl only binds a primitive, bind it here
 
     def f(x: Any) -> Any:
-        if isinstance(x, _ARRAYS) and (not inexact or x.dtype.kind == "f"):
+        if (type(x) is np.ndarray or isinstance(x, Tracer)) and (
+                not inexact or x.dtype.kind == "f"):
             if prim is not None:  # the fast path: nothing to convert
                 return current_state().trace.process_primitive(prim, (x,), {})
             return impl(x)
@@ -54,8 +55,8 @@ def _binary(name: str, impl: Fn2, inexact: bool, doc: str) -> Fn2:
 def _fast(prim: Any, fallback: Fn2, name: str, doc: str) -> Fn2:
     """``prim`` bound directly for two arrays of one dtype (the hot path of Tracer operators)."""
     def f(x: Any, y: Any) -> Any:
-        if isinstance(x, _ARRAYS):
-            if isinstance(y, _ARRAYS):
+        if type(x) is np.ndarray or isinstance(x, Tracer):  # (not a masked array, a matrix...)
+            if type(y) is np.ndarray or isinstance(y, Tracer):
                 if x.dtype == y.dtype:
                     return current_state().trace.process_primitive(prim, (x, y), {})
             elif type(y) is float:
