@@ -80,6 +80,11 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
             raise ValueError(f"vmap axis_size={axis_size} but the mapped inputs have size {size}")
         flat, out_store = flatten_fun(fun, in_tree, lambda a: (a, kwargs),
                                       "the output of a vmapped function")
+        # An unmapped Python scalar reaches the function as it is, so it stays weakly typed
+        # (``f32_array * 2.0`` is float32, as without vmap).
+        raw = tree_flatten(args)[0]
+        leaves = [r if d is None and type(r) in (bool, int, float, complex) else x
+                  for r, x, d in zip(raw, leaves, dims)]
         outs, out_dims = batch_flat(flat, leaves, dims, int(size))  # type: ignore[arg-type]
         out_tree = out_store()
         out_ax = _broadcast_prefix(out_axes, tree_unflatten(out_tree, outs), "out_axes")

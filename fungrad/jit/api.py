@@ -29,6 +29,7 @@ from fungrad.tree_util import PyTreeDef, tree_flatten, tree_unflatten
 
 logger = logging.getLogger("fungrad.jit")
 _ndarray = np.ndarray
+_PY_SCALARS = (bool, int, float, complex)
 
 
 class CacheInfo(NamedTuple):
@@ -136,7 +137,10 @@ class JitFunction:
 
     def _call_general(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         leaves, treedef, statics = self._split(args, kwargs)
+        weak = tuple(type(x) in _PY_SCALARS for x in leaves)
         leaves = [as_leaf(x, f"an argument of jit({self._name})") for x in leaves]
+        if any(weak):
+            statics += (("weak", weak),)
         if any_used_up():
             check_not_used_up(leaves, self._name)
         key = self._key(treedef, [core.get_aval(x) for x in leaves], statics)
@@ -202,7 +206,11 @@ class JitFunction:
 
     def _trace(self, args: tuple[Any, ...], kwargs: dict[str, Any], treedef: PyTreeDef,
                key: Any) -> tuple[_Entry, bool]:
-        avals = [ShapedArray(s, d) for s, d in key[1:1 + treedef.num_leaves]]
+        last = key[-1]
+        weak = dict(last[1]).get("weak", ()) if type(last) is tuple and last[:1] == ("static",) \
+            else ()
+        avals = [ShapedArray(s, d, bool(weak) and weak[i])
+                 for i, (s, d) in enumerate(key[1:1 + treedef.num_leaves])]
 
         def rebuild(dyn: Any) -> tuple[Sequence[Any], dict[str, Any]]:
             if self._static:

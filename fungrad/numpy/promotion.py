@@ -14,6 +14,7 @@ from fungrad.core import Tracer, get_aval
 from fungrad.lax import convert_element_type
 
 _PY_SCALARS = (bool, int, float, complex)
+_WEAK_STANDINS = {"b": False, "i": 0, "u": 0, "f": 0.0, "c": 0j}
 FLOAT64 = np.dtype(np.float64)
 
 
@@ -49,7 +50,10 @@ def _has_tracer(x: Any) -> bool:
 def dtype_of(x: Any) -> Any:
     """What ``np.result_type`` should see: the dtype of arrays, the value of Python scalars."""
     if isinstance(x, (np.ndarray, Tracer, np.generic)):
-        return get_aval(x).dtype
+        aval = get_aval(x)
+        if aval.weak_type:   # a Python scalar argument of jit: promotes like the scalar
+            return _WEAK_STANDINS[aval.dtype.kind]
+        return aval.dtype
     if isinstance(x, _PY_SCALARS):
         return x
     if isinstance(x, (list, tuple)):
