@@ -212,7 +212,10 @@ class PyTreeDef:
         return self._node == other._node
 
     def __hash__(self) -> int:
-        return hash(self._node)
+        try:
+            return hash(self._node)
+        except TypeError:   # unhashable aux data (a dict, a list): equal trees still hash equal
+            return hash(_hashable_shape(self._node))
 
     def __repr__(self) -> str:
         return f"PyTreeDef({_node_repr(self._node)})"
@@ -262,6 +265,19 @@ class PyTreeDef:
                 f"  got:      {tree_structure(tree)}"
             ) from None
         return pieces
+
+
+def _hashable_shape(node: _Node) -> Any:
+    """``node`` with each unhashable aux datum replaced by its type (aux data are compared
+    with ``==``, so equal structures map to equal shapes)."""
+    if node is None:
+        return None
+    kind, aux, children = node
+    try:
+        hash(aux)
+    except TypeError:
+        aux = type(aux)
+    return (kind, aux, tuple(_hashable_shape(c) for c in children))
 
 
 def _count_leaves(node: _Node) -> int:

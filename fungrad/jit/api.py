@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import weakref
 from collections import OrderedDict
 from typing import Any, Callable, NamedTuple, Sequence
 
@@ -97,6 +98,24 @@ class _Entry:
         return self._call
 
 
+# The trace caches of jitted functions, per function (held weakly) and jit options: ``jit(f)``
+# called again on the same ``f`` (a ``jit`` inside a loop) finds what earlier ones traced.
+# The lock guards a cache's order and size, and is never held while tracing.
+_Cache = tuple[OrderedDict[Any, _Entry], threading.Lock]
+_caches: weakref.WeakKeyDictionary[Any, dict[Any, _Cache]] = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def shared_cache(fun: Callable[..., Any], options: Any) -> _Cache:
+    """The trace cache of ``jit(fun, **options)`` and its lock, shared by every such jit."""
+    fresh: _Cache = (OrderedDict(), threading.Lock())
+    try:
+        with _caches_lock:
+            return _caches.setdefault(fun, {}).setdefault(options, fresh)
+    except TypeError:  # not weakly referenceable or not hashable: a cache of its own
+        return fresh
+
+
 class JitFunction:
     """A jitted function: call it like the original; see ``jit``."""
 
@@ -110,11 +129,11 @@ class JitFunction:
         self._static_nums = self._static.nums
         self._donate = tuple(sorted(set(donate_argnums)))
         self._simple = not self._static and not self._donate
-        self._cache: OrderedDict[Any, _Entry] = OrderedDict()
+        self._cache, self._lock = shared_cache(
+            fun, (self._static_nums, tuple(static_argnames), self._donate))
         self._maxsize = int(config.jit_cache_size)
         self._hits = 0
         self._misses = 0
-        self._lock = threading.Lock()  # guards the cache's order and size, never held to trace
 
     # ------------------------------------------------------------ calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
