@@ -21,3 +21,19 @@ def test_traced_size_names_the_fix(name):
     with pytest.raises(ConcretizationError, match=r"(?s)static_argnums.*test_static_sizes.py"):
         fungrad.jit(f)(np.ones(2), 3)
     np.testing.assert_array_equal(fungrad.jit(f, static_argnums=1)(np.ones(2), 3), f(np.ones(2), 3))
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(static_argnums=3), "static_argnums 3 is out of range"),
+    (dict(donate_argnums=-3), "donate_argnums -3 is out of range"),
+    (dict(static_argnames="y"), "'y' is not a parameter"),
+])
+def test_jit_options_naming_missing_arguments_raise(kw, match):
+    with pytest.raises(ValueError, match=match):
+        fungrad.jit(lambda x, n: x * n, **kw)
+
+
+def test_negative_static_argnums_and_varargs():
+    f = fungrad.jit(lambda x, n: x * n, static_argnums=-1)
+    assert f(2.0, 3) == 6.0
+    assert fungrad.jit(lambda *a: a[0] * a[1], static_argnums=1)(2.0, 3) == 6.0

@@ -7,6 +7,7 @@ cache, so dropping the function frees its traces.
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import threading
 import weakref
@@ -398,7 +399,33 @@ def jit(fun: Callable[..., Any] | None = None, *, static_argnums: int | Sequence
               else tuple(static_argnames),
               donate_argnums=_argnums(donate_argnums))
     if fun is None:
-        return lambda f: JitFunction(f, **kw)  # type: ignore[arg-type]
+        return lambda f: jit(f, static_argnums=static_argnums, static_argnames=static_argnames,
+                             donate_argnums=donate_argnums)
     if not callable(fun):
         raise TypeError(f"jit expects a callable, got {type(fun).__name__}")
+    _check_arguments_exist(fun, kw)
     return JitFunction(fun, **kw)  # type: ignore[arg-type]
+
+
+def _check_arguments_exist(fun: Callable[..., Any], kw: dict[str, Any]) -> None:
+    """``static_argnums``/``donate_argnums`` in range and ``static_argnames`` known, for a
+    function whose signature says how many arguments it takes (JAX checks the same)."""
+    try:
+        params = list(inspect.signature(fun).parameters.values())
+    except (TypeError, ValueError):
+        return
+    kinds = {p.kind for p in params}
+    name = getattr(fun, "__name__", "the function")
+    if inspect.Parameter.VAR_POSITIONAL not in kinds:
+        n = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+        for what in ("static_argnums", "donate_argnums"):
+            for i in kw[what]:
+                if not -n <= i < n:
+                    raise ValueError(f"jit({name}): {what} {i} is out of range: the function "
+                                     f"takes {n} positional argument{'s' if n != 1 else ''}")
+    if inspect.Parameter.VAR_KEYWORD not in kinds:
+        names = {p.name for p in params}
+        for a in kw["static_argnames"]:
+            if a not in names:
+                raise ValueError(f"jit({name}): static_argnames {a!r} is not a parameter of "
+                                 f"the function (it has {sorted(names)})")
