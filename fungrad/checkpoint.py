@@ -80,7 +80,21 @@ remat = checkpoint
 
 
 class checkpoint_policies:
-    """Ready-made policies: which intermediate results reverse mode may keep."""
+    """Ready-made policies, JAX's: which intermediate results reverse mode may keep.
+
+    A policy is called as ``policy(prim, *avals, **params)`` for each equation of the
+    checkpointed function and returns whether its output may be saved. Names come from
+    ``fungrad.ad_checkpoint.checkpoint_name``. JAX's host-offloading policies
+    (``offload_dot_with_no_batch_dims``, ``save_and_offload_only_these_names``) have no meaning
+    without devices: they raise.
+
+    >>> import fungrad, fungrad.numpy as fnp
+    >>> from fungrad.ad_checkpoint import checkpoint_name
+    >>> f = lambda x: fnp.sin(checkpoint_name(fnp.sin(x), "h"))
+    >>> g = fungrad.checkpoint(f, policy=checkpoint_policies.save_only_these_names("h"))
+    >>> float(fungrad.grad(g)(0.0))
+    1.0
+    """
 
     @staticmethod
     def nothing_saveable(prim: Primitive, *avals: Any, **params: Any) -> bool:
@@ -96,6 +110,52 @@ class checkpoint_policies:
     def dots_saveable(prim: Primitive, *avals: Any, **params: Any) -> bool:
         """Save the results of matrix products, recompute the cheap elementwise work."""
         return prim.name == "dot_general"
+
+    checkpoint_dots = dots_saveable
+
+    @staticmethod
+    def dots_with_no_batch_dims_saveable(prim: Primitive, *avals: Any, **params: Any) -> bool:
+        """Save the results of matrix products without batch dimensions only."""
+        return prim.name == "dot_general" and not params["dimension_numbers"][1][0]
+
+    checkpoint_dots_with_no_batch_dims = dots_with_no_batch_dims_saveable
+
+    @staticmethod
+    def save_only_these_names(*names: str) -> Policy:
+        """Save the values labelled with one of ``names`` by ``checkpoint_name``, nothing else."""
+        keep = frozenset(names)
+        return lambda prim, *avals, **params: prim.name == "name" and params["name"] in keep
+
+    @staticmethod
+    def save_any_names_but_these(*names: str) -> Policy:
+        """Save every labelled value except those labelled with one of ``names``."""
+        drop = frozenset(names)
+        return lambda prim, *avals, **params: prim.name == "name" and params["name"] not in drop
+
+    @staticmethod
+    def save_anything_except_these_names(*names: str) -> Policy:
+        """Save every value except those labelled with one of ``names`` (JAX 0.10 documents
+        this but saves everything; here the labelled values are recomputed)."""
+        drop = frozenset(names)
+        return lambda prim, *avals, **params: not (prim.name == "name" and params["name"] in drop)
+
+    @staticmethod
+    def save_from_both_policies(policy_1: Policy, policy_2: Policy) -> Policy:
+        """Save what either policy saves."""
+        return lambda prim, *avals, **params: (policy_1(prim, *avals, **params)
+                                               or policy_2(prim, *avals, **params))
+
+    @staticmethod
+    def offload_dot_with_no_batch_dims(*args: Any, **kwargs: Any) -> Policy:
+        """Not available: fungrad has no device or host memory spaces to offload between."""
+        raise NotImplementedError("offload_dot_with_no_batch_dims: fungrad has no device memory "
+                                  "to offload from; use dots_with_no_batch_dims_saveable")
+
+    @staticmethod
+    def save_and_offload_only_these_names(*args: Any, **kwargs: Any) -> Policy:
+        """Not available: fungrad has no device or host memory spaces to offload between."""
+        raise NotImplementedError("save_and_offload_only_these_names: fungrad has no device "
+                                  "memory to offload from; use save_only_these_names")
 
 
 # ---------------------------------------------------------------- JVP

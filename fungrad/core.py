@@ -40,6 +40,9 @@ class Primitive:
         return self.name
 
 
+# Primitives with side effects (debug printing): compiler passes never drop, merge or fold them.
+effectful: set[Primitive] = set()
+
 # The two rule tables of this module; the other interpreters keep theirs beside them.
 impl_rules: dict[Primitive, Callable[..., Any]] = {}
 abstract_eval_rules: dict[Primitive, Callable[..., Any]] = {}

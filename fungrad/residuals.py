@@ -47,6 +47,8 @@ def _describe(eqn: Eqn, var: Var) -> str:
             if inner in e.outvars:
                 return _describe(e, inner)
     where = f" from {eqn.source}" if eqn.source else ""
+    if eqn.primitive.name == "name":  # a value labelled by checkpoint_name, as JAX says it
+        return f"named {eqn.params['name']!r}{where}"
     return f"output of {eqn.primitive.name}{where}"
 
 

@@ -26,17 +26,31 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, Optional, Sequence, TypeVar
 
 __all__ = [
+    "DictKey",
+    "FlattenedIndexKey",
+    "GetAttrKey",
+    "Partial",
     "PyTreeDef",
+    "SequenceKey",
     "all_leaves",
+    "keystr",
     "register_dataclass",
     "register_pytree_node",
     "register_pytree_node_class",
+    "register_pytree_with_keys",
+    "register_pytree_with_keys_class",
+    "tree_all",
     "tree_flatten",
+    "tree_flatten_with_path",
     "tree_leaves",
+    "tree_leaves_with_path",
     "tree_map",
+    "tree_map_with_path",
+    "tree_reduce",
     "tree_structure",
     "tree_transpose",
     "tree_unflatten",
@@ -214,8 +228,8 @@ class PyTreeDef:
     def __hash__(self) -> int:
         try:
             return hash(self._node)
-        except TypeError:   # unhashable aux data (a dict, a list): equal trees still hash equal
-            return hash(_hashable_shape(self._node))
+        except TypeError:  # unhashable aux data (a dict, say): hash what can be hashed
+            return hash(_hashable_part(self._node))
 
     def __repr__(self) -> str:
         return f"PyTreeDef({_node_repr(self._node)})"
@@ -267,9 +281,8 @@ class PyTreeDef:
         return pieces
 
 
-def _hashable_shape(node: _Node) -> Any:
-    """``node`` with each unhashable aux datum replaced by its type (aux data are compared
-    with ``==``, so equal structures map to equal shapes)."""
+def _hashable_part(node: _Node) -> Any:
+    """``node`` with each unhashable aux datum replaced by its type: equal nodes hash alike."""
     if node is None:
         return None
     kind, aux, children = node
@@ -277,7 +290,7 @@ def _hashable_shape(node: _Node) -> Any:
         hash(aux)
     except TypeError:
         aux = type(aux)
-    return (kind, aux, tuple(_hashable_shape(c) for c in children))
+    return (kind, aux, tuple(_hashable_part(child) for child in children))
 
 
 def _count_leaves(node: _Node) -> int:
@@ -531,6 +544,7 @@ def register_dataclass(
         return nodetype(**dict(zip(data, children)), **dict(zip(meta, aux)))
 
     register_pytree_node(nodetype, flatten, unflatten)
+    _keys_of[nodetype] = lambda node: [(GetAttrKey(name), getattr(node, name)) for name in data]
     return nodetype
 
 
@@ -554,3 +568,273 @@ def _unflatten_defaultdict(aux: tuple[Any, tuple[Any, ...]], values: tuple[Any, 
 
 register_pytree_node(collections.OrderedDict, _flatten_ordered_dict, _unflatten_ordered_dict)
 register_pytree_node(collections.defaultdict, _flatten_defaultdict, _unflatten_defaultdict)
+
+
+
+
+# --------------------------------------------------------------------------- reductions
+
+_NO_INITIALIZER = object()
+
+
+def tree_reduce(function: Callable[[Any, Any], Any], tree: PyTree,
+                initializer: Any = _NO_INITIALIZER, is_leaf: IsLeaf | None = None) -> Any:
+    """Fold ``function`` over the leaves of ``tree``, left to right (``functools.reduce``).
+
+        >>> tree_reduce(lambda a, b: a + b, {'x': 1, 'y': [2, 3]})
+        6
+        >>> tree_reduce(max, [], initializer=0)
+        0
+    """
+    leaves = tree_leaves(tree, is_leaf)
+    if initializer is _NO_INITIALIZER:
+        if not leaves:
+            raise TypeError("tree_reduce of a tree without leaves needs an initializer")
+        return functools.reduce(function, leaves)
+    return functools.reduce(function, leaves, initializer)
+
+
+def tree_all(tree: PyTree, *, is_leaf: IsLeaf | None = None) -> bool:
+    """Whether every leaf of ``tree`` is truthy.
+
+        >>> tree_all({'a': True, 'b': [1, 2]}), tree_all([True, 0])
+        (True, False)
+    """
+    return all(tree_leaves(tree, is_leaf))
+
+
+# --------------------------------------------------------------------------- key paths
+
+
+@dataclasses.dataclass(frozen=True)
+class SequenceKey:
+    """The position of a child of a tuple or list: ``[idx]``."""
+
+    idx: int
+
+    def __str__(self) -> str:
+        return f"[{self.idx!r}]"
+
+
+@dataclasses.dataclass(frozen=True)
+class DictKey:
+    """The key of a child of a dict: ``[key]``."""
+
+    key: Any
+
+    def __str__(self) -> str:
+        return f"[{self.key!r}]"
+
+
+@dataclasses.dataclass(frozen=True)
+class GetAttrKey:
+    """The attribute name of a child (namedtuples, dataclasses): ``.name``."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return f".{self.name}"
+
+
+@dataclasses.dataclass(frozen=True)
+class FlattenedIndexKey:
+    """The position of a child among the flattened children of a custom node."""
+
+    key: int
+
+    def __str__(self) -> str:
+        return f"[<flat index {self.key}>]"
+
+
+KeyEntry = Any
+KeyPath = tuple[KeyEntry, ...]
+
+# How registered node types name their children: node -> [(key, child), ...].
+_keys_of: dict[type, Callable[[Any], list[tuple[KeyEntry, Any]]]] = {
+    collections.OrderedDict: lambda d: [(DictKey(k), v) for k, v in d.items()],
+    collections.defaultdict: lambda d: [(DictKey(k), d[k]) for k in _sorted_keys(d)],
+}
+
+
+def _keyed_children(tree: PyTree) -> list[tuple[KeyEntry, Any]] | None:
+    """The children of one node with their keys, or None for a leaf."""
+    kind = type(tree)
+    if kind is tuple or kind is list:
+        return [(SequenceKey(i), child) for i, child in enumerate(tree)]
+    if kind is dict:
+        return [(DictKey(k), tree[k]) for k in _sorted_keys(tree)]
+    if tree is None:
+        return []
+    keyed = _keys_of.get(kind)
+    if keyed is not None:
+        return keyed(tree)
+    handler = _registry.get(kind)
+    if handler is not None:
+        return [(FlattenedIndexKey(i), child) for i, child in enumerate(handler.flatten(tree)[0])]
+    if _is_namedtuple_type(kind):
+        return [(GetAttrKey(name), child) for name, child in zip(kind._fields, tree)]
+    return None
+
+
+def _leaves_with_path(tree: PyTree, path: KeyPath, out: list[tuple[KeyPath, Leaf]],
+                      is_leaf: IsLeaf | None) -> None:
+    children = None if is_leaf is not None and is_leaf(tree) else _keyed_children(tree)
+    if children is None:
+        out.append((path, tree))
+        return
+    for key, child in children:
+        _leaves_with_path(child, path + (key,), out, is_leaf)
+
+
+def tree_leaves_with_path(tree: PyTree, is_leaf: IsLeaf | None = None) -> list[tuple[KeyPath, Leaf]]:
+    """The leaves of ``tree``, each with its key path (a tuple of key entries).
+
+        >>> tree_leaves_with_path({'a': [1, 2]})
+        [((DictKey(key='a'), SequenceKey(idx=0)), 1), ((DictKey(key='a'), SequenceKey(idx=1)), 2)]
+    """
+    out: list[tuple[KeyPath, Leaf]] = []
+    _leaves_with_path(tree, (), out, is_leaf)
+    return out
+
+
+def tree_flatten_with_path(tree: PyTree,
+                           is_leaf: IsLeaf | None = None) -> tuple[list[tuple[KeyPath, Leaf]], PyTreeDef]:
+    """Like ``tree_flatten``, with each leaf paired with its key path.
+
+        >>> pairs, treedef = tree_flatten_with_path((1, {'w': 2}))
+        >>> [keystr(path) for path, _ in pairs]
+        ['[0]', "[1]['w']"]
+    """
+    return tree_leaves_with_path(tree, is_leaf), tree_structure(tree, is_leaf)
+
+
+def tree_map_with_path(f: Callable[..., Any], tree: PyTree, *rest: PyTree,
+                       is_leaf: IsLeaf | None = None) -> PyTree:
+    """``tree_map`` where ``f`` also gets each leaf's key path first.
+
+        >>> tree_map_with_path(lambda path, x: keystr(path) + '=' + str(x), {'a': 1, 'b': (2,)})
+        {'a': "['a']=1", 'b': ("['b'][0]=2",)}
+    """
+    pairs, treedef = tree_flatten_with_path(tree, is_leaf)
+    others = [treedef.flatten_up_to(other) for other in rest]
+    return treedef.unflatten([f(path, leaf, *more) for (path, leaf), *more in zip(pairs, *others)])
+
+
+def keystr(keys: KeyPath, *, simple: bool = False, separator: str = "") -> str:
+    """A key path as a string: ``"['a'][0]"``, or ``"a/0"`` with ``simple=True, separator='/'``.
+
+        >>> keystr((DictKey('a'), SequenceKey(0), GetAttrKey('w')))
+        "['a'][0].w"
+        >>> keystr((DictKey('a'), SequenceKey(0)), simple=True, separator='/')
+        'a/0'
+    """
+    if not simple:
+        return separator.join(str(k) for k in keys)
+    return separator.join(str(_simple_key(k)) for k in keys)
+
+
+def _simple_key(k: KeyEntry) -> Any:
+    for field in ("key", "idx", "name"):
+        if hasattr(k, field):
+            return getattr(k, field)
+    return k
+
+
+def register_pytree_with_keys(
+    nodetype: type[T],
+    flatten_with_keys: Callable[[T], tuple[Iterable[tuple[KeyEntry, Any]], Any]],
+    unflatten_func: Callable[[Any, tuple[Any, ...]], T],
+    flatten_func: Callable[[T], tuple[Iterable[Any], Any]] | None = None,
+) -> None:
+    """Register a node type whose children have their own key entries.
+
+    ``flatten_with_keys(node)`` returns ``([(key, child), ...], aux_data)``.
+
+        >>> class Named:
+        ...     def __init__(self, w): self.w = w
+        >>> register_pytree_with_keys(Named, lambda n: ([(GetAttrKey('w'), n.w)], None),
+        ...                           lambda aux, ch: Named(*ch))
+        >>> [keystr(p) for p, _ in tree_leaves_with_path([Named(1.0)])]
+        ['[0].w']
+    """
+    def flatten(node: T) -> tuple[list[Any], Any]:
+        pairs, aux = flatten_with_keys(node)
+        return [child for _, child in pairs], aux
+    register_pytree_node(nodetype, flatten_func or flatten, unflatten_func)
+    _keys_of[nodetype] = lambda node: list(flatten_with_keys(node)[0])
+
+
+def register_pytree_with_keys_class(cls: type[T]) -> type[T]:
+    """Class decorator: ``tree_flatten_with_keys`` and ``tree_unflatten`` methods (see above).
+
+        >>> @register_pytree_with_keys_class
+        ... class Layer:
+        ...     def __init__(self, w): self.w = w
+        ...     def tree_flatten_with_keys(self): return [(GetAttrKey('w'), self.w)], None
+        ...     @classmethod
+        ...     def tree_unflatten(cls, aux, children): return cls(*children)
+        >>> tree_leaves(Layer(3.0))
+        [3.0]
+    """
+    flatten = getattr(cls, "tree_flatten", None)
+    register_pytree_with_keys(cls, cls.tree_flatten_with_keys,  # type: ignore[attr-defined]
+                              cls.tree_unflatten, flatten)  # type: ignore[attr-defined]
+    return cls
+
+
+# --------------------------------------------------------------------------- Partial
+
+
+class Partial(functools.partial):  # type: ignore[type-arg]
+    """``functools.partial`` as a pytree: the bound arguments are its children, the function
+    static. So a partially applied function can be passed to and returned from transforms.
+
+        >>> import fungrad, fungrad.numpy as fnp
+        >>> add_y = Partial(lambda x, y: x + y, np.ones(2))
+        >>> fungrad.jit(lambda f, x: f(x))(add_y, np.zeros(2))
+        array([1., 1.])
+        >>> tree_leaves(add_y)
+        [array([1., 1.])]
+    """
+
+    def __new__(cls, func: Callable[..., Any], *args: Any, **kw: Any) -> Partial:
+        if isinstance(func, functools.partial):
+            # functools.partial would merge an inner partial's arguments into ours (making
+            # them leaves): keep the inner one whole, as static data.
+            func = _StaticCallable(func)
+        return super().__new__(cls, func, *args, **kw)
+
+
+class _StaticCallable:
+    """A callable passed through unchanged, compared and hashed as the one it wraps."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+
+    def __call__(self, *args: Any, **kw: Any) -> Any:
+        return self.fn(*args, **kw)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is _StaticCallable and self.fn == other.fn
+
+    def __hash__(self) -> int:
+        return hash(self.fn)
+
+    def __repr__(self) -> str:
+        return repr(self.fn)
+
+
+def _flatten_partial(p: Partial) -> tuple[list[Any], Any]:
+    keys = tuple(sorted(p.keywords))
+    return [p.args, [p.keywords[k] for k in keys]], (p.func, keys)
+
+
+def _unflatten_partial(aux: Any, children: tuple[Any, ...]) -> Partial:
+    func, keys = aux
+    args, values = children
+    return Partial(func, *args, **dict(zip(keys, values)))
+
+
+register_pytree_node(Partial, _flatten_partial, _unflatten_partial)

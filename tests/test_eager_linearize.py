@@ -21,7 +21,7 @@ from fungrad import config, lax
 from fungrad.core import Primitive
 from fungrad.interpreters.ad import linearize_rules
 from fungrad.interpreters.reverse import linearize_flat
-from fungrad.lax import elementwise
+from fungrad.lax import elementwise, special
 
 # Each unary primitive with a one-step rule, on a domain where it is smooth.
 UNARY_DOMAINS = {
@@ -31,7 +31,11 @@ UNARY_DOMAINS = {
     "acosh": (1.2, 3), "atanh": (-0.9, 0.9), "sqrt": (0.2, 3), "rsqrt": (0.2, 3),
     "abs": (0.2, 3), "logistic": (-3, 3), "erf": (-2, 2), "cbrt": (0.2, 3),
 }
+SPECIAL_DOMAINS = {"erf_inv": (-0.9, 0.9), "erfc": (-2, 2), "lgamma": (0.3, 3), "digamma": (0.3, 3),
+                   "ndtri": (0.05, 0.95)}
 UNARY = {getattr(elementwise, name + "_p"): getattr(lax, name) for name in UNARY_DOMAINS}
+UNARY.update({getattr(special, name + "_p"): getattr(lax, name) for name in SPECIAL_DOMAINS})
+UNARY_DOMAINS.update(SPECIAL_DOMAINS)
 BINARY = {elementwise.add_p: lax.add, elementwise.sub_p: lax.sub, elementwise.mul_p: lax.mul}
 
 

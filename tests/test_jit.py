@@ -261,6 +261,22 @@ def test_source_never_embeds_user_values() -> None:
     np.testing.assert_allclose(f(np.ones(3)), 130.75)
 
 
+@pytest.mark.parametrize("index", [
+    0, -1, (1, 2), (slice(None), 0), (slice(1, None, 2), -2), (None, Ellipsis, slice(3, 0, -1)),
+    (Ellipsis, 1), (slice(5, 9),), (slice(None), slice(2, 2)),
+])
+def test_static_indexing_compiles_to_numpy_indexing(index: Any) -> None:
+    """A gather with a static index is emitted as ``x[index]`` and gives NumPy's result; the
+    output (a view of the input) is not overwritten by a later in-place operation."""
+    x = rand((4, 5), 7)
+    f = fungrad.jit(lambda x: (x[index] * 2.0 + 1.0, fnp.exp(x)[index]))
+    got = f(x)
+    np.testing.assert_array_equal(got[0], x[index] * 2.0 + 1.0)
+    np.testing.assert_allclose(got[1], np.exp(x)[index], rtol=1e-15)
+    assert "]" in f.lower(x).source.split("return")[0]
+    np.testing.assert_array_equal(x, rand((4, 5), 7))
+
+
 # ---------------------------------------------------------------- buffers
 
 def test_donated_buffers_are_reused_correctly() -> None:

@@ -19,7 +19,8 @@ from fungrad.interpreters.reverse import detach_outputs, linearize_flat, vjp_fla
 from fungrad.lax.registry import instantiate
 from fungrad.interpreters.staging import StagingTrace
 from fungrad.interpreters.transpose import backward_pass
-from fungrad.tree_util import PyTreeDef, tree_flatten, tree_unflatten
+from fungrad.ir import Jaxpr, ShapedArray
+from fungrad.tree_util import Partial, PyTreeDef, tree_flatten, tree_unflatten
 
 
 def split_aux(out: Any, has_aux: bool, fname: str) -> tuple[Any, Any]:
@@ -40,7 +41,7 @@ def _with_aux(fun: Callable[..., Any], has_aux: bool, fname: str) -> Callable[..
 
 def _check_tangents(primals: Sequence[Any], tangents: Sequence[Any], what: str) -> None:
     for p, t in zip(primals, tangents):
-        pa, ta = get_aval(p), get_aval(t)
+        pa, ta = p if type(p) is ShapedArray else get_aval(p), get_aval(t)
         if pa.shape != ta.shape:
             raise ValueError(f"{what}: shape {ta.shape} does not match the primal's {pa.shape}")
         check_tangent_dtype(pa.dtype, ta.dtype, what)
@@ -103,25 +104,27 @@ def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[...
     return finalize_tree(tree_unflatten(out_tree, outs)), f_jvp
 
 
-def _make_pullback(pullback: Callable[[Sequence[Any]], list[Any]], out_tree: PyTreeDef,
-                   out_leaves: Sequence[Any], in_tree: PyTreeDef,
-                   in_leaves: Sequence[Any], saved: set[int]) -> Callable[[Any], Any]:
-    """``vjp``'s pullback; its results never share memory with the cotangent or with the
-    residuals (owners ``saved``), which later calls reuse."""
-    def vjp_fun(ct: Any) -> Any:
-        ct_leaves, ct_tree = flatten_leaves(ct, "a cotangent")
-        if ct_tree != out_tree:
-            raise TypeError(f"vjp: cotangent structure {ct_tree} does not match the output "
-                            f"structure {out_tree}")
-        _check_tangents(out_leaves, ct_leaves, "vjp cotangent")
-        taken = saved | owners(ct_leaves)
-        cts = [detach(tangent_result(c), taken) for c in pullback(ct_leaves)]
-        return finalize_tree(tree_unflatten(in_tree, cts))
-    return vjp_fun
+def _pullback(linear: Jaxpr, out_tree: PyTreeDef, out_avals: Sequence[Any],
+              in_tree: PyTreeDef, residuals: Sequence[Any], ct: Any) -> Any:
+    """The cotangent of the primals for the output cotangent ``ct`` (see ``vjp``); it never
+    shares memory with ``ct`` or with the residuals, which later calls reuse."""
+    ct_leaves, ct_tree = flatten_leaves(ct, "a cotangent")
+    if ct_tree != out_tree:
+        raise TypeError(f"vjp: cotangent structure {ct_tree} does not match the output "
+                        f"structure {out_tree}")
+    _check_tangents(out_avals, ct_leaves, "vjp cotangent")
+    extra = [Zero(a) for a in linear.out_avals[len(out_avals):]]
+    taken = owners(residuals) | owners(ct_leaves)
+    cts = [detach(tangent_result(c), taken)
+           for c in backward_pass(linear, residuals, [*ct_leaves, *extra])]
+    return finalize_tree(tree_unflatten(in_tree, cts))
 
 
 def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     """Reverse mode: ``(fun(*primals), vjp_fun)`` where ``vjp_fun(ct)`` gives ``ct @ J`` per primal.
+
+    ``vjp_fun`` is a ``tree_util.Partial`` whose leaves are the saved residuals, so it can be
+    returned from ``jit`` and passed around as a pytree.
 
     >>> import fungrad, fungrad.numpy as fnp
     >>> y, vjp_fun = fungrad.vjp(fnp.sin, 0.0)
@@ -135,14 +138,10 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     out_and_aux = tree_unflatten(both_tree, outs)
     out = out_and_aux[0]
     out_leaves, out_tree = tree_flatten(out)
-    n_out = len(out_leaves)
-
-    def pull_out_only(cts: Sequence[Any]) -> list[Any]:
-        return backward_pass(linear, linear.consts,
-                             list(cts) + [Zero(get_aval(a)) for a in outs[n_out:]])
-
-    vjp_fun = _make_pullback(pull_out_only, out_tree, out_leaves, in_tree, leaves,
-                             owners(linear.consts))
+    program = Jaxpr(linear.constvars, linear.invars, linear.eqns, linear.outvars)
+    vjp_fun = Partial(functools.partial(_pullback, program, out_tree,
+                                        [get_aval(x) for x in out_leaves], in_tree),
+                      list(linear.consts))
     if has_aux:
         return finalize_tree(out), vjp_fun, finalize_tree(out_and_aux[1])
     return finalize_tree(out), vjp_fun

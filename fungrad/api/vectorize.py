@@ -41,13 +41,20 @@ def _broadcast_prefix(prefix: Any, tree: Any, what: str) -> list[Any]:
 
 
 def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
-         axis_size: int | None = None) -> Callable[..., Any]:
+         axis_name: Any = None, axis_size: int | None = None) -> Callable[..., Any]:
     """Vectorize ``fun`` over an axis of its inputs.
+
+    ``axis_name`` names the mapped axis, so collectives inside ``fun`` (``lax.psum(x, name)``...)
+    can act across it; vmaps nest, an inner name shadowing an equal outer one.
 
     >>> import fungrad, fungrad.numpy as fnp, numpy as np
     >>> fungrad.vmap(fnp.dot)(np.ones((4, 3)), np.ones((4, 3))).shape
     (4,)
+    >>> fungrad.vmap(lambda x: x / fungrad.lax.psum(x, "i"), axis_name="i")(np.array([1., 3.]))
+    array([0.25, 0.75])
     """
+    if axis_name is not None:
+        hash(axis_name)  # a TypeError now rather than at the first collective
     @functools.wraps(fun)
     def vmapped(*args: Any, **kwargs: Any) -> Any:
         axes_prefix = in_axes if not isinstance(in_axes, list) else tuple(in_axes)
@@ -85,7 +92,8 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
         raw = tree_flatten(args)[0]
         leaves = [r if d is None and type(r) in (bool, int, float, complex) else x
                   for r, x, d in zip(raw, leaves, dims)]
-        outs, out_dims = batch_flat(flat, leaves, dims, int(size))  # type: ignore[arg-type]
+        outs, out_dims = batch_flat(flat, leaves, dims, int(size),  # type: ignore[arg-type]
+                                    axis_name)
         out_tree = out_store()
         out_ax = _broadcast_prefix(out_axes, tree_unflatten(out_tree, outs), "out_axes")
         final = []

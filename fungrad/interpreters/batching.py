@@ -5,16 +5,22 @@ output value and its batch axis. It runs with the parent trace current.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+import contextvars
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Sequence
 
 
 from fungrad import core
 from fungrad.core import Primitive, Trace, Tracer, get_aval, set_current_trace
 from fungrad.errors import ConcretizationError
+from fungrad.interpreters import named_axes
 from fungrad.ir import ShapedArray
 from fungrad.source_info import at_user_line
 
 batch_rules: dict[Primitive, Callable[..., tuple[Any, Any]]] = {}
+# ``give_batch_axis[0](x, n)``: ``x`` broadcast along a new leading axis of size ``n``. A lax
+# operation, so fungrad.lax.collectives (the reason it is needed) puts it here.
+give_batch_axis: list[Callable[[Any, int], Any]] = []
 
 
 class BatchTracer(Tracer):
@@ -40,13 +46,15 @@ class BatchTracer(Tracer):
 
 
 class BatchTrace(Trace):
-    """Applies batch rules; ``axis_size`` is the length of the batch axis."""
+    """Applies batch rules; ``axis_size`` is the length of the batch axis, ``axis_name`` its
+    name (None: unnamed), which collectives over it refer to."""
 
-    __slots__ = ("axis_size",)
+    __slots__ = ("axis_size", "axis_name")
 
-    def __init__(self, parent: Trace | None, axis_size: int) -> None:
+    def __init__(self, parent: Trace | None, axis_size: int, axis_name: Any = None) -> None:
         super().__init__(parent)
         self.axis_size = axis_size
+        self.axis_name = axis_name
 
     def process_primitive(self, prim: Primitive, args: Sequence[Any],
                           params: dict[str, Any]) -> Any:
@@ -59,12 +67,19 @@ class BatchTrace(Trace):
             else:
                 vals.append(a)
                 dims.append(None)
-        with set_current_trace(self.parent):  # type: ignore[arg-type]
-            if all(d is None for d in dims):
-                return prim.bind(*vals, **params)
-            rule = batch_rules.get(prim)
-            if rule is None:
-                raise NotImplementedError(f"vmap: no batching rule for {prim}")
+        name = self.axis_name
+        if all(d is None for d in dims):
+            if name is None or not named_axes.acts_over(prim, params, name):
+                with set_current_trace(self.parent):  # type: ignore[arg-type]
+                    return prim.bind(*vals, **params)
+            if prim not in named_axes.axis_name_rules and vals and give_batch_axis:
+                # A call whose body has a collective over our axis: batch its first operand.
+                with set_current_trace(self.parent):  # type: ignore[arg-type]
+                    vals[0], dims[0] = give_batch_axis[0](vals[0], self.axis_size), 0
+        rule = batch_rules.get(prim)
+        if rule is None:
+            raise NotImplementedError(f"vmap: no batching rule for {prim}")
+        with set_current_trace(self.parent), _in_rule_of(name):  # type: ignore[arg-type]
             out, out_dim = rule(vals, dims, **params)
         if prim.multiple_results:
             return [self.wrap(o, d) for o, d in zip(out, out_dim)]
@@ -79,11 +94,44 @@ class BatchTrace(Trace):
         return x, None
 
 
+# While a batch rule runs, the name of the axis it batches (per thread / asyncio task): a rule
+# that batches a nested jaxpr (control flow, jit) does so over the same named axis.
+_rule_axis: contextvars.ContextVar[Any] = contextvars.ContextVar("fungrad_rule_axis",
+                                                                 default=None)
+
+
+@contextmanager
+def _in_rule_of(name: Any) -> Iterator[None]:
+    token = _rule_axis.set(name)
+    try:
+        yield
+    finally:
+        _rule_axis.reset(token)
+
+
+def rule_axis_name() -> Any:
+    """The axis name of the batch rule running now (None outside rules or for unnamed axes)."""
+    return _rule_axis.get()
+
+
+_INHERIT = object()
+
+
 def batch_flat(fun: Callable[..., Sequence[Any]], args: Sequence[Any],
-               in_dims: Sequence[int | None], axis_size: int) -> tuple[list[Any], list[int | None]]:
-    """Run ``fun`` on batched ``args``; return the outputs' values and batch axes."""
-    trace = BatchTrace(core.current_trace(), axis_size)
-    with core.new_trace(trace):
-        outs = fun(*[trace.wrap(a, d) for a, d in zip(args, in_dims)])
+               in_dims: Sequence[int | None], axis_size: int,
+               axis_name: Any = _INHERIT) -> tuple[list[Any], list[int | None]]:
+    """Run ``fun`` on batched ``args``; return the outputs' values and batch axes.
+
+    ``axis_name`` names the axis for collectives; by default a batch rule's nested batching
+    keeps the name of the axis it batches.
+    """
+    name = _rule_axis.get() if axis_name is _INHERIT else axis_name
+    trace = BatchTrace(core.current_trace(), axis_size, name)
+    with core.new_trace(trace), _in_rule_of(None):
+        if name is None:
+            outs = fun(*[trace.wrap(a, d) for a, d in zip(args, in_dims)])
+        else:
+            with named_axes.extend_axis_env(name, axis_size):
+                outs = fun(*[trace.wrap(a, d) for a, d in zip(args, in_dims)])
         pairs = [trace.unwrap(o) for o in outs]
     return [v for v, _ in pairs], [d for _, d in pairs]

@@ -20,6 +20,7 @@ from fungrad import core
 from fungrad.api_util import StaticArgs, abstractify, as_leaf, flatten_fun
 from fungrad.config import config
 from fungrad.core import EVAL_TRACE, Tracer
+from fungrad.interpreters import named_axes
 from fungrad.interpreters.staging import trace_to_jaxpr
 from fungrad.ir import Jaxpr, ShapedArray
 from fungrad.compiler.codegen import Compiled, compile_jaxpr
@@ -195,7 +196,9 @@ class JitFunction:
     def _key(self, treedef: PyTreeDef, avals: Sequence[ShapedArray],
              statics: tuple[Any, ...]) -> Any:
         key = (treedef, *[(a.shape, a.dtype) for a in avals])
-        return key + (("static", statics),) if statics else key
+        key = key + (("static", statics),) if statics else key
+        axes = named_axes.env_key()  # collectives inside depend on the bound axes
+        return key + (("axes", axes),) if axes else key
 
     def _lookup(self, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
                 treedef: PyTreeDef, statics: tuple[Any, ...]) -> _Entry:
@@ -318,7 +321,9 @@ class JitFunction:
         for i, (a, b) in enumerate(zip(best[1:], key[1:])):
             if a == b:
                 continue
-            if isinstance(a, tuple) and a and a[0] == "static":
+            if "axes" in (a[0], b[0]):
+                changes.append(f"the bound named axes changed from {a} to {b}")
+            elif isinstance(a, tuple) and a and a[0] == "static":
                 for (name, va), (_, vb) in zip(a[1], b[1]):
                     if va != vb:
                         label = repr(name) if isinstance(name, str) else self._label(name)

@@ -18,7 +18,7 @@ from fungrad.core import Primitive, abstract_eval_rules, get_aval, impl_rules, s
 from fungrad.errors import ShapeError
 from fungrad.interpreters.ad import Zero, is_float, jvp_rules
 from fungrad.lax.registry import instantiate
-from fungrad.interpreters.batching import batch_rules
+from fungrad.interpreters.batching import batch_rules, rule_axis_name
 from fungrad.lax.jaxpr_util import (
     batch_jaxpr, derived, jvp_jaxpr, partial_eval_jaxpr, split_consts, transpose_jaxpr,
 )
@@ -103,7 +103,7 @@ transpose_rules[jit_p] = _transpose
 def _batch(vals: Sequence[Any], dims: Sequence[int | None], *, jaxpr: Jaxpr,
            name: str) -> tuple[list[Any], list[int | None]]:
     size = next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
-    key = ("batch", tuple(dims), size)
+    key = ("batch", tuple(dims), size, rule_axis_name())
 
     def make() -> tuple[Jaxpr, list[Any], list[bool]]:
         j, batched = batch_jaxpr(jaxpr, dims, size)

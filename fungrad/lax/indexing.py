@@ -16,6 +16,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from fungrad.compiler.codegen import EmitContext, assign, defcodegen, emit_impl
 from fungrad.core import Primitive, Tracer, get_aval
 from fungrad.errors import ShapeError
 from fungrad.interpreters.ad import Zero, jvp_rules
@@ -24,7 +25,7 @@ from fungrad.lax.registry import (
 )
 from fungrad.interpreters.batching import batch_rules
 from fungrad.interpreters.transpose import aval_of, is_undefined, transpose_rules
-from fungrad.ir import ShapedArray
+from fungrad.ir import Eqn, ShapedArray
 from fungrad.lax.elementwise import (
     add, convert_element_type, div, eq, max as lmax, min as lmin, mul, select,
 )
@@ -119,6 +120,18 @@ def _scatter_shape(name: str) -> Callable[..., ShapedArray]:
 
 
 gather_p = primitive("gather", _gather_impl, _gather_shape)
+
+
+def _emit_gather(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    """``x[index]`` directly when the index is static (ints, slices, None, Ellipsis): the impl's
+    wrapping, clamping and filling only ever apply to index arrays."""
+    if len(eqn.inputs) > 1:
+        return emit_impl(ctx, eqn, ins, outs)
+    index = tuple(slice(*e) if type(e) is Slice else e for e in eqn.params["indexer"])
+    return assign(outs, f"{ins[0]}[{ctx.ref(index)}]")
+
+
+defcodegen(gather_p, _emit_gather, "alias")
 scatter_p = primitive("scatter", _scatter_impl(_set), _scatter_shape("scatter"))
 scatter_add_p = primitive("scatter_add", _scatter_impl(_combine_with(np.add)),
                           _scatter_shape("scatter_add"))

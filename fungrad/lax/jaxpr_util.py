@@ -23,7 +23,8 @@ from fungrad import core
 from fungrad.core import get_aval
 from fungrad.interpreters.ad import Zero, is_float, jvp_flat
 from fungrad.lax.registry import bdim_to_front, instantiate as instantiate_zero, moveaxis
-from fungrad.interpreters.batching import batch_flat
+from fungrad.interpreters.batching import batch_flat, rule_axis_name
+from fungrad.interpreters.named_axes import jaxpr_axis_names
 from fungrad.interpreters.staging import StagingTrace, trace_to_jaxpr
 from fungrad.interpreters.transpose import backward_pass
 from fungrad.ir import Jaxpr, ShapedArray, Var
@@ -120,15 +121,23 @@ def jvp_jaxpr(jaxpr: Jaxpr, nonzeros: Sequence[bool],
     return trace_to_jaxpr(fun, avals), list(found)
 
 
-@memoized
 def batch_jaxpr(jaxpr: Jaxpr, in_dims: Sequence[int | None], axis_size: int,
                 instantiate: bool | Sequence[bool] = False) -> tuple[Jaxpr, list[bool]]:
     """``jaxpr`` vectorized over inputs batched along ``in_dims`` (None: not batched).
 
     Batched outputs come out with the batch axis first; ``instantiate`` forces an output to be
     batched (broadcast) even when it does not depend on the batch. Returns the new jaxpr (inputs
-    of the batched shapes) and which outputs are batched.
+    of the batched shapes) and which outputs are batched. Called from a batch rule, collectives
+    in ``jaxpr`` over that rule's named axis are batched too.
     """
+    name = rule_axis_name()
+    return _batch_jaxpr(jaxpr, in_dims, axis_size, instantiate,
+                        name if name in jaxpr_axis_names(jaxpr) else None)
+
+
+@memoized
+def _batch_jaxpr(jaxpr: Jaxpr, in_dims: Sequence[int | None], axis_size: int,
+                 instantiate: bool | Sequence[bool], axis_name: Any) -> tuple[Jaxpr, list[bool]]:
     inst = flags(instantiate, len(jaxpr.outvars))
     avals = [a if d is None else _insert_axis(a, d, axis_size)
              for a, d in zip(jaxpr.in_avals, in_dims)]
@@ -136,7 +145,7 @@ def batch_jaxpr(jaxpr: Jaxpr, in_dims: Sequence[int | None], axis_size: int,
 
     def fun(*args: Any) -> list[Any]:
         outs, dims = batch_flat(lambda *xs: core.eval_jaxpr(jaxpr, jaxpr.consts, *xs), args,
-                                in_dims, axis_size)
+                                in_dims, axis_size, axis_name)
         found[:] = [d is not None or i for d, i in zip(dims, inst)]
         return [(bdim_to_front(o, d, axis_size) if f else o)
                 for o, d, f in zip(outs, dims, found)]

@@ -34,7 +34,8 @@ from fungrad.numpy.manipulation import (
     append, array_split, astype, atleast_1d, atleast_2d, atleast_3d, broadcast_arrays,
     broadcast_shapes, broadcast_to, column_stack, concat, concatenate, copy, dsplit, dstack,
     expand_dims, flip, fliplr, flipud, hsplit, hstack, moveaxis, ndim, pad, permute_dims, ravel,
-    repeat, reshape, roll, rot90, shape, size, split, squeeze, stack, swapaxes, tile, transpose,
+    repeat, reshape, roll, rollaxis, rot90, shape, size, split, squeeze, stack, swapaxes, tile,
+    transpose,
     vsplit, vstack,
 )
 from fungrad.numpy.predicates import allclose, array_equal, array_equiv, isscalar
@@ -44,12 +45,13 @@ from fungrad.numpy.reductions import (
     cumulative_prod, cumulative_sum, max, mean, median, min, nanmax, nanmean, nanmin, nanprod,
     nansum, percentile, prod, ptp, quantile, std, sum, var,
 )
-from fungrad.numpy.sorting import argsort, sort, unique
+from fungrad.numpy.sorting import argpartition, argsort, partition, sort, unique
 from fungrad.numpy.ufuncs import (
     BINARY, UNARY, add, angle, around, clip, divide, divmod, imag, isclose, multiply, nan_to_num,
     power, real, subtract,
 )
-from fungrad.numpy.numeric import convolve, correlate, diff, interp, trapezoid
+from fungrad.numpy.numeric import convolve, correlate, diff, gradient, interp, trapezoid
+from fungrad.numpy.index_tricks import c_, r_
 
 from fungrad.numpy import linalg as linalg
 

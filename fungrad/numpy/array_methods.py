@@ -124,44 +124,55 @@ class ArrayMethods:
         return (self[i] for i in range(self.aval.shape[0]))
 
     # -- methods
-    def sum(self, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:
-        return fnp.sum(self, axis=axis, dtype=dtype, keepdims=keepdims)
+    # NumPy's functions call these methods with NumPy's keywords (``np.sum(x)`` passes
+    # ``out=None``...): all are accepted, and fungrad.numpy rejects what it cannot honour.
+    def sum(self, axis: Any = None, dtype: Any = None, out: None = None, keepdims: bool = False,
+            initial: Any = None, where: Any = None) -> Any:
+        return fnp.sum(self, axis, dtype, out, keepdims, initial, where)
 
-    def mean(self, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:
-        return fnp.mean(self, axis=axis, dtype=dtype, keepdims=keepdims)
+    def mean(self, axis: Any = None, dtype: Any = None, out: None = None,
+             keepdims: bool = False, *, where: Any = None) -> Any:
+        return fnp.mean(self, axis, dtype, out, keepdims, where=where)
 
-    def prod(self, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:
-        return fnp.prod(self, axis=axis, dtype=dtype, keepdims=keepdims)
+    def prod(self, axis: Any = None, dtype: Any = None, out: None = None, keepdims: bool = False,
+             initial: Any = None, where: Any = None) -> Any:
+        return fnp.prod(self, axis, dtype, out, keepdims, initial, where)
 
-    def max(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return fnp.max(self, axis=axis, keepdims=keepdims)
+    def max(self, axis: Any = None, out: None = None, keepdims: bool = False,
+            initial: Any = None, where: Any = None) -> Any:
+        return fnp.max(self, axis, None, out, keepdims, initial, where)
 
-    def min(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return fnp.min(self, axis=axis, keepdims=keepdims)
+    def min(self, axis: Any = None, out: None = None, keepdims: bool = False,
+            initial: Any = None, where: Any = None) -> Any:
+        return fnp.min(self, axis, None, out, keepdims, initial, where)
 
-    def argmax(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return fnp.argmax(self, axis=axis, keepdims=keepdims)
+    def argmax(self, axis: Any = None, out: None = None, *, keepdims: bool = False) -> Any:
+        return fnp.argmax(self, axis, out, keepdims=keepdims)
 
-    def argmin(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return fnp.argmin(self, axis=axis, keepdims=keepdims)
+    def argmin(self, axis: Any = None, out: None = None, *, keepdims: bool = False) -> Any:
+        return fnp.argmin(self, axis, out, keepdims=keepdims)
 
-    def any(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return fnp.any(self, axis=axis, keepdims=keepdims)
+    def any(self, axis: Any = None, out: None = None, keepdims: bool = False, *,
+            where: Any = None) -> Any:
+        return fnp.any(self, axis, None, out, keepdims, where=where)
 
-    def all(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return fnp.all(self, axis=axis, keepdims=keepdims)
+    def all(self, axis: Any = None, out: None = None, keepdims: bool = False, *,
+            where: Any = None) -> Any:
+        return fnp.all(self, axis, None, out, keepdims, where=where)
 
-    def std(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
-        return fnp.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
+    def std(self, axis: Any = None, dtype: Any = None, out: None = None, ddof: int = 0,
+            keepdims: bool = False, *, where: Any = None) -> Any:
+        return fnp.std(self, axis, dtype, out, ddof, keepdims, where=where)
 
-    def var(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
-        return fnp.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
+    def var(self, axis: Any = None, dtype: Any = None, out: None = None, ddof: int = 0,
+            keepdims: bool = False, *, where: Any = None) -> Any:
+        return fnp.var(self, axis, dtype, out, ddof, keepdims, where=where)
 
-    def cumsum(self, axis: Any = None) -> Any:
-        return fnp.cumsum(self, axis=axis)
+    def cumsum(self, axis: Any = None, dtype: Any = None, out: None = None) -> Any:
+        return fnp.cumsum(self, axis, dtype, out)
 
-    def cumprod(self, axis: Any = None) -> Any:
-        return fnp.cumprod(self, axis=axis)
+    def cumprod(self, axis: Any = None, dtype: Any = None, out: None = None) -> Any:
+        return fnp.cumprod(self, axis, dtype, out)
 
     def reshape(self, *shape: Any, order: str = "C") -> Any:
         if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
@@ -192,11 +203,11 @@ class ArrayMethods:
     def dot(self, other: Any) -> Any:
         return fnp.dot(self, other)
 
-    def clip(self, min: Any = None, max: Any = None) -> Any:
-        return fnp.clip(self, min, max)
+    def clip(self, min: Any = None, max: Any = None, out: None = None) -> Any:
+        return fnp.clip(self, min, max, out)
 
-    def round(self, decimals: int = 0) -> Any:
-        return fnp.round(self, decimals)
+    def round(self, decimals: int = 0, out: None = None) -> Any:
+        return fnp.round(self, decimals, out)
 
     def conj(self) -> Any:
         return fnp.conj(self)
@@ -206,14 +217,15 @@ class ArrayMethods:
     def copy(self) -> Any:
         return fnp.copy(self)
 
-    def sort(self, axis: int = -1) -> Any:
-        return fnp.sort(self, axis=axis)
+    def sort(self, axis: int = -1, kind: Any = None, order: Any = None) -> Any:
+        return fnp.sort(self, axis, kind, order)
 
-    def argsort(self, axis: int = -1) -> Any:
-        return fnp.argsort(self, axis=axis)
+    def argsort(self, axis: int = -1, kind: Any = None, order: Any = None) -> Any:
+        return fnp.argsort(self, axis, kind, order)
 
-    def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
-        return fnp.trace(self, offset, axis1, axis2)
+    def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None,
+              out: None = None) -> Any:
+        return fnp.trace(self, offset, axis1, axis2, dtype, out)
 
     def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
         return fnp.diagonal(self, offset, axis1, axis2)
@@ -224,14 +236,14 @@ class ArrayMethods:
     def repeat(self, repeats: Any, axis: Any = None) -> Any:
         return fnp.repeat(self, repeats, axis=axis)
 
-    def take(self, indices: Any, axis: Any = None) -> Any:
-        return fnp.take(self, indices, axis=axis)
+    def take(self, indices: Any, axis: Any = None, out: None = None, mode: Any = None) -> Any:
+        return fnp.take(self, indices, axis, out, mode)
 
     def ptp(self, axis: Any = None, keepdims: bool = False) -> Any:
         return fnp.ptp(self, axis=axis, keepdims=keepdims)
 
-    def searchsorted(self, v: Any, side: str = "left") -> Any:
-        return fnp.searchsorted(self, v, side=side)
+    def searchsorted(self, v: Any, side: str = "left", sorter: Any = None) -> Any:
+        return fnp.searchsorted(self, v, side=side, sorter=sorter)
 
 
 _NOT_METHODS = {"__module__", "__qualname__", "__doc__", "__dict__", "__weakref__",

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy as np
+
 from fungrad import lax
 from fungrad.errors import ShapeError
+from fungrad.numpy.keywords import check_out
 from fungrad.numpy.linear import diagonal
 from fungrad.numpy.promotion import asarray, promote
 from fungrad.source_info import at_user_line
@@ -104,9 +107,19 @@ def _prepare(x: Any, labels: list[Label], keep: set[Label],
     return x, labels
 
 
-def einsum(subscripts: str, *operands: Any, optimize: Any = None, precision: Any = None,
-           preferred_element_type: Any = None) -> Any:
-    """Einstein summation over the labelled axes of ``operands`` (``"ij,jk->ik"``...)."""
+def einsum(subscripts: Any, *operands: Any, optimize: Any = None, precision: Any = None,
+           preferred_element_type: Any = None, out: None = None) -> Any:
+    """Einstein summation over the labelled axes of ``operands`` (``"ij,jk->ik"``...), or in
+    NumPy's interleaved form ``einsum(a, [0, 1], b, [1, 2], [0, 2])`` (integer labels,
+    ``...`` allowed).
+
+    >>> import fungrad.numpy as fnp
+    >>> fnp.einsum(np.ones((2, 3)), [0, 1], np.ones((3, 4)), [1, 2], [0, 2]).shape
+    (2, 4)
+    """
+    check_out("einsum", out)
+    if not isinstance(subscripts, str):
+        subscripts, operands = _from_sublists((subscripts, *operands))
     ops = promote(*[asarray(o) for o in operands])
     in_labels, out_labels = parse(subscripts, [o.ndim for o in ops])
     sizes = _sizes(ops, in_labels)
@@ -130,3 +143,24 @@ def einsum(subscripts: str, *operands: Any, optimize: Any = None, precision: Any
             [c for c in nxt_labels if c not in shared]
     cur, cur_labels = _prepare(cur, cur_labels, set(out_labels), sizes)
     return lax.transpose(cur, tuple(cur_labels.index(c) for c in out_labels))
+
+
+def _from_sublists(args: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+    """The subscripts string and operands of the interleaved form (operand, sublist)...[out]."""
+    def letters(sub: Any) -> str:
+        out = []
+        for label in sub:
+            if label is Ellipsis:
+                out.append("...")
+            elif isinstance(label, (int, np.integer)) and 0 <= label < 52:
+                out.append("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"[int(label)])
+            else:
+                raise ValueError(f"einsum: sublist labels must be integers in [0, 52) or ..., "
+                                 f"got {label!r}")
+        return "".join(out)
+    pairs = len(args) // 2
+    operands = tuple(args[0:2 * pairs:2])
+    subscripts = ",".join(letters(sub) for sub in args[1:2 * pairs:2])
+    if len(args) % 2:
+        subscripts += "->" + letters(args[-1])
+    return subscripts, operands

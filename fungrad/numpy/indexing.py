@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from fungrad.numpy.keywords import check_out
 from fungrad import lax
 from fungrad.core import Tracer, concrete_or_none
 from fungrad.errors import ConcretizationError
@@ -250,8 +251,10 @@ def at(x: Any) -> IndexUpdateHelper:
 
 
 # ---------------------------------------------------------------- index-based functions
-def take(a: Any, indices: Any, axis: int | None = None, mode: str | None = None) -> Any:
+def take(a: Any, indices: Any, axis: int | None = None, out: None = None,
+         mode: str | None = None) -> Any:
     """Elements of ``a`` at ``indices`` along ``axis`` (of the flattened array when None)."""
+    check_out("take", out)
     a = asarray(a)
     if axis is None:
         a, axis = ravel(a), 0
@@ -358,8 +361,9 @@ def argwhere(a: Any) -> Any:
     return np.argwhere(_concrete(a, "argwhere"))
 
 
-def compress(condition: Any, a: Any, axis: int | None = None) -> Any:
+def compress(condition: Any, a: Any, axis: int | None = None, out: None = None) -> Any:
     """The slices of ``a`` along ``axis`` where the concrete ``condition`` holds."""
+    check_out("compress", out)
     keep = np.nonzero(_concrete(condition, "compress"))[0]
     return take(a, keep, axis)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from fungrad.numpy.keywords import check_out
 from fungrad import lax
 from fungrad.errors import ShapeError
 from fungrad.numpy.manipulation import (
@@ -138,8 +139,10 @@ def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
                      lead + (start + (length - 1) * (m + 1) + 1,), (1,) * len(lead) + (m + 1,))
 
 
-def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None) -> Any:
+def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None,
+          out: None = None) -> Any:
     """Sum along the ``offset`` diagonal."""
+    check_out("trace", out)
     return _sum(diagonal(a, offset, axis1, axis2), -1, dtype)
 
 

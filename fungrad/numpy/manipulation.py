@@ -120,6 +120,21 @@ def swapaxes(a: Any, axis1: int, axis2: int) -> Any:
     return lax.transpose(a, perm)
 
 
+def rollaxis(a: Any, axis: int, start: int = 0) -> Any:
+    """Axis ``axis`` moved to just before position ``start`` (NumPy's older ``moveaxis``).
+
+    >>> import fungrad.numpy as fnp
+    >>> fnp.rollaxis(np.ones((2, 3, 4, 5)), 3, 1).shape
+    (2, 5, 3, 4)
+    """
+    a = asarray(a)
+    axis = canonical_axis(axis, a.ndim)
+    if not -a.ndim <= start <= a.ndim:
+        raise ValueError(f"rollaxis: start={start} must satisfy {-a.ndim} <= start <= {a.ndim}")
+    start = start + a.ndim if start < 0 else start
+    return moveaxis(a, axis, start - 1 if start > axis else start)
+
+
 def moveaxis(a: Any, source: Any, destination: Any) -> Any:
     """``a`` with axes ``source`` moved to positions ``destination``."""
     a = asarray(a)

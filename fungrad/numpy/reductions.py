@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from fungrad.numpy.keywords import check_out, check_where
 from fungrad import lax
 from fungrad.source_info import at_user_line
 from fungrad.numpy.manipulation import canonical_axes, canonical_axis, ravel, reshape, slice_axis
@@ -54,7 +55,9 @@ def _check_nonempty(name: str, shape: tuple[int, ...], axes: tuple[int, ...]) ->
 def _reducer(name: str, reduce: Callable[[Any, tuple[int, ...]], Any], doc: str,
              accumulate: bool = False, to_bool: bool = False) -> Callable[..., Any]:
     def f(a: Any, axis: Any = None, dtype: Any = None, out: None = None,
-          keepdims: bool = False, initial: Any = None) -> Any:
+          keepdims: bool = False, initial: Any = None, where: Any = None) -> Any:
+        check_out(name, out)
+        check_where(name, where)
         a = asarray(a)
         axes = canonical_axes(axis, a.ndim)
         if to_bool:
@@ -88,6 +91,7 @@ any = _reducer("any", lambda a, ax: lax.reduce_or(a, ax),
 
 def _arg(name: str, lax_fn: Any) -> Callable[..., Any]:
     def f(a: Any, axis: int | None = None, out: None = None, *, keepdims: bool = False) -> Any:
+        check_out(name, out)
         a = asarray(a)
         _check_nonempty(name, tuple(a.shape), tuple(range(a.ndim)) if axis is None
                         else (canonical_axis(axis, a.ndim),))
@@ -110,8 +114,10 @@ def _count(shape: tuple[int, ...], axes: tuple[int, ...]) -> int:
 
 
 def mean(a: Any, axis: Any = None, dtype: Any = None, out: None = None,
-         keepdims: bool = False) -> Any:
+         keepdims: bool = False, *, where: Any = None) -> Any:
     """Arithmetic mean over ``axis`` (float64 for integer input)."""
+    check_out("mean", out)
+    check_where("mean", where)
     a = asarray(a)
     axes = canonical_axes(axis, a.ndim)
     if dtype is not None:
@@ -123,8 +129,10 @@ def mean(a: Any, axis: Any = None, dtype: Any = None, out: None = None,
 
 
 def var(a: Any, axis: Any = None, dtype: Any = None, out: None = None, ddof: int = 0,
-        keepdims: bool = False) -> Any:
+        keepdims: bool = False, *, where: Any = None) -> Any:
     """Variance over ``axis``: the mean squared deviation, divided by ``N - ddof``."""
+    check_out("var", out)
+    check_where("var", where)
     a = asarray(a)
     axes = canonical_axes(axis, a.ndim)
     centered = lax.sub(*promote(a, mean(a, axes, dtype, keepdims=True)))
@@ -134,9 +142,9 @@ def var(a: Any, axis: Any = None, dtype: Any = None, out: None = None, ddof: int
 
 
 def std(a: Any, axis: Any = None, dtype: Any = None, out: None = None, ddof: int = 0,
-        keepdims: bool = False) -> Any:
+        keepdims: bool = False, *, where: Any = None) -> Any:
     """Standard deviation over ``axis`` (the square root of ``var``)."""
-    return lax.sqrt(var(a, axis, dtype, ddof=ddof, keepdims=keepdims))
+    return lax.sqrt(var(a, axis, dtype, out, ddof=ddof, keepdims=keepdims, where=where))
 
 
 def ptp(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -171,7 +179,8 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
 
 
 def _cumulative_fn(name: str, lax_fn: Callable[..., Any]) -> Callable[..., Any]:
-    def f(a: Any, axis: int | None = None, dtype: Any = None) -> Any:
+    def f(a: Any, axis: int | None = None, dtype: Any = None, out: None = None) -> Any:
+        check_out(name, out)
         a = asarray(a)
         if axis is None:
             a, axis = ravel(a), 0

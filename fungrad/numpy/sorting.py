@@ -1,4 +1,4 @@
-"""Sorting with NumPy's names: sort, argsort (stable), msort-free, partition-free.
+"""Sorting with NumPy's names: sort, argsort (stable), partition, argpartition.
 
 >>> import fungrad.numpy as fnp
 >>> fnp.argsort(np.array([3.0, 1.0, 2.0]))
@@ -72,3 +72,52 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
     fill = srt[0] if fill_value is None else np.asarray(fill_value, srt.dtype)
     picked = take(lax.concatenate([srt, lax.broadcast_to(fill, (1,))], 0), pos)
     return picked
+
+
+def _kth(a: Any, kth: int, axis: int) -> tuple[Any, int, int]:
+    a = asarray(a)
+    if a.dtype.kind == "c":
+        raise NotImplementedError("partition of complex arrays is not implemented (as in JAX)")
+    ax = canonical_axis(axis, a.ndim)
+    n = a.shape[ax]
+    if not -n <= int(kth) < n:
+        raise ValueError(f"partition: kth={kth} is out of bounds for an axis of size {n}")
+    return a, ax, int(kth) % n
+
+
+def partition(a: Any, kth: int, axis: int = -1) -> Any:
+    """``a`` along ``axis`` with its ``kth`` smallest value at position ``kth``, smaller values
+    before it and larger after. As in JAX: the part before is sorted ascending, the part after
+    descending (NumPy leaves both orders unspecified).
+
+    >>> import fungrad.numpy as fnp
+    >>> fnp.partition(np.array([5.0, 1.0, 4.0, 2.0, 3.0]), 1)
+    array([1., 2., 5., 4., 3.])
+    """
+    a, ax, k = _kth(a, kth, axis)
+    s = lax.sort(a, dimension=ax)
+    n = a.shape[ax]
+    low = lax.slice_in_dim(s, 0, k + 1, axis=ax)
+    high = lax.rev(lax.slice_in_dim(s, k + 1, n, axis=ax), (ax,))
+    return lax.concatenate([low, high], ax)
+
+
+def argpartition(a: Any, kth: int, axis: int = -1) -> Any:
+    """Indices that partition ``a`` (see ``partition``): those of the ``kth + 1`` smallest
+    first (ascending; ties by index), then the others in index order, as JAX orders them.
+
+    >>> import fungrad.numpy as fnp
+    >>> fnp.argpartition(np.array([5.0, 1.0, 4.0, 2.0, 3.0]), 1)
+    array([1, 3, 0, 2, 4])
+    """
+    a, ax, k = _kth(a, kth, axis)
+    n = a.shape[ax]
+    iota = lax.broadcasted_iota(np.int64, a.shape, ax)
+    ascending = lax.sort((a, iota), dimension=ax, num_keys=1)[1]
+    low = lax.slice_in_dim(ascending, 0, k + 1, axis=ax)
+    # rank of each element in the ascending order: the high part is rank > k
+    rank = lax.sort((ascending, iota), dimension=ax, num_keys=1)[1]
+    in_low = lax.convert_element_type(lax.le(rank, np.int64(k)), np.int8)
+    order = lax.sort((in_low, iota), dimension=ax, num_keys=1)[1]  # stable: index order
+    high = lax.slice_in_dim(order, 0, n - k - 1, axis=ax)
+    return lax.concatenate([low, high], ax)

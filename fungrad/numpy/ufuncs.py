@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from fungrad.numpy.keywords import check_out
 from fungrad import lax
 from fungrad.core import Tracer, current_state
 from fungrad.lax.elementwise import add_p, div_p, logaddexp, mul_p, primitive_of, sub_p
@@ -334,8 +335,9 @@ def divmod(x: Any, y: Any) -> tuple[Any, Any]:  # noqa: A001 - NumPy's name
     return _floor_divide(a, b), lax.rem(a, b)
 
 
-def around(x: Any, decimals: int = 0) -> Any:
+def around(x: Any, decimals: int = 0, out: None = None) -> Any:
     """Round to ``decimals`` places, halves to even (NumPy's ``round``)."""
+    check_out("around", out)
     x = asarray(x)
     if decimals == 0 or _is_int(x) and decimals > 0:
         return x if _is_int(x) else lax.round(x)
@@ -350,9 +352,10 @@ def around(x: Any, decimals: int = 0) -> Any:
     return lax.mul(lax.round(lax.div(x, f)), f)
 
 
-def clip(x: Any, min: Any = None, max: Any = None, *,  # noqa: A002 - NumPy's names
+def clip(x: Any, min: Any = None, max: Any = None, out: None = None, *,  # noqa: A002
          a_min: Any = None, a_max: Any = None) -> Any:
     """``x`` limited to ``[min, max]`` (either bound may be None; ``a_min``/``a_max`` too)."""
+    check_out("clip", out)
     min = a_min if min is None else min
     max = a_max if max is None else max
     out = asarray(x)

@@ -1,0 +1,217 @@
+"""Data-parallel benchmarks over MPI (fungrad.distributed); see bench/README.md, "Distributed".
+
+    python bench/distributed.py                 # all three, about two minutes
+    python bench/distributed.py --only scaling  # or: collective, weak
+
+The driver launches ``mpiexec -n N python bench/distributed.py --worker CASE`` with one BLAS thread per
+process. Within one launch, the compared variants run in alternating blocks, and the figures are medians
+over blocks, so a load that changes during the run hits both sides alike.
+
+- scaling: the training step (jit of pmap of value_and_grad, pmean of the gradients, SGD) of the
+  784-256-256-10 MLP at a global batch of 512, on 1 process (the other waits asleep) and on 2 processes
+  (256 examples each), alternating; throughput ratio 2 vs 1.
+- collective: ``lax.pmean`` of that MLP's gradients under pmap (eager and jit) against a bare mpi4py
+  ``Allreduce`` of the same buffers (C-ordered copies) into preallocated outputs, alternating, on 2
+  processes; also by hand with fresh outputs divided by n, and psum without the shape check (which then
+  copies the Fortran-ordered weight gradients to C order).
+- weak: 64 examples per process at 1, 2, 4 and 8 processes (oversubscribed on 2 cores: the times only say
+  that it runs), each checking its data-parallel gradients against one process on the whole batch.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import numpy as np  # noqa: E402
+
+SIZES, BATCH, BLOCKS, STEPS = (784, 256, 256, 10), 512, 9, 10
+
+
+def mlp(sizes, batch, seed=0):
+    rng = np.random.default_rng(seed)
+    params = [(rng.standard_normal((m, n)) / np.sqrt(m), 0.1 * rng.standard_normal(n))
+              for m, n in zip(sizes[:-1], sizes[1:])]
+    x = rng.standard_normal((batch, sizes[0]))
+    y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], size=batch)]
+    return params, x, y
+
+
+def loss(params, x, y):
+    import fungrad.numpy as fnp
+    from fungrad import nn
+    h = x
+    for w, b in params[:-1]:
+        h = fnp.tanh(h @ w + b)
+    w, b = params[-1]
+    return -fnp.mean(fnp.sum(y * nn.log_softmax(h @ w + b, axis=-1), axis=-1))
+
+
+def make_step(axis_name):
+    import fungrad
+    from fungrad import lax
+    from fungrad.tree_util import tree_map
+
+    def step(params, x, y):
+        value, grads = fungrad.value_and_grad(loss)(params, x, y)
+        if axis_name:
+            grads = lax.pmean(grads, axis_name)
+        return tree_map(lambda p, g: p - 0.1 * g, params, grads), value
+    return step
+
+
+def timed_block(fn, comm, steps=STEPS):
+    """Seconds per call of ``fn`` over ``steps`` calls, the processes of ``comm`` starting together."""
+    comm.Barrier()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        fn()
+    return time.perf_counter() - t0
+
+
+def idle_until_released(comm):
+    """Wait for rank 0's message without spinning a core (MPI's own waits busy-poll)."""
+    while not comm.Iprobe(source=0, tag=5):
+        time.sleep(0.0005)
+    comm.recv(source=0, tag=5)
+
+
+def worker_scaling(comm):
+    import fungrad
+    from fungrad import distributed
+    me, n = comm.Get_rank(), comm.Get_size()
+    params, x, y = mlp(SIZES, BATCH)
+    alone = fungrad.jit(make_step(None))
+    parallel = fungrad.jit(distributed.pmap(make_step("dp"), axis_name="dp"))
+    xs, ys = distributed.shard((x, y))
+    check = parallel(params, xs, ys)[0]
+    if me == 0:
+        ref = alone(params, x, y)[0]
+        err = max(float(np.max(np.abs(a - b))) for a, b in zip(
+            fungrad.tree_util.tree_leaves(check), fungrad.tree_util.tree_leaves(ref)))
+        print(f"check: max |params difference| 1 vs {n} processes: {err:.2g}")
+    times = {1: [], n: []}
+    for _ in range(BLOCKS):
+        if me == 0:
+            times[1].append(timed_block(lambda: alone(params, x, y), comm.Split(0, 0)) / STEPS)
+            for r in range(1, n):
+                comm.send(None, dest=r, tag=5)
+        else:
+            comm.Split(1, 0)
+            idle_until_released(comm)
+        times[n].append(timed_block(lambda: parallel(params, xs, ys), comm) / STEPS)
+    if me == 0:
+        t1, tn = statistics.median(times[1]), statistics.median(times[n])
+        print(f"step, 1 process, batch {BATCH}: median {t1 * 1e3:.2f} ms "
+              f"(blocks {min(times[1]) * 1e3:.2f}-{max(times[1]) * 1e3:.2f})")
+        print(f"step, {n} processes, {BATCH // n} each: median {tn * 1e3:.2f} ms "
+              f"(blocks {min(times[n]) * 1e3:.2f}-{max(times[n]) * 1e3:.2f})")
+        print(f"throughput {n} vs 1: {t1 / tn:.2f}x (best blocks {min(times[1]) / min(times[n]):.2f}x)")
+        small = fungrad.jit(make_step(None))
+        p8, x8, y8 = mlp(SIZES, 8)
+        t8 = statistics.median(timed_block(lambda: small(p8, x8, y8), comm.Split(0, 0))
+                               for _ in range(5)) / STEPS
+        print(f"step, 1 process, batch 8: median {t8 * 1e3:.2f} ms")
+    elif me:
+        for _ in range(5):
+            comm.Split(1, 0)
+
+
+def worker_collective(comm):
+    import fungrad
+    from fungrad import distributed, lax
+    from fungrad.tree_util import tree_leaves
+    params, x, y = mlp(SIZES, BATCH, seed=comm.Get_rank())
+    grads = fungrad.grad(loss)(params, x, y)
+    leaves = [np.ascontiguousarray(g) for g in tree_leaves(grads)]
+    outs = [np.empty_like(g) for g in leaves]
+    n = comm.Get_size()
+    mean = distributed.pmap(lambda g: lax.pmean(g, "dp"), axis_name="dp")
+    mean_jit = fungrad.jit(mean)
+    psum_nocheck = distributed.pmap(lambda g: lax.psum(g, "dp"), axis_name="dp", check_shapes=False)
+
+    def bare():
+        for g, o in zip(leaves, outs):
+            comm.Allreduce(g, o)
+
+    def by_hand():   # what pmean must do: fresh outputs, divided by n
+        fresh = [np.empty_like(g) for g in leaves]
+        for g, o in zip(leaves, fresh):
+            comm.Allreduce(g, o)
+            o /= n
+        return fresh
+
+    bare()
+    for a, b in zip(tree_leaves(mean(grads)), outs):
+        np.testing.assert_allclose(a, b / n, rtol=1e-14)
+    variants = {"bare Allreduce": bare, "Allreduce, fresh out, / n": by_hand,
+                "pmean (pmap, eager)": lambda: mean(grads),
+                "pmean (jit of pmap)": lambda: mean_jit(grads),
+                "psum, check_shapes=False": lambda: psum_nocheck(grads)}
+    times = {k: [] for k in variants}
+    for _ in range(BLOCKS * 2):
+        for name, fn in variants.items():
+            times[name].append(timed_block(fn, comm, 20) / 20)
+    if comm.Get_rank() == 0:
+        nbytes = sum(g.nbytes for g in leaves)
+        base = statistics.median(times["bare Allreduce"])
+        print(f"gradients: {len(leaves)} buffers, {nbytes / 1e6:.2f} MB, {n} processes")
+        for name, ts in times.items():
+            t = statistics.median(ts)
+            print(f"{name:28s} median {t * 1e6:8.1f} us  ratio {t / base:.3f}")
+
+
+def worker_weak(comm):
+    import fungrad
+    from fungrad import distributed
+    from fungrad.tree_util import tree_leaves
+    me, n = comm.Get_rank(), comm.Get_size()
+    params, x, y = mlp(SIZES, 64 * n)
+    parallel = fungrad.jit(distributed.pmap(make_step("dp"), axis_name="dp"))
+    xs, ys = distributed.shard((x, y))
+    out = parallel(params, xs, ys)[0]
+    ts = [timed_block(lambda: parallel(params, xs, ys), comm, 5) / 5 for _ in range(3)]
+    if me == 0:
+        ref = fungrad.jit(make_step(None))(params, x, y)[0]
+        err = max(float(np.max(np.abs(a - b))) for a, b in zip(tree_leaves(out), tree_leaves(ref)))
+        print(f"weak {n} processes x 64: max |difference| from 1 process on {64 * n}: {err:.2g}; "
+              f"step {statistics.median(ts) * 1e3:.1f} ms (oversubscribed: not a timing)")
+
+
+def launch(n, case):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               PYTHONPATH=ROOT)
+    out = subprocess.run(["mpiexec", "-n", str(n), sys.executable, os.path.abspath(__file__),
+                          "--worker", case], env=env, capture_output=True, text=True, timeout=1800)
+    print(out.stdout, end="")
+    if out.returncode:
+        print(out.stderr)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--worker")
+    parser.add_argument("--only", default="scaling,collective,weak")
+    args = parser.parse_args()
+    if args.worker:
+        from fungrad import distributed
+        distributed.initialize()
+        globals()[f"worker_{args.worker}"](distributed.runtime.communicator())
+        return
+    with open("/proc/loadavg") as f:
+        print(f"load average before: {f.read().split()[:3]}, cores: {os.cpu_count()}")
+    for case in args.only.split(","):
+        print(f"== {case}")
+        if case == "weak":
+            for n in (1, 2, 4, 8):
+                launch(n, "weak")
+        else:
+            launch(2, case)
+
+
+if __name__ == "__main__":
+    main()

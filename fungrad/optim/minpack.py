@@ -1,0 +1,348 @@
+"""The linear algebra of MINPACK's Levenberg-Marquardt (Moré 1978), on NumPy arrays.
+
+Three pieces, each a plain function of small dense arrays:
+
+- :func:`enorm`: the Euclidean norm without overflow or underflow (a residual norm of 1e-170 or 1e170
+  stays representable, as in MINPACK).
+- :func:`qr_pivoted`: Householder QR of the Jacobian with MINPACK's column pivoting (at each stage the
+  remaining column of largest norm), so that a rank-deficient Jacobian shows as trailing zeros on the
+  diagonal of ``R``.
+- :func:`lmpar`: the damping parameter ``par`` for which the step ``p`` solving
+  ``min ||[J; sqrt(par) D] p + [f; 0]||`` has a scaled length ``||D p||`` within 10% of the trust radius
+  (or ``par = 0`` when the Gauss-Newton step is already inside), found by Moré's safeguarded Newton
+  iteration on ``1/||D p(par)||`` with the bounds ``parl <= par <= paru`` tightened at every pass.
+  Each pass reduces the stacked matrix ``[R; sqrt(par) D P]`` to triangular form by Givens rotations
+  in MINPACK's ``qrsolv`` order.
+
+These are tiny problems (``n`` parameters, usually under a few dozen), so a NumPy loop over columns is
+the right tool: see the module docstring of ``fungrad.optim.levenberg_marquardt`` for the measurement.
+
+>>> J = np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]])
+>>> qr = qr_pivoted(J, np.array([1.0, 1.0, 1.0]))
+>>> qr.perm          # the column of larger norm goes first
+array([1, 0])
+>>> par, p = lmpar(qr, np.ones(2), delta=10.0, par=0.0)
+>>> par, p           # the Gauss-Newton step fits inside the region: no damping
+(0.0, array([1. , 0.5]))
+"""
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any, NamedTuple
+
+import numpy as np
+
+__all__ = ["PivotedQR", "enorm", "column_norms", "qr_pivoted", "lmpar", "damped_solve"]
+
+Array = np.ndarray[Any, np.dtype[np.float64]]
+
+DWARF = float(np.finfo(np.float64).tiny)
+EPS = float(np.finfo(np.float64).eps)
+_SHORT = 100      # enorm: up to this length math.hypot on Python floats is the faster
+
+
+def enorm(x: Array) -> float:
+    """``||x||_2`` without overflow or underflow (``math.hypot`` for short vectors, else computed
+    after scaling by ``max |x|``).
+
+    >>> enorm(np.array([3e-200, 4e-200]))
+    5e-200
+    """
+    if x.size <= _SHORT:
+        return math.hypot(*x.tolist())
+    scale = float(abs(x).max())
+    if scale == 0.0 or not math.isfinite(scale):
+        return scale
+    y = x / scale
+    return scale * math.sqrt(float(y.dot(y)))
+
+
+def column_norms(a: Array) -> Array:
+    """The Euclidean norm of every column of ``a``, scaled like :func:`enorm`.
+
+    >>> column_norms(np.array([[3.0, 0.0], [4.0, 0.0]]))
+    array([5., 0.])
+    """
+    scale = np.max(np.abs(a), axis=0) if a.shape[0] else np.zeros(a.shape[1])
+    safe = np.where(scale > 0, scale, 1.0)
+    norms: Array = scale * np.sqrt(np.sum((a / safe) ** 2, axis=0))
+    return norms
+
+
+class PivotedQR(NamedTuple):
+    """``J[:, perm] = Q R`` with ``Q = Q0 Q1``: ``Q0`` from LAPACK's QR of ``J`` (kept as the
+    ``m x n`` matrix ``outer`` only when asked for), ``Q1`` as the Householder reflectors of the
+    pivoted QR of the small triangle.
+
+    ``r`` is ``n x n`` upper triangular, ``qtf`` the first ``n`` entries of ``Qᵀ f``, ``col_norms``
+    the norms of the columns of ``J`` in their original order (MINPACK's ``acnorm``).
+    """
+
+    r: Array
+    perm: np.ndarray[Any, np.dtype[np.intp]]
+    qtf: Array
+    col_norms: Array
+    reflectors: tuple[tuple[int, Array], ...]
+    outer: Array | None = None
+
+    def qt(self, v: Array) -> Array:
+        """The first ``n`` entries of ``Qᵀ v`` (needs ``qr_pivoted(..., keep_q=True)``).
+
+        >>> qr = qr_pivoted(np.array([[0.0], [2.0]]), np.zeros(2), keep_q=True)
+        >>> np.abs(qr.qt(np.array([0.0, 3.0])))
+        array([3.])
+        """
+        if self.outer is None:
+            raise ValueError("PivotedQR.qt needs Q: factor with qr_pivoted(jac, f, keep_q=True)")
+        return _reflect(self.reflectors, self.outer.T @ np.asarray(v, dtype=np.float64))
+
+    def q(self) -> Array:
+        """The ``m x n`` orthonormal factor (needs ``keep_q=True``), for checks.
+
+        >>> qr = qr_pivoted(np.array([[3.0], [4.0]]), np.zeros(2), keep_q=True)
+        >>> np.allclose(qr.q() @ qr.r, [[3.0], [4.0]])
+        True
+        """
+        if self.outer is None:
+            raise ValueError("PivotedQR.q needs Q: factor with qr_pivoted(jac, f, keep_q=True)")
+        q1 = np.eye(self.r.shape[0])
+        for j, u in reversed(self.reflectors):
+            q1[j:] -= np.outer(u, (u @ q1[j:]) / u[0])
+        return self.outer @ q1
+
+
+def _reflect(reflectors: tuple[tuple[int, Array], ...], v: Array) -> Array:
+    """``Q1ᵀ v`` for ``Q1`` given as Householder reflectors ``I - u uᵀ / u[0]`` on rows ``j:``."""
+    v = np.array(v, dtype=np.float64)
+    for j, u in reflectors:
+        v[j:] -= u * (np.dot(u, v[j:]) / u[0])
+    return v
+
+
+def qr_pivoted(jac: Array, f: Array, keep_q: bool = False) -> PivotedQR:
+    """QR of ``jac`` (``m x n``, ``m >= n``) with MINPACK's column pivoting, and ``Qᵀ f``.
+
+    At stage ``j`` the remaining column of largest norm (below row ``j``) is moved to position ``j``;
+    a column whose remainder is zero leaves ``R[j, j] = 0``. The tall factorization is LAPACK's
+    (``numpy.linalg.qr`` of ``[J | f]``, ``J = Q0 R0``); the pivoting then runs on the ``n x n``
+    triangle ``R0``. Both choose the same pivots in exact arithmetic: the remaining norm of a column
+    (its distance to the span of the columns already chosen) does not change under the orthogonal
+    ``Q0ᵀ``. So the pivot order and ``R`` are MINPACK's up to rounding, at the cost of one LAPACK
+    call on the tall matrix and a Householder loop on ``n x n`` only.
+
+    >>> qr = qr_pivoted(np.array([[1.0, 1.0], [1.0, 1.0]]), np.array([1.0, 1.0]))
+    >>> np.round(np.abs(qr.r), 12)       # rank one: the second diagonal entry is zero
+    array([[1.41421356, 1.41421356],
+           [0.        , 0.        ]])
+    """
+    a = np.asarray(jac, dtype=np.float64)
+    m, n = a.shape
+    if m < n:
+        raise ValueError(f"qr_pivoted: needs at least as many rows as columns, got {m} x {n}")
+    col_norms = column_norms(a)
+    outer = None
+    if keep_q:
+        outer, r0 = np.linalg.qr(a)
+        qtf = outer.T @ np.asarray(f, dtype=np.float64)
+    else:
+        stacked: Array = np.linalg.qr(  # type: ignore[assignment]
+            np.concatenate([a, np.reshape(f, (m, 1))], axis=1), mode="r")
+        r0, qtf = stacked[:n, :n], stacked[:n, n]
+    r, perm, qtf, reflectors = _pivoted_householder(r0, qtf, col_norms, keep_q)
+    return PivotedQR(r, perm, qtf, col_norms, reflectors, outer)
+
+
+def _pivoted_householder(a: Array, b: Array, col_norms: Array, keep_reflectors: bool
+                         ) -> tuple[Array, np.ndarray[Any, np.dtype[np.intp]], Array,
+                                    tuple[tuple[int, Array], ...]]:
+    """MINPACK's pivoted Householder QR of the upper triangular ``a``, applied to ``b`` too;
+    ``col_norms`` are the starting column norms (those of ``J``, equal to ``a``'s in exact
+    arithmetic). Returns ``(R, perm, Q1ᵀ b, reflectors)`` (no reflectors unless
+    ``keep_reflectors``).
+
+    The loops run on Python floats, column by column: at ``n x n`` with ``n`` a handful of
+    parameters that is several times faster than NumPy calls on slices of a few entries.
+    """
+    n = a.shape[1]
+    cols = a.T.tolist()
+    cols.append(b.tolist())          # reflected like the columns, never chosen
+    perm = list(range(n))
+    # The remaining columns' norms below row j, downdated after each reflection as MINPACK does,
+    # and recomputed when the downdate has cancelled most of the digits.
+    remaining = col_norms.tolist()
+    reference = list(remaining)
+    reflectors = []
+    for j in range(n):
+        k = max(range(j, n), key=remaining.__getitem__)
+        if k != j:
+            for v in (cols, perm, remaining, reference):
+                v[j], v[k] = v[k], v[j]
+        tail = cols[j][j:]
+        alpha = math.hypot(*tail)
+        if alpha == 0.0:
+            continue
+        if tail[0] < 0:
+            alpha = -alpha
+        if keep_reflectors or any(tail[1:]):
+            # The reflection I - u uᵀ / u[0] maps column j to (-alpha, 0, ..., 0).
+            u = [v / alpha for v in tail]
+            u[0] += 1.0
+            u0 = u[0]
+            for c in cols[j + 1:]:
+                ct = c[j:]
+                s = sum(map(operator.mul, u, ct)) / u0
+                c[j:] = [ci - s * ui for ui, ci in zip(u, ct)]
+            cols[j][j + 1:] = [0.0] * (n - j - 1)
+            if keep_reflectors:
+                reflectors.append((j, np.array(u)))
+        else:
+            # Nothing below the diagonal: that reflection is exactly a change of sign of row j.
+            for c in cols[j + 1:]:
+                c[j] = -c[j]
+        cols[j][j] = -alpha
+        for k in range(j + 1, n):
+            if remaining[k] == 0.0:
+                continue
+            ratio = cols[k][j] / remaining[k]
+            remaining[k] *= math.sqrt(max(0.0, 1.0 - ratio * ratio))
+            if 0.05 * (remaining[k] / reference[k]) ** 2 <= EPS:
+                remaining[k] = reference[k] = math.hypot(*cols[k][j + 1:])
+    rhs = cols.pop()
+    return np.array(cols).T, np.array(perm), np.array(rhs), tuple(reflectors)
+
+
+Rows = list[list[float]]
+
+
+def _solve_upper(s: Rows, c: list[float]) -> list[float]:
+    """Back substitution on the leading block of ``s`` before its first zero diagonal entry; the
+    rest of the solution is zero (MINPACK's least-squares solution of a singular triangle)."""
+    n = len(c)
+    k = next((i for i in range(n) if s[i][i] == 0.0), n)
+    z = [0.0] * n
+    for i in range(k - 1, -1, -1):
+        row = s[i]
+        z[i] = (c[i] - sum(a * b for a, b in zip(row[i + 1:k], z[i + 1:k]))) / row[i]
+    return z
+
+
+def _damped(r: Rows, diag_perm: list[float], par: float, rhs: list[float]
+            ) -> tuple[list[float], Rows]:
+    """:func:`damped_solve` in the pivoted order, on Python floats: ``(z, S)``."""
+    if par == 0.0:
+        return _solve_upper(r, rhs), r
+    root = math.sqrt(par)
+    s, c = _eliminate_diagonal(r, [root * d for d in diag_perm], rhs)
+    return _solve_upper(s, c), s
+
+
+def _unpermute(z: list[float], perm: np.ndarray[Any, np.dtype[np.intp]]) -> Array:
+    x = np.empty(len(z))
+    x[perm] = z
+    return x
+
+
+def damped_solve(qr: PivotedQR, diag: Array, par: float, rhs: Array) -> tuple[Array, Array]:
+    """``x`` minimizing ``||[R; sqrt(par) D_perm] z - [rhs; 0]||`` in the original order, and the
+    triangular factor ``S`` (``Sᵀ S = Rᵀ R + par D_perm²``; ``S = R`` when ``par == 0``).
+
+    >>> qr = qr_pivoted(np.eye(2), np.zeros(2))
+    >>> damped_solve(qr, np.ones(2), 3.0, np.array([4.0, 8.0]))[0]   # (1 + 3) x = Rᵀ rhs
+    array([-1., -2.])
+    """
+    z, s = _damped(qr.r.tolist(), diag[qr.perm].tolist(), par, np.asarray(rhs).tolist())
+    return _unpermute(z, qr.perm), np.array(s)
+
+
+def _eliminate_diagonal(r: Rows, d: list[float], rhs: list[float]) -> tuple[Rows, list[float]]:
+    """Triangularize ``[R; diag(d)]`` (and rotate ``[rhs; 0]`` alike) by Givens rotations, one row
+    of ``diag(d)`` at a time against the rows of ``R``: MINPACK's ``qrsolv`` order.
+
+    This order matters when ``R`` is nearly singular: a Householder QR of the stacked matrix (or an
+    SVD) is backward stable too, but it loses the step's component along a near-null direction of
+    ``R`` that this elimination keeps (Brown's almost-linear function, n = 30, depends on it). The
+    loops run on Python floats: for the few parameters of a least-squares fit that is faster than
+    NumPy calls on slices of a handful of entries.
+    """
+    n = len(r)
+    s = [row[:] for row in r]
+    c = list(rhs)
+    for j in range(n):
+        if d[j] == 0.0:
+            continue
+        row = [0.0] * n
+        row[j] = d[j]
+        extra = 0.0
+        for k in range(j, n):
+            b = row[k]
+            if b == 0.0:
+                continue
+            sk = s[k]
+            a = sk[k]
+            h = math.hypot(a, b)
+            cos, sin = a / h, b / h
+            sk[k] = h
+            c[k], extra = cos * c[k] + sin * extra, cos * extra - sin * c[k]
+            for i in range(k + 1, n):
+                sk[i], row[i] = cos * sk[i] + sin * row[i], cos * row[i] - sin * sk[i]
+    return s, c
+
+
+def _newton_denominator(s: Rows, diag_perm: list[float], dx_perm: list[float],
+                        dxnorm: float) -> float:
+    """``||S⁻ᵀ D_perm (D x)_perm / ||D x|| ||²``: minus the derivative of ``||D x(par)||`` over it."""
+    w = [d * (v / dxnorm) for d, v in zip(diag_perm, dx_perm)]
+    for j in range(len(w)):
+        w[j] = (w[j] - sum(s[i][j] * w[i] for i in range(j))) / s[j][j]
+    return math.hypot(*w) ** 2
+
+
+def lmpar(qr: PivotedQR, diag: Array, delta: float, par: float) -> tuple[float, Array]:
+    """The damping ``par`` and the step solving ``(JᵀJ + par D²) x = Jᵀ f`` (``J = Q R Pᵀ``) with
+    ``||D x||`` within 10% of ``delta``, or ``par = 0`` if the Gauss-Newton ``x`` has ``||D x|| <= 1.1
+    delta``. ``par`` on input is the previous value, the starting guess. The LM step is ``-x``.
+
+    >>> qr = qr_pivoted(np.eye(2), np.array([3.0, 4.0]))
+    >>> par, x = lmpar(qr, np.ones(2), delta=1.0, par=0.0)
+    >>> round(par, 2), np.round(x, 2)     # x = f / (1 + par), shrunk to length ~1
+    (4.0, array([0.6, 0.8]))
+    """
+    r = qr.r.tolist()
+    qtf = qr.qtf.tolist()
+    dp = diag[qr.perm].tolist()
+    n = len(dp)
+    # Everything below runs in the pivoted order; ||D x|| does not depend on the order.
+    z, _ = _damped(r, dp, 0.0, qtf)
+    dx = [d * v for d, v in zip(dp, z)]
+    dxnorm = math.hypot(*dx)
+    fp = dxnorm - delta
+    if fp <= 0.1 * delta:
+        return 0.0, _unpermute(z, qr.perm)
+    # Lower bound (zero when J is rank deficient), upper bound from the scaled gradient.
+    parl = 0.0
+    if all(r[i][i] != 0.0 for i in range(n)):
+        parl = fp / delta / _newton_denominator(r, dp, dx, dxnorm)
+    gnorm = math.hypot(*(sum(r[i][j] * qtf[i] for i in range(j + 1)) / dp[j] for j in range(n)))
+    paru = gnorm / delta
+    if paru == 0.0:
+        paru = DWARF / min(delta, 0.1)
+    par = min(max(par, parl), paru)
+    if par == 0.0:
+        par = gnorm / dxnorm
+    for iteration in range(1, 11):
+        if par == 0.0:
+            par = max(DWARF, 0.001 * paru)
+        z, s = _damped(r, dp, par, qtf)
+        dx = [d * v for d, v in zip(dp, z)]
+        dxnorm = math.hypot(*dx)
+        previous, fp = fp, dxnorm - delta
+        if abs(fp) <= 0.1 * delta or (parl == 0.0 and fp <= previous < 0.0) or iteration == 10:
+            break
+        parc = fp / delta / _newton_denominator(s, dp, dx, dxnorm)
+        if fp > 0.0:
+            parl = max(parl, par)
+        elif fp < 0.0:
+            paru = min(paru, par)
+        par = max(parl, par + parc)
+    return par, _unpermute(z, qr.perm)

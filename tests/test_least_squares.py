@@ -1,0 +1,305 @@
+"""``fungrad.optim.least_squares`` and ``curve_fit``: API, MINPACK's counts and stopping tests, bad
+input, non-finite trial points, the options, against closed forms and SciPy's ``lm`` (live)."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import fungrad
+import fungrad.numpy as fnp
+from fungrad.optim import LeastSquaresResult, OptimizeWarning, curve_fit, least_squares
+from fungrad.optim.levenberg_marquardt import _ExactHessian, _GaussNewton
+from fungrad.optim.minpack import qr_pivoted
+
+T = np.linspace(0.0, 3.0, 12)
+Y = 2.0 * np.exp(-1.3 * T) + 0.05 * np.cos(5.0 * T)     # not exactly the model: a nonzero residual
+
+
+def decay(p, t, y):
+    return p["a"] * fnp.exp(-p["k"] * t) - y
+
+
+def rosenbrock(x):
+    return fnp.stack([10.0 * (x[1] - x[0] ** 2), 1.0 - x[0]])
+
+
+def test_pytree_params_and_result_fields():
+    res = least_squares(decay, {"a": 1.0, "k": 0.5}, T, Y)
+    assert isinstance(res, LeastSquaresResult) and res.success and res.status in (2, 3, 4)
+    assert set(res.params) == {"a", "k"} and res.x is res.params
+    a, k = float(res.params["a"]), float(res.params["k"])
+    r = a * np.exp(-k * T) - Y
+    np.testing.assert_allclose(res.fun, r, atol=1e-12)
+    assert res.residuals is res.fun
+    assert res.cost == pytest.approx(0.5 * np.sum(r ** 2), rel=1e-12)
+    # jac is d fun / d (a, k) in ravel_pytree order (keys sorted: a, k).
+    jac = np.stack([np.exp(-k * T), -a * T * np.exp(-k * T)], axis=1)
+    np.testing.assert_allclose(res.jac, jac, rtol=1e-12)
+    np.testing.assert_allclose(res.grad, jac.T @ r, atol=1e-12)
+    assert np.abs(res.grad).max() < 1e-9 and res.optimality == np.abs(res.grad).max()
+    h = res.history
+    assert len(h["cost"]) == len(h["damping"]) == len(h["step_norm"]) == len(h["accepted"])
+    assert len(h["cost"]) == res.nfev - 1          # one trial per evaluation after the first
+    # A Jacobian follows every accepted step, except when the step ends the iteration.
+    assert h["accepted"].dtype == bool and res.njev - 1 <= h["accepted"].sum() <= res.njev
+    accepted_costs = h["cost"][h["accepted"]]
+    assert np.all(np.diff(accepted_costs) <= 0) and accepted_costs[-1] == pytest.approx(res.cost)
+
+
+def test_rosenbrock_counts_match_minpack():
+    """MINPACK's driver on Rosenbrock from the standard start: 21 evaluations, 16 Jacobians, exact
+    zero residual, exit on the gradient test (info 4, SciPy's status 1)."""
+    tol = np.sqrt(np.finfo(float).eps)
+    res = least_squares(rosenbrock, np.array([-1.2, 1.0]), ftol=tol, xtol=tol, gtol=0.0)
+    assert (res.nfev, res.njev, res.status) == (21, 16, 1)
+    assert res.cost == 0.0 and np.array_equal(res.params, [1.0, 1.0])
+    assert res.message == "`gtol` termination condition is satisfied."
+
+
+def test_linear_problem_converges_in_one_step():
+    a = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 7.0]])
+    b = np.array([1.0, 0.0, 2.0])
+    res = least_squares(lambda x: a @ x - b, np.zeros(2))
+    np.testing.assert_allclose(res.params, np.linalg.lstsq(a, b, rcond=None)[0], rtol=1e-12)
+    assert res.njev <= 3
+
+
+def test_max_nfev_is_a_hard_budget():
+    res = least_squares(rosenbrock, np.array([-1.2, 1.0]), max_nfev=5)
+    assert res.nfev == 5 and res.status == 0 and not res.success
+    assert res.message == "The maximum number of function evaluations is exceeded."
+
+
+def test_gtol_stop_and_status_mapping():
+    res = least_squares(decay, {"a": 1.0, "k": 0.5}, T, Y, gtol=1e-3)
+    assert res.status == 1
+    loose = least_squares(decay, {"a": 1.0, "k": 0.5}, T, Y, ftol=1e-3, xtol=1e-20)
+    assert loose.status == 2 and "ftol" in loose.message
+    step = least_squares(decay, {"a": 1.0, "k": 0.5}, T, Y, ftol=1e-20, xtol=1e-3)
+    assert step.status == 3 and "xtol" in step.message
+
+
+def test_zero_tolerances_stop_at_float64_resolution():
+    res = least_squares(decay, {"a": 1.0, "k": 0.5}, T, Y, ftol=0.0, xtol=0.0, gtol=0.0)
+    assert res.success and ("float64" in res.message or "machine precision" in res.message)
+
+
+def test_non_finite_trial_points_are_rejected_steps():
+    """sqrt(p) - 2 from p = 100: the Gauss-Newton step lands at p = -60 where the residual is NaN.
+    That trial is a rejected step, the region shrinks by 10, and the fit converges to p = 4."""
+    res = least_squares(lambda p: fnp.sqrt(p) - 2.0, np.array([100.0]))
+    bad = np.isinf(res.history["cost"])
+    assert bad[0] and not res.history["accepted"][bad].any()
+    assert res.history["step_norm"][1] <= 0.1 * res.history["step_norm"][0] * 1.1
+    assert np.all(np.isfinite(res.fun)) and res.success
+    np.testing.assert_allclose(res.params, [4.0], rtol=1e-12)
+
+
+def test_x_scale_array_is_minpack_diag():
+    res = least_squares(decay, {"a": 1.0, "k": 0.5}, T, Y, x_scale=np.array([1.0, 0.1]))
+    ref = least_squares(decay, {"a": 1.0, "k": 0.5}, T, Y)
+    np.testing.assert_allclose(res.params["k"], ref.params["k"], rtol=1e-9)
+
+
+def test_eager_mode_allows_python_control_flow():
+    def piecewise(p, t, y):
+        scale = 2.0 if p[0] > 0 else 1.0       # needs a concrete value
+        return scale * (p[0] * fnp.exp(-p[1] * t) - y)
+    with pytest.raises(fungrad.errors.ConcretizationError, match="jit=False"):
+        least_squares(piecewise, np.array([1.0, 0.5]), T, Y)
+    res = least_squares(piecewise, np.array([1.0, 0.5]), T, Y, jit=False)
+    jitted = least_squares(lambda p, t, y: 2.0 * (p[0] * fnp.exp(-p[1] * t) - y),
+                           np.array([1.0, 0.5]), T, Y)
+    np.testing.assert_allclose(res.params, jitted.params, rtol=1e-10)
+    assert res.nfev == jitted.nfev
+
+
+def test_geodesic_acceleration_converges_and_rejects_by_its_test():
+    res = least_squares(rosenbrock, np.array([-1.2, 1.0]), geodesic_acceleration=True)
+    np.testing.assert_allclose(res.params, [1.0, 1.0], atol=1e-10)
+    # A step whose acceleration fails 2|a| <= 0.75 |v| is recorded as rejected (cost inf) without
+    # an evaluation: the history has more entries than trial evaluations.
+    h = res.history
+    by_test = len(h["cost"]) - (res.nfev - 1)
+    assert by_test > 0 and np.sum(np.isinf(h["cost"]) & ~h["accepted"]) >= by_test
+    # The first trial from p = 3 on p² - 4 is v + a/2: v = -5/6 (Gauss-Newton, inside the large
+    # first region), a = -(JᵀJ)⁻¹ Jᵀ r''(v, v) = -2v² / (2p).
+    seen = []
+
+    def square(p):
+        if isinstance(p, np.ndarray):
+            seen.append(float(p[0]))
+        return p * p - 4.0
+    least_squares(square, np.array([3.0]), geodesic_acceleration=True, factor=1e3, jit=False)
+    v = -5.0 / 6.0
+    assert seen[1] == pytest.approx(3.0 + v - 0.5 * v * v / 3.0, rel=1e-12)
+    # On Bard's function from 10x the accelerated steps reach the global minimum (0.0906),
+    # where plain LM stops in the valley at 4.17 (MINPACK does too).
+    f = lambda x, u, v, w, y: y - (x[0] + u / (v * x[1] + w * x[2]))  # noqa: E731
+    u = np.arange(1.0, 16.0)
+    y = np.array([0.14, 0.18, 0.22, 0.25, 0.29, 0.32, 0.35, 0.39, 0.37, 0.58, 0.73, 0.96, 1.34,
+                  2.10, 4.39])
+    args = (u, 16.0 - u, np.minimum(u, 16.0 - u), y)
+    plain = least_squares(f, np.full(3, 10.0), *args)
+    accelerated = least_squares(f, np.full(3, 10.0), *args, geodesic_acceleration=True)
+    assert np.sqrt(2 * plain.cost) > 4.0 and np.sqrt(2 * accelerated.cost) < 0.0907
+
+
+def test_hessian_curvature_on_a_large_residual_problem():
+    """Large residuals make JᵀJ a poor model (Gauss-Newton converges linearly); the exact Hessian
+    converges faster to the same minimum."""
+    t = np.array([1.0, 2.0, 3.0])
+    y = np.array([2.0, 4.0, -8.0])
+
+    def f(k, t, y):
+        return fnp.exp(k * t) - y
+    res_h = least_squares(f, np.array([1.0]), t, y, curvature="hessian")
+    res_g = least_squares(f, np.array([1.0]), t, y)
+    grid = np.linspace(-2.0, 1.0, 300001)
+    best = grid[np.argmin([np.sum((np.exp(k * t) - y) ** 2) for k in grid])]
+    for res in (res_h, res_g):
+        assert res.success and abs(res.params[0] - best) < 2e-5
+    assert res_h.nfev < res_g.nfev
+    # At the minimum, the exact Hessian of the cost (JᵀJ + Σ r_i r_i'') is positive.
+    k = res_h.params[0]
+    e = np.exp(k * t)
+    assert np.sum((t * e) ** 2 + (e - y) * t ** 2 * e) > 0
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: least_squares(lambda p: (p, p), np.ones(2)), TypeError, "must return an array"),
+    (lambda: least_squares(lambda p: p[0] * np.ones(1), np.ones(2)), ValueError,
+     "at least as many residuals"),
+    (lambda: least_squares(lambda p: fnp.log(p), np.array([1.0, -1.0])), ValueError,
+     "not finite"),
+    (lambda: least_squares(lambda p: p, np.array([1, 2])), TypeError, "floating point"),
+    (lambda: least_squares(lambda p: p, np.array([1.0, np.nan])), ValueError, "not finite"),
+    (lambda: least_squares(lambda p: fnp.sqrt(p), np.array([0.0, 1.0])), ValueError,
+     "Jacobian .* not finite"),
+    (lambda: least_squares(lambda p: p, np.ones(2), method="trf"), ValueError, "method='lm'"),
+    (lambda: least_squares(lambda p: p, np.ones(2), ftol=-1.0), ValueError, "ftol"),
+    (lambda: least_squares(lambda p: p, np.ones(2), max_nfev=0), ValueError, "max_nfev"),
+    (lambda: least_squares(lambda p: p, np.ones(2), x_scale="auto"), ValueError, "x_scale"),
+    (lambda: least_squares(lambda p: p, np.ones(2), x_scale=-1.0), ValueError, "x_scale"),
+    (lambda: least_squares(lambda p: p, np.ones(2), curvature="fisher"), ValueError, "curvature"),
+    (lambda: least_squares(lambda p: p, np.ones(2), curvature="hessian",
+                           geodesic_acceleration=True), ValueError, "gauss-newton"),
+])
+def test_bad_input_is_reported_before_iterating(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_shape_changing_residual_is_an_error():
+    calls = []
+
+    def growing(p):
+        calls.append(None)
+        return fnp.concatenate([p, fnp.zeros(len(calls))])
+    with pytest.raises(ValueError, match="same shape"):
+        least_squares(growing, np.ones(2), jit=False)
+
+
+@given(st.integers(0, 2 ** 16))
+def test_matches_scipy_lm(seed):
+    """Same algorithm, same tolerances: same solution, and the same counts to within a few."""
+    scipy_opt = pytest.importorskip("scipy.optimize")
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0.0, 4.0, 15)
+    truth = np.array([2.0, 1.1, 0.7, 0.2]) * np.exp(rng.uniform(-0.3, 0.3, 4))
+    y = truth[0] * np.exp(-truth[1] * t) + truth[2] * np.exp(-truth[3] * t)
+    y = y + 1e-3 * rng.standard_normal(t.size)
+    p0 = truth * np.exp(rng.uniform(-0.4, 0.4, 4))
+
+    def r(p, t, y):
+        return p[0] * fnp.exp(-p[1] * t) + p[2] * fnp.exp(-p[3] * t) - y
+    tol = 1e-10
+    ours = least_squares(r, p0, t, y, ftol=tol, xtol=tol, gtol=tol)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = scipy_opt.least_squares(fungrad.jit(r), p0, jac=fungrad.jit(fungrad.jacfwd(r)),
+                                      args=(t, y), method="lm", ftol=tol, xtol=tol, gtol=tol)
+    assert ours.cost <= ref.cost * (1 + 1e-9) + 1e-30
+    if ref.success and ours.success:
+        np.testing.assert_allclose(ours.params, ref.x, rtol=1e-5)
+        assert abs(ours.nfev - ref.nfev) <= max(3, ref.nfev // 5)
+
+
+def test_curve_fit_matches_scipy_with_sigma_and_absolute_sigma():
+    scipy_opt = pytest.importorskip("scipy.optimize")
+    rng = np.random.default_rng(0)
+    x = np.linspace(0.0, 4.0, 30)
+    sigma = 0.02 + 0.05 * rng.uniform(size=x.size)
+    y = 2.5 * np.exp(-1.3 * x) + 0.5 + sigma * rng.standard_normal(x.size)
+    cov = np.diag(sigma ** 2) + 1e-4 * np.exp(-np.abs(x[:, None] - x[None, :]))
+    for s in (None, 0.1, sigma, cov):
+        for absolute in (False, True):
+            popt, pcov = curve_fit(lambda x, a, k, c: a * fnp.exp(-k * x) + c, x, y, [1.0, 1.0, 0.0],
+                                   sigma=s, absolute_sigma=absolute)
+            rp, rc = scipy_opt.curve_fit(lambda x, a, k, c: a * np.exp(-k * x) + c, x, y,
+                                         [1.0, 1.0, 0.0], sigma=s, absolute_sigma=absolute,
+                                         ftol=1e-12, xtol=1e-12)
+            # SciPy differentiates by forward differences: agreement to ~1e-8 is all there is.
+            np.testing.assert_allclose(popt, rp, rtol=1e-7)
+            np.testing.assert_allclose(pcov, rc, rtol=1e-5)
+
+
+def test_curve_fit_p0_default_full_output_and_errors():
+    x = np.arange(6.0)
+    y = 3.0 * x - 2.0
+    popt, pcov, res = curve_fit(lambda x, a, b: a * x + b, x, y, full_output=True)
+    np.testing.assert_allclose(popt, [3.0, -2.0], atol=1e-10)
+    assert isinstance(res, LeastSquaresResult)
+    with pytest.raises(ValueError, match="NaN"):
+        curve_fit(lambda x, a: a * x, x, np.where(x > 2, np.nan, y))
+    with pytest.raises(ValueError, match="sigma"):
+        curve_fit(lambda x, a: a * x, x, y, sigma=np.ones(3))
+    with pytest.raises(ValueError, match="positive definite"):
+        curve_fit(lambda x, a: a * x, x, y, sigma=-np.eye(6))
+    with pytest.raises(RuntimeError, match="not found"):
+        curve_fit(lambda x, a, k: a * fnp.exp(-k * x), x, y, max_nfev=2)
+    with pytest.warns(OptimizeWarning):
+        _, pcov = curve_fit(lambda x, a, b: (a + b) * x, x, y)       # a + b only: singular
+    assert np.all(np.isinf(pcov))
+
+
+@given(st.integers(0, 2 ** 16))
+def test_predicted_reduction_is_the_model_decrease(seed):
+    """Both models' predicted relative reduction of ||f||² is the decrease of the quadratic model,
+    and MINPACK's closed form for an lmpar step agrees with it."""
+    rng = np.random.default_rng(seed)
+    jac = rng.standard_normal((6, 3))
+    f = rng.standard_normal(6)
+    fnorm = np.linalg.norm(f)
+    gn = _GaussNewton(qr_pivoted(jac, f))
+    diag = np.linalg.norm(jac, axis=0)
+    par, step = gn.step(diag, 0.3 * np.linalg.norm(diag * np.linalg.lstsq(jac, f, rcond=None)[0]), 0.0)
+    decrease = (fnorm ** 2 - np.linalg.norm(f + jac @ step) ** 2) / fnorm ** 2
+    for exact in (True, False):
+        prered, dirder = gn.predicted(step, par, np.linalg.norm(diag * step), fnorm, exact)
+        assert prered == pytest.approx(decrease, rel=1e-9)
+        assert dirder == pytest.approx((jac.T @ f) @ step / fnorm ** 2, rel=1e-9)
+    h = jac.T @ jac + np.diag(rng.uniform(-1, 1, 3))
+    model = _ExactHessian(h, jac.T @ f)
+    prered, dirder = model.predicted(step, par, 0.0, fnorm, False)
+    assert prered == pytest.approx(-(2 * (jac.T @ f) @ step + step @ h @ step) / fnorm ** 2)
+
+
+def test_non_finite_jacobian_during_the_iteration_stops_with_status_minus_one():
+    """A residual whose derivative (by a custom rule) is infinite below p = 2: the first step lands
+    at p = 1 and the iteration stops there with status -1, returning that finite point."""
+    @fungrad.custom_jvp
+    def shifted(p):
+        return p - 1.0
+
+    @shifted.defjvp
+    def shifted_jvp(primals, tangents):
+        (p,), (t,) = primals, tangents
+        return shifted(p), t * fnp.where(p < 2.0, np.inf, 1.0)
+
+    res = least_squares(shifted, np.array([3.0]))
+    assert res.status == -1 and not res.success and "not finite" in res.message
+    np.testing.assert_allclose(res.params, [1.0])
