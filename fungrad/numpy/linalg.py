@@ -84,7 +84,7 @@ def cholesky(a: Any, *, upper: bool = False, symmetrize_input: bool = True) -> A
            [1., 2.]])
     """
     L = lax_linalg.cholesky(_matrix(a, "cholesky"), symmetrize_input=symmetrize_input)
-    return _mT(L) if upper else L
+    return fnp.conj(_mT(L)) if upper else L
 
 
 def eigh(a: Any, UPLO: str | None = None, symmetrize_input: bool = True) -> EighResult:
