@@ -178,3 +178,62 @@ def rnn_scan(W, h0, xs):
 
 def add4(a, b, c, d):
     return a + b + c + d
+
+
+# --------------------------------------------------------------------------- training steps
+
+def _momentum_update(p, g, t, lr, mu):
+    """(new param, new trace) for one leaf. ``g`` (owned: a fresh gradient) becomes the new trace,
+    and the one temporary becomes the new param."""
+    tmp = t * mu
+    g += tmp
+    new = np.multiply(g, -lr, out=tmp)
+    new += p
+    return new, g
+
+
+def _adam_update(p, g, m, v, lr, b1, b2, eps, c1, c2):
+    """(new param, new mu, new nu) for one leaf. ``g`` (owned) becomes the new mu; three
+    allocations, two of them outputs."""
+    nu = g * g
+    nu *= 1 - b2
+    tmp = v * b2
+    nu += tmp
+    g *= 1 - b1
+    np.multiply(m, b1, out=tmp)
+    g += tmp
+    np.multiply(nu, 1 / c2, out=tmp)
+    np.sqrt(tmp, out=tmp)
+    tmp += eps
+    new = g * (-lr / c1)
+    new /= tmp
+    new += p
+    return new, g, nu
+
+
+def mlp_train_step_momentum(params, trace, x, y, learning_rate, momentum):
+    """(loss, new params, new trace): the MLP gradient, then heavy-ball momentum SGD."""
+    loss, grads = mlp_value_and_grad(params, x, y)
+    new_params, new_trace = [], []
+    for (W, b), (gW, gb), (tW, tb) in zip(params, grads, trace):
+        (W2, tW2), (b2, tb2) = (_momentum_update(W, gW, tW, learning_rate, momentum),
+                                _momentum_update(b, gb, tb, learning_rate, momentum))
+        new_params.append((W2, b2))
+        new_trace.append((tW2, tb2))
+    return loss, new_params, new_trace
+
+
+def mlp_train_step_adam(params, state, x, y, learning_rate, b1, b2, eps):
+    """(loss, new params, (count, mu, nu)): the MLP gradient, then Adam with bias correction."""
+    loss, grads = mlp_value_and_grad(params, x, y)
+    count, mu, nu = state
+    count = count + 1
+    c1, c2 = 1 - b1 ** float(count), 1 - b2 ** float(count)
+    new_params, new_mu, new_nu = [], [], []
+    for (W, b), (gW, gb), (mW, mb), (vW, vb) in zip(params, grads, mu, nu):
+        W2, mW2, vW2 = _adam_update(W, gW, mW, vW, learning_rate, b1, b2, eps, c1, c2)
+        b2_, mb2, vb2 = _adam_update(b, gb, mb, vb, learning_rate, b1, b2, eps, c1, c2)
+        new_params.append((W2, b2_))
+        new_mu.append((mW2, mb2))
+        new_nu.append((vW2, vb2))
+    return loss, new_params, (count, new_mu, new_nu)

@@ -75,6 +75,42 @@ def add4(a, b, c, d):
     return a + b + c + d
 
 
+# Optimizer steps written out (no optimizer library), for the train_step case. The state is a
+# pytree like the params: the momentum buffer, or Adam's (count, mu, nu).
+MOMENTUM = dict(learning_rate=0.1, momentum=0.9)
+ADAM = dict(learning_rate=1e-3, b1=0.9, b2=0.999, eps=1e-8)
+
+
+def momentum_step(xp, params, grads, trace):
+    """Heavy ball: trace = g + momentum * trace; params - lr * trace."""
+    lr, mu = MOMENTUM["learning_rate"], MOMENTUM["momentum"]
+    trace = [(gW + mu * tW, gb + mu * tb) for (gW, gb), (tW, tb) in zip(grads, trace)]
+    params = [(W - lr * tW, b - lr * tb) for (W, b), (tW, tb) in zip(params, trace)]
+    return params, trace
+
+
+def adam_step(xp, params, grads, state):
+    """Adam with bias correction: params - lr * m_hat / (sqrt(v_hat) + eps)."""
+    lr, b1, b2, eps = ADAM["learning_rate"], ADAM["b1"], ADAM["b2"], ADAM["eps"]
+    count, mu, nu = state
+    count = count + 1
+    c1, c2 = 1 - b1 ** count, 1 - b2 ** count
+    moment = lambda m, g: b1 * m + (1 - b1) * g          # noqa: E731
+    second = lambda v, g: b2 * v + (1 - b2) * g * g      # noqa: E731
+    mu = [(moment(mW, gW), moment(mb, gb)) for (mW, mb), (gW, gb) in zip(mu, grads)]
+    nu = [(second(vW, gW), second(vb, gb)) for (vW, vb), (gW, gb) in zip(nu, grads)]
+    step = lambda p, m, v: p - lr * (m / c1) / (xp.sqrt(v / c2) + eps)  # noqa: E731
+    params = [(step(W, mW, vW), step(b, mb, vb)) for (W, b), (mW, mb), (vW, vb) in zip(params, mu, nu)]
+    return params, (count, mu, nu)
+
+
+def train_step(xp, nn, optimizer_step, params, opt_state, x, y, value_and_grad):
+    """One training step: loss and gradient, then the optimizer step; returns (loss, params, state)."""
+    loss, grads = value_and_grad(lambda p: mlp_loss(xp, nn, p, x, y))(params)
+    params, opt_state = optimizer_step(xp, params, grads, opt_state)
+    return loss, params, opt_state
+
+
 # --------------------------------------------------------------------------- plain-NumPy shims
 
 def _np_log_softmax(x, axis=-1):
@@ -113,6 +149,17 @@ def mlp_inputs(sizes, batch, seed=0):
     x = rng.standard_normal((batch, sizes[0]))
     y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], size=batch)]
     return params, x, y
+
+
+def optimizer_state(name, params, seed=6):
+    """A mid-training optimizer state (nonzero buffers) for ``momentum`` or ``adam``."""
+    rng = np.random.default_rng(seed)
+    like = lambda scale: [(scale * rng.standard_normal(W.shape), scale * rng.standard_normal(b.shape))  # noqa: E731
+                          for W, b in params]
+    if name == "momentum":
+        return like(0.01)
+    nu = [(W * W, b * b) for W, b in like(0.01)]
+    return (np.asarray(10, np.int32), like(0.01), nu)
 
 
 def chain_inputs(n=8, seed=1):

@@ -8,6 +8,7 @@ a wrong result prints FAIL in the ratio column.  A fungrad feature that raises
 prints ``n/a (Type: message)`` for its row and the run goes on.  See README.md.
 """
 import argparse
+import importlib
 import functools
 import gc
 import json
@@ -15,6 +16,7 @@ import os
 import statistics
 import subprocess
 import sys
+import time
 import tracemalloc
 from dataclasses import asdict, dataclass, field
 
@@ -398,6 +400,95 @@ def case_scan1000(ctx):
     return [g]
 
 
+# --------------------------------------------------------------------------- train_step
+
+def optimizer_library(fe):
+    """fungrad.optim for fungrad, optax for JAX; None for a peer without one."""
+    name = {"fungrad": "fungrad.optim", "jax": "optax"}.get(fe.name)
+    return importlib.import_module(name) if name else None
+
+
+def library_optimizer(lib, name, params, given_state):
+    """(optimizer, its state set to ``given_state``): ``sgd(momentum=)`` or ``adam`` of ``lib``."""
+    if name == "momentum":
+        opt = lib.sgd(models.MOMENTUM["learning_rate"], momentum=models.MOMENTUM["momentum"])
+        state = opt.init(params)
+        return opt, (state[0]._replace(trace=given_state),) + tuple(state[1:])
+    opt = lib.adam(models.ADAM["learning_rate"], b1=models.ADAM["b1"], b2=models.ADAM["b2"], eps=models.ADAM["eps"])
+    state = opt.init(params)
+    count, mu, nu = given_state
+    return opt, (state[0]._replace(count=count, mu=mu, nu=nu),) + tuple(state[1:])
+
+
+def library_step(fe, opt, lib):
+    """The training step with the optimizer library: value_and_grad, update, apply_updates."""
+    loss_fn = functools.partial(models.mlp_loss, fe.xp, fe.nn)
+
+    def step(params, opt_state, x, y):
+        loss, grads = fe.value_and_grad(loss_fn)(params, x, y)
+        updates, opt_state = opt.update(grads, opt_state, params)
+        return loss, lib.apply_updates(params, updates), opt_state
+    return step
+
+
+def case_train_step(ctx):
+    """One jitted training step of the medium MLP, with the optimizer inside the jitted function.
+
+    Rows: hand-written NumPy (the baseline), the loss and gradient alone (no optimizer), the step
+    with the optimizer's formulas written out (models.momentum_step / adam_step), and the step with
+    the optimizer library (fungrad.optim; optax for JAX), whose note compares it with the other two.
+    """
+    params, x, y = models.mlp_inputs(**models.MLP_LARGE)
+    want_vag = hw.mlp_value_and_grad(params, x, y)
+    groups = []
+    for name, by_hand, written in (("momentum", hw.mlp_train_step_momentum, models.momentum_step),
+                                   ("adam", hw.mlp_train_step_adam, models.adam_step)):
+        hyper = models.MOMENTUM if name == "momentum" else models.ADAM
+        given = models.optimizer_state(name, params)
+        want = by_hand(params, given, x, y, **hyper)[:2]
+        g = Group(f"train_step/{name}", f"jit(one training step), MLP 784-256-256-10, batch 128, "
+                  f"{'sgd(momentum=0.9)' if name == 'momentum' else 'adam'}: loss, params")
+        g.rows.append(baseline_row("numpy (by hand)", lambda by_hand=by_hand, given=given, hyper=hyper:
+                                   by_hand(params, given, x, y, **hyper), ctx))
+        g.rows.append(Row("numpy (no optimizer)", call=lambda: hw.mlp_value_and_grad(params, x, y),
+                          note="loss + gradient only"))
+        for fe in ctx.frontends():
+            if not fe.supports("jit"):
+                continue
+            inputs = fe.put((params, given, x, y))
+            first_two = lambda out, fe=fe: fe.to_numpy(out[:2])  # noqa: E731
+
+            def bare(fe=fe, inputs=inputs):
+                f = fe.jit(fe.value_and_grad(functools.partial(models.mlp_loss, fe.xp, fe.nn)))
+                return blocked(fe, f, (inputs[0], inputs[2], inputs[3])), fe.to_numpy
+
+            def formulas(fe=fe, inputs=inputs, written=written):
+                f = fe.jit(lambda p, s, a, b: models.train_step(fe.xp, fe.nn, written, p, s, a, b,
+                                                                fe.value_and_grad))
+                return blocked(fe, f, inputs), first_two
+
+            def library(fe=fe, inputs=inputs, name=name):
+                lib = optimizer_library(fe)
+                opt, state = library_optimizer(lib, name, inputs[0], inputs[1])
+                f = fe.jit(library_step(fe, opt, lib))
+                return blocked(fe, f, (inputs[0], state, inputs[2], inputs[3])), first_two
+
+            bare_row = timed_row(f"{fe.name}.jit (no opt)", bare, want_vag, ctx, lambda t: "loss + gradient only")
+            formulas_row = timed_row(f"{fe.name}.jit+formulas", formulas, want, ctx)
+            g.rows += [bare_row, formulas_row]
+            if optimizer_library(fe) is None:
+                continue
+
+            def note(t, bare_row=bare_row, formulas_row=formulas_row):
+                if bare_row.value is None or formulas_row.value is None:
+                    return ""
+                return (f"{t / bare_row.value:.2f}x the step without optimizer, "
+                        f"{t / formulas_row.value:.2f}x the formulas written out")
+            label = f"{fe.name}.jit + {'optim' if fe.name == 'fungrad' else 'optax'}"
+            g.rows.append(timed_row(label, library, want, ctx, note))
+        groups.append(g)
+    return groups
+
 CASES = {
     "mlp_large": case_mlp_large,
     "mlp_small": case_mlp_small,
@@ -409,6 +500,7 @@ CASES = {
     "memory": case_memory,
     "per_example_grads": case_per_example_grads,
     "scan1000": case_scan1000,
+    "train_step": case_train_step,
 }
 
 
@@ -490,6 +582,8 @@ def parse_args(argv):
     p.add_argument("--check", action="store_true",
                    help="only verify the hand-written baselines (closed forms, finite differences); no fungrad")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    p.add_argument("--cpu-time", action="store_true",
+                   help="time samples by the process's CPU time instead of wall time (for a loaded machine)")
     args = p.parse_args(argv)
     args.names = list(CASES)
     if args.only:
@@ -509,8 +603,10 @@ def main(argv=None):
     for line in blas_info.lines():
         print("  " + line)
     ctx = Context(args)
-    print(f"  timing: median of up to {ctx.settings.repeat} samples of >= {ctx.settings.target * 1e3:.0f} ms,"
-          " the rows of a case interleaved"
+    if args.cpu_time:
+        timing.clock = time.process_time
+    print(f"  timing: median of up to {ctx.settings.repeat} samples of >= {ctx.settings.target * 1e3:.0f} ms"
+          f"{' of process CPU time' if args.cpu_time else ''}, the rows of a case interleaved"
           f"{' (--quick)' if args.quick else ''}; correctness rtol={RTOL:g}, atol={ATOL:g} x max|ref|")
     groups = []
     for name in args.names:

@@ -126,6 +126,19 @@ def check_add4(check):
     check("add4: hand-written vs models.add4", hw.add4(a, b, c, d), models.add4(a, b, c, d), 0.0)
 
 
+def check_train_steps(check):
+    """The hand-written optimizer steps against the formulas written out in models.py, on NumPy."""
+    params, x, y = models.mlp_inputs(**models.MLP_LARGE)
+    _, grads = hw.mlp_value_and_grad(params, x, y)
+    for name, by_hand, written, hyper in (("momentum", hw.mlp_train_step_momentum, models.momentum_step,
+                                           models.MOMENTUM),
+                                          ("adam", hw.mlp_train_step_adam, models.adam_step, models.ADAM)):
+        state = models.optimizer_state(name, params)
+        _, new_params, new_state = by_hand(params, state, x, y, **hyper)
+        check(f"train_step/{name}: params and state vs models.{name}_step", (new_params, new_state),
+              written(np, params, grads, state), EXACT_RTOL)
+
+
 def main():
     check = Checker()
     print("self-check of the hand-written NumPy baselines")
@@ -137,5 +150,6 @@ def main():
     check_hessian(check)
     check_scan(check)
     check_add4(check)
+    check_train_steps(check)
     print(f"{'FAILED' if check.failed else 'all passed'}: {check.failed} failure(s)")
     return 1 if check.failed else 0

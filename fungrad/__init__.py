@@ -4,6 +4,7 @@ from fungrad import tree_util as tree_util
 from fungrad import tree as tree
 from fungrad import numpy as numpy
 from fungrad import nn as nn
+from fungrad import dtypes as dtypes
 from fungrad import random as random
 from fungrad import debug as debug
 from fungrad.api import (

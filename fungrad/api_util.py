@@ -19,6 +19,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from fungrad.core import Tracer, get_aval
+from fungrad.dtypes import checked_input
 from fungrad.errors import InvalidArgumentError
 from fungrad.ir import ShapedArray
 from fungrad.tree_util import PyTreeDef, tree_flatten, tree_unflatten
@@ -26,10 +27,14 @@ from fungrad.tree_util import PyTreeDef, tree_flatten, tree_unflatten
 
 def as_leaf(x: Any, where: str = "an argument") -> Any:
     """An array (or tracer) for a leaf; Python and NumPy scalars become 0-d arrays."""
-    if isinstance(x, (np.ndarray, Tracer)):
+    if type(x) is np.ndarray and x.dtype.kind in "fiubc" and x.dtype.isnative:
+        return x
+    if isinstance(x, np.ndarray):
+        return checked_input(x, where)
+    if isinstance(x, Tracer):
         return x
     if isinstance(x, (bool, int, float, complex, np.generic)):
-        return np.asarray(x)
+        return checked_input(np.asarray(x), where)
     raise InvalidArgumentError(
         f"{where} has a leaf of type {type(x).__name__}, which is not an array: transformed "
         "functions take arrays, scalars and pytrees (tuples, lists, dicts, dataclasses) of them. "
@@ -85,14 +90,27 @@ def flatten_fun(fun: Callable[..., Any], in_tree: PyTreeDef,
     return flat, out_tree
 
 
+def _is_int(i: Any) -> bool:
+    return isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_))
+
+
 def normalize_argnums(argnums: int | Sequence[int], nargs: int, fname: str) -> tuple[int, ...]:
-    """``argnums`` as non-negative positions, checked against ``nargs`` positional arguments."""
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    """``argnums`` as non-negative positions; wrong types, repeats and out-of-range are errors."""
+    if _is_int(argnums):
+        nums: tuple[Any, ...] = (argnums,)
+    elif isinstance(argnums, (tuple, list)) and all(_is_int(i) for i in argnums):
+        nums = tuple(argnums)
+    else:
+        raise TypeError(f"{fname}: argnums must be an int or a tuple of ints, got {argnums!r}")
     for i in nums:
         if not -nargs <= i < nargs:
             raise ValueError(f"{fname}: argnums {argnums} out of range for {nargs} positional "
                              f"argument{'s' if nargs != 1 else ''}")
-    return tuple(i % nargs for i in nums)
+    out = tuple(int(i) % nargs for i in nums)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{fname}: argnums {argnums} names an argument more than once; list each "
+                         f"argument once (its gradient would otherwise be split between entries)")
+    return out
 
 
 def splice_args(args: Sequence[Any], argnums: Sequence[int], values: Sequence[Any]) -> list[Any]:

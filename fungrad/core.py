@@ -161,19 +161,25 @@ class Tracer:
         return self.aval.size
 
     # -- conversions to Python values: only where the value is concrete
+    # ``bool`` (``if x > 0``) loses nothing; the other conversions would drop a derivative,
+    # so a tracer may refuse them (``python_value``).
     def __bool__(self) -> bool: return bool(self.concrete_value())
-    def __int__(self) -> int: return int(self.concrete_value())
-    def __float__(self) -> float: return float(self.concrete_value())
-    def __complex__(self) -> complex: return complex(self.concrete_value())
+    def __int__(self) -> int: return int(self.python_value("int()"))
+    def __float__(self) -> float: return float(self.python_value("float()"))
+    def __complex__(self) -> complex: return complex(self.python_value("complex()"))
 
     def __index__(self) -> int:
-        return int(self.concrete_value().__index__())
+        return int(self.python_value("__index__").__index__())
 
     def item(self) -> Any:
-        return self.concrete_value().item()
+        return self.python_value(".item()").item()
 
     def tolist(self) -> Any:
-        return self.concrete_value().tolist()
+        return self.python_value(".tolist()").tolist()
+
+    def python_value(self, conversion: str) -> Any:
+        """The concrete value for a conversion to Python numbers (``float(x)``...)."""
+        return self.concrete_value()
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
         raise TracerArrayConversionError(

@@ -31,11 +31,15 @@ class ShapedArray:
     f64[2,3]
     """
 
-    __slots__ = ("shape", "dtype")
+    __slots__ = ("shape", "dtype", "weak_type")
 
-    def __init__(self, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype[Any],
+                 weak_type: bool = False) -> None:
         self.shape = shape
         self.dtype = dtype
+        # A Python scalar passed to jit: it promotes like one (``f32 * 2.0`` stays f32). Only
+        # arguments carry it; every operation's result is strongly typed.
+        self.weak_type = weak_type
 
     @property
     def ndim(self) -> int:

@@ -4,7 +4,9 @@ Pick one with the HYPOTHESIS_PROFILE environment variable.
 """
 
 import os
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -18,3 +20,12 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 import fungrad.typecheck  # noqa: E402
 
 fungrad.typecheck.check_enabled = True
+
+
+@pytest.fixture(scope="session")
+def optax() -> Any:
+    """optax as a test oracle (skips when absent), with JAX in float64 so both sides compute alike."""
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_platforms", "cpu")
+    jax.config.update("jax_enable_x64", True)
+    return pytest.importorskip("optax")

@@ -19,6 +19,7 @@ import fungrad
 from fungrad import lax
 from fungrad.core import Primitive
 from fungrad.lax import elementwise
+from fungrad.lax.elementwise import logaddexp
 from fungrad.test_util import check_grads
 
 F64, F32 = np.dtype(np.float64), np.dtype(np.float32)
@@ -98,6 +99,7 @@ UNARY: list[Rule] = [
     Rule("atanh", lax.atanh, (UNIT,), (lambda x: 1 / (1 - x ** 2),)),
     Rule("sqrt", lax.sqrt, (POS,), (lambda x: 0.5 / np.sqrt(x),)),
     Rule("rsqrt", lax.rsqrt, (POS,), (lambda x: -0.5 * x ** -1.5,)),
+    Rule("cbrt", lax.cbrt, (R,), (lambda x: np.cbrt(x) ** -2 / 3,), signed(0.2, 3.0)),
     Rule("abs", lax.abs, (R,), (np.sign,), signed(0.2, 3.0)),
     Rule("logistic", lax.logistic, (R,), (lambda x: np.exp(-x) / (1 + np.exp(-x)) ** 2,)),
     Rule("erf", lax.erf, (R,), (lambda x: 2 / np.sqrt(np.pi) * np.exp(-x ** 2),)),
@@ -122,6 +124,8 @@ BINARY: list[Rule] = [
     Rule("min", lax.min, (R, R), (lambda x, y: (x < y) * 1.0, lambda x, y: (y < x) * 1.0), grid),
     Rule("atan2", lax.atan2, (POS, R),
          (lambda x, y: y / (x ** 2 + y ** 2), lambda x, y: -x / (x ** 2 + y ** 2))),
+    Rule("logaddexp", logaddexp, (R, R),
+         (lambda x, y: 1 / (1 + np.exp(y - x)), lambda x, y: 1 / (1 + np.exp(x - y)))),
     Rule("rem", lax.rem, (R, (0.5, 2.0)), (lambda x, y: np.ones_like(x),
                                            lambda x, y: -np.floor(x / y)), rem_safe),
 ]

@@ -9,6 +9,8 @@ import copy
 import operator
 from typing import Any, Callable
 
+import math
+
 import numpy as np
 import pytest
 
@@ -117,7 +119,16 @@ def test_conversions_are_concrete_only_where_possible() -> None:
     # without jit, primal values are concrete during grad: Python control flow works
     g = fungrad.grad(lambda x: x * 2.0 if x > 0 else x * 3.0)
     assert g(1.0) == 2.0 and g(-1.0) == 3.0
-    assert fungrad.grad(lambda x: x * float(x) + int(x) + x.item())(2.0) == 2.0  # constants
+    # a Python number would drop the derivative silently: refused, as in JAX
+    for convert in (float, int, complex, lambda x: x.item(), lambda x: x.tolist(), np.float64,
+                    math.sin):
+        with pytest.raises((ConcretizationError, TracerArrayConversionError),
+                           match="test_array_methods.py"):
+            fungrad.grad(lambda x: x * convert(x))(2.0)
+    const = fungrad.grad(lambda x: x * float(fungrad.lax.stop_gradient(x)))(2.0)
+    assert const == 2.0
+    n = fungrad.grad(lambda x, n: x * int(n), argnums=(0, 1), allow_int=True)(2.0, 3)
+    assert n[0] == 3.0
     with pytest.raises(ConcretizationError, match="test_array_methods.py"):
         fungrad.make_jaxpr(lambda x: x * 2.0 if x > 0 else x)(1.0)
     with pytest.raises(TracerArrayConversionError, match="fungrad.numpy"):

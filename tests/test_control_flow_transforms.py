@@ -58,7 +58,7 @@ def _cond(x: Any) -> Any:
 
 
 def _cond_ref(x: Any) -> Any:
-    return fnp.sum(fnp.sin(x) * x) if float(fnp.sum(x)) > 0.2 else fnp.prod(x)
+    return fnp.sum(fnp.sin(x) * x) if fnp.sum(x) > 0.2 else fnp.prod(x)
 
 
 BRANCHES = [lambda v: fnp.sum(v * v), lambda v: fnp.sum(fnp.exp(v)), lambda v: v[0] * v[1]]
@@ -69,7 +69,7 @@ def _switch(x: Any) -> Any:
 
 
 def _switch_ref(x: Any) -> Any:
-    return BRANCHES[min(max(int(float(fnp.sum(x)) * 2.0), 0), 2)](x)
+    return BRANCHES[min(max(int(float(lax.stop_gradient(fnp.sum(x))) * 2.0), 0), 2)](x)
 
 
 def _fori(x: Any) -> Any:
@@ -89,7 +89,7 @@ def _while(x: Any) -> Any:
 
 def _while_ref(x: Any) -> Any:
     c = x + 2.0
-    while float(fnp.sum(c)) < 4.0:
+    while fnp.sum(c) < 4.0:
         c = c * 1.5 + x * x
     return fnp.sum(c)
 

@@ -29,7 +29,7 @@ UNARY_DOMAINS = {
     "cos": (-3, 3), "tan": (-1.2, 1.2), "asin": (-0.9, 0.9), "acos": (-0.9, 0.9),
     "atan": (-3, 3), "sinh": (-2, 2), "cosh": (-2, 2), "tanh": (-2, 2), "asinh": (-3, 3),
     "acosh": (1.2, 3), "atanh": (-0.9, 0.9), "sqrt": (0.2, 3), "rsqrt": (0.2, 3),
-    "abs": (0.2, 3), "logistic": (-3, 3), "erf": (-2, 2),
+    "abs": (0.2, 3), "logistic": (-3, 3), "erf": (-2, 2), "cbrt": (0.2, 3),
 }
 SPECIAL_DOMAINS = {"erf_inv": (-0.9, 0.9), "erfc": (-2, 2), "lgamma": (0.3, 3), "digamma": (0.3, 3),
                    "ndtri": (0.05, 0.95)}

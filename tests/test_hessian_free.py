@@ -128,6 +128,21 @@ def test_jitted_step_equals_the_eager_step():
     np.testing.assert_allclose(ravel_pytree(eager)[0], ravel_pytree(jitted)[0], rtol=1e-10)
 
 
+def test_is_a_gradient_transformation_that_chains_with_the_first_order_ones():
+    """hessian_free is optax-shaped: chain passes the extra arguments (inputs, targets) through."""
+    params, x, _ = mlp_setup((3, 4, 3), n=6)
+    y = np.eye(3)[np.arange(6) % 3]
+    g = fungrad.grad(lambda p: cross_entropy(mlp(p, x), y))(params)
+    hf = fungrad.optim.hessian_free(mlp, cross_entropy, damping=0.1)
+    assert isinstance(hf, fungrad.optim.GradientTransformationExtraArgs)
+    alone, _ = hf.update(g, hf.init(params), params, inputs=x, targets=y)
+    clipped = fungrad.optim.chain(hf, fungrad.optim.clip_by_global_norm(1e-3))
+    updates, _ = clipped.update(g, clipped.init(params), params, inputs=x, targets=y)
+    norm = np.linalg.norm(ravel_pytree(alone)[0])
+    assert norm > 1e-3
+    np.testing.assert_allclose(ravel_pytree(updates)[0], ravel_pytree(alone)[0] * (1e-3 / norm), rtol=1e-10)
+
+
 def test_bad_configuration_is_a_clear_error():
     with pytest.raises(ValueError, match="curvature"):
         hessian_free(mlp, mse, curvature="hessian")

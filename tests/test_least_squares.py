@@ -106,7 +106,7 @@ def test_x_scale_array_is_minpack_diag():
 
 def test_eager_mode_allows_python_control_flow():
     def piecewise(p, t, y):
-        scale = 2.0 if float(p[0]) > 0 else 1.0       # needs a concrete value
+        scale = 2.0 if p[0] > 0 else 1.0       # needs a concrete value
         return scale * (p[0] * fnp.exp(-p[1] * t) - y)
     with pytest.raises(fungrad.errors.ConcretizationError, match="jit=False"):
         least_squares(piecewise, np.array([1.0, 0.5]), T, Y)

@@ -7,12 +7,16 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from fungrad import core
-from fungrad.api.util import check_differentiable, check_scalar_output, finalize_tree
+from fungrad.api.util import (
+    check_differentiable, check_scalar_output, check_tangent_dtype, finalize_tree, tangent_result,
+)
 from fungrad.api_util import flatten_fun, flatten_leaves, normalize_argnums, splice_args
 from fungrad.core import get_aval
+from fungrad.dtypes import float0_zeros, has_tangent_space
 from fungrad.interpreters.ad import Zero, jvp_flat
+from fungrad.interpreters.aliasing import detach, owners
+from fungrad.interpreters.reverse import detach_outputs, linearize_flat, vjp_flat
 from fungrad.lax.registry import instantiate
-from fungrad.interpreters.reverse import linearize_flat, vjp_flat
 from fungrad.interpreters.staging import StagingTrace
 from fungrad.interpreters.transpose import backward_pass
 from fungrad.ir import Jaxpr, ShapedArray
@@ -40,8 +44,7 @@ def _check_tangents(primals: Sequence[Any], tangents: Sequence[Any], what: str) 
         pa, ta = p if type(p) is ShapedArray else get_aval(p), get_aval(t)
         if pa.shape != ta.shape:
             raise ValueError(f"{what}: shape {ta.shape} does not match the primal's {pa.shape}")
-        if pa.dtype != ta.dtype and pa.dtype.kind in "fc":
-            raise TypeError(f"{what}: dtype {ta.dtype} does not match the primal's {pa.dtype}")
+        check_tangent_dtype(pa.dtype, ta.dtype, what)
 
 
 def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
@@ -60,11 +63,13 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
         raise TypeError(f"jvp: primal structure {p_tree} and tangent structure {t_tree} differ")
     _check_tangents(p_leaves, t_leaves, "jvp tangent")
     flat, out_tree = flatten_fun(_with_aux(fun, has_aux, "jvp"), p_tree)
-    t_leaves = [t if get_aval(p).dtype.kind in "fc" else Zero(get_aval(p))
+    t_leaves = [t if has_tangent_space(get_aval(p).dtype) else Zero(get_aval(p))
                 for p, t in zip(p_leaves, t_leaves)]
     outs, out_ts = jvp_flat(flat, p_leaves, t_leaves)
+    callers = owners([*p_leaves, *t_leaves])
+    outs = detach_outputs(list(zip(outs, out_ts)), callers)
     (out, aux) = tree_unflatten(out_tree(), outs)
-    (out_t, _) = tree_unflatten(out_tree(), [instantiate(t) for t in out_ts])
+    (out_t, _) = tree_unflatten(out_tree(), [detach(tangent_result(t), callers) for t in out_ts])
     result = (finalize_tree(out), finalize_tree(out_t))
     return result + (finalize_tree(aux),) if has_aux else result
 
@@ -79,29 +84,39 @@ def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[...
     """
     leaves, in_tree = flatten_leaves(primals, "a linearize primal")
     flat, out_store = flatten_fun(fun, in_tree)
-    outs, linear = linearize_flat(flat, leaves)
+    outs, linear = linearize_flat(flat, leaves, keep=True)
     out_tree = out_store()
+    saved = owners(linear.consts)
 
     def f_jvp(*tangents: Any) -> Any:
         t_leaves, t_tree = flatten_leaves(tangents, "a tangent")
         if t_tree != in_tree:
             raise TypeError(f"linearize: tangent structure {t_tree} does not match {in_tree}")
         _check_tangents(leaves, t_leaves, "linearize tangent")
-        return finalize_tree(tree_unflatten(out_tree, core.call_jaxpr(linear, *t_leaves)))
+        outs = core.call_jaxpr(linear, *[t if has_tangent_space(t.dtype) else
+                                         np.zeros(t.shape, get_aval(p).dtype)
+                                         for p, t in zip(leaves, t_leaves)])
+        taken = saved | owners(t_leaves)
+        outs = [detach(o, taken) if has_tangent_space(get_aval(o).dtype) else
+                float0_zeros(get_aval(o).shape) for o in outs]
+        return finalize_tree(tree_unflatten(out_tree, outs))
 
     return finalize_tree(tree_unflatten(out_tree, outs)), f_jvp
 
 
 def _pullback(linear: Jaxpr, out_tree: PyTreeDef, out_avals: Sequence[Any],
               in_tree: PyTreeDef, residuals: Sequence[Any], ct: Any) -> Any:
-    """The cotangent of the primals for the output cotangent ``ct`` (see ``vjp``)."""
+    """The cotangent of the primals for the output cotangent ``ct`` (see ``vjp``); it never
+    shares memory with ``ct`` or with the residuals, which later calls reuse."""
     ct_leaves, ct_tree = flatten_leaves(ct, "a cotangent")
     if ct_tree != out_tree:
         raise TypeError(f"vjp: cotangent structure {ct_tree} does not match the output "
                         f"structure {out_tree}")
     _check_tangents(out_avals, ct_leaves, "vjp cotangent")
     extra = [Zero(a) for a in linear.out_avals[len(out_avals):]]
-    cts = [instantiate(c) for c in backward_pass(linear, residuals, [*ct_leaves, *extra])]
+    taken = owners(residuals) | owners(ct_leaves)
+    cts = [detach(tangent_result(c), taken)
+           for c in backward_pass(linear, residuals, [*ct_leaves, *extra])]
     return finalize_tree(tree_unflatten(in_tree, cts))
 
 
@@ -118,7 +133,7 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     """
     leaves, in_tree = flatten_leaves(primals, "a vjp primal")
     flat, both_store = flatten_fun(_with_aux(fun, has_aux, "vjp"), in_tree)
-    outs, linear = linearize_flat(flat, leaves)
+    outs, linear = linearize_flat(flat, leaves, keep=True)
     both_tree = both_store()
     out_and_aux = tree_unflatten(both_tree, outs)
     out = out_and_aux[0]
@@ -164,7 +179,8 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
         value = outs[0]
         ct = np.ones((), get_aval(value).dtype)
         cts = pullback([ct] + [Zero(get_aval(a)) for a in outs[1:]])
-        grads = [instantiate(c) if type(c) is Zero else c for c in cts]
+        callers = owners([*leaves, *tree_flatten(args)[0]])
+        grads = [detach(tangent_result(c), callers) for c in cts]
         g_tree = tree_unflatten(in_tree, grads)
         g_out = g_tree[0] if isinstance(argnums, int) else tuple(g_tree)
         g_out = finalize_tree(g_out)

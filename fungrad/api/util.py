@@ -6,7 +6,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from fungrad.core import Tracer, get_aval
+from fungrad.dtypes import float0, float0_zeros, has_tangent_space
 from fungrad.errors import NotDifferentiableError
+from fungrad.interpreters.ad import Zero
+from fungrad.lax.registry import instantiate
 from fungrad.tree_util import tree_flatten, tree_unflatten
 
 
@@ -77,3 +80,23 @@ def finalize(x: Any) -> Any:
 def finalize_tree(tree: Any) -> Any:
     leaves, treedef = tree_flatten(tree)
     return tree_unflatten(treedef, [finalize(x) for x in leaves])
+
+
+def tangent_result(t: Any) -> Any:
+    """A tangent or cotangent handed to the user: a symbolic zero becomes an array of zeros, of
+    dtype ``float0`` for an integer or boolean value (JAX's convention)."""
+    if type(t) is not Zero:
+        return t
+    return instantiate(t) if has_tangent_space(t.aval.dtype) else float0_zeros(t.aval.shape)
+
+
+def check_tangent_dtype(primal_dtype: np.dtype[Any], dtype: np.dtype[Any], what: str) -> None:
+    """A tangent must have its primal's dtype; an integer or boolean primal's must be float0."""
+    if has_tangent_space(primal_dtype):
+        if dtype != primal_dtype:
+            raise TypeError(f"{what}: dtype {dtype} does not match the primal's {primal_dtype}")
+    elif dtype != float0:
+        raise TypeError(
+            f"{what}: the primal has dtype {primal_dtype}, which has no derivative, so its "
+            f"tangent must have dtype float0 (fungrad.dtypes.float0), got {dtype}. Pass "
+            f"np.zeros(shape, fungrad.dtypes.float0)")

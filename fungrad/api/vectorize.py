@@ -11,6 +11,7 @@ from fungrad.api.util import check_differentiable, check_output_dtype, finalize_
 from fungrad.api_util import flatten_fun, flatten_leaves, normalize_argnums, splice_args
 from fungrad.core import get_aval
 from fungrad.interpreters.ad import Zero, jvp_flat
+from fungrad.interpreters.aliasing import detach, owners
 from fungrad.lax.registry import bdim_to_front, instantiate, moveaxis
 from fungrad.interpreters.batching import batch_flat
 from fungrad.interpreters.reverse import vjp_flat
@@ -86,20 +87,31 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
             raise ValueError(f"vmap axis_size={axis_size} but the mapped inputs have size {size}")
         flat, out_store = flatten_fun(fun, in_tree, lambda a: (a, kwargs),
                                       "the output of a vmapped function")
+        # An unmapped Python scalar reaches the function as it is, so it stays weakly typed
+        # (``f32_array * 2.0`` is float32, as without vmap).
+        raw = tree_flatten(args)[0]
+        leaves = [r if d is None and type(r) in (bool, int, float, complex) else x
+                  for r, x, d in zip(raw, leaves, dims)]
         outs, out_dims = batch_flat(flat, leaves, dims, int(size),  # type: ignore[arg-type]
                                     axis_name)
         out_tree = out_store()
         out_ax = _broadcast_prefix(out_axes, tree_unflatten(out_tree, outs), "out_axes")
         final = []
+        callers = owners(leaves)
         for o, d, ax in zip(outs, out_dims, out_ax):
             if ax is None:
                 if d is not None:
                     raise ValueError("vmap out_axes=None, but the output depends on the mapped "
                                      "axis (it is batched)")
-                final.append(o)
-                continue
-            o = bdim_to_front(o, d, int(size))  # type: ignore[arg-type]
-            final.append(moveaxis(o, 0, ax))
+            else:
+                nd = get_aval(o).ndim + (d is None)
+                if not -nd <= ax < nd:
+                    raise ValueError(f"vmap out_axes {ax} is out of range for an output of rank "
+                                     f"{nd} (the batched output of rank {nd - 1} plus the mapped "
+                                     f"axis)")
+                o = moveaxis(bdim_to_front(o, d, int(size)), 0, ax)  # type: ignore[arg-type]
+            # An output the mapped axis never touched may be a closed-over array itself.
+            final.append(o.copy() if d is None and type(o) is np.ndarray else detach(o, callers))
         return finalize_tree(tree_unflatten(out_tree, final))
 
     return vmapped

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from fungrad import typecheck
-from fungrad.core import Primitive, effectful, impl_rules
+from fungrad.core import Primitive, Tracer, effectful, impl_rules
 from fungrad.interpreters.named_axes import axis_name_rules
 from fungrad.ir import Atom, Eqn, Jaxpr, Literal, ShapedArray, Var
 
@@ -37,7 +37,10 @@ class Rewriter:
         self.eqns: list[Eqn] = []
         self.constvars = list(jaxpr.constvars)
         self.consts = list(jaxpr.consts)
-        self.value_of: dict[Var, Any] = dict(zip(jaxpr.constvars, jaxpr.consts))
+        # Only concrete consts are known values; a const that is an outer transform's tracer
+        # (an inner jit closing over it) is just an input of this program.
+        self.value_of: dict[Var, Any] = {v: c for v, c in zip(jaxpr.constvars, jaxpr.consts)
+                                         if not isinstance(c, Tracer)}
         self.producer: dict[Var, Eqn] = {}
         self._uses: dict[Var, int] | None = None
 

@@ -12,7 +12,9 @@ import numpy as np
 
 from fungrad import core
 from fungrad.core import Primitive, Trace, Tracer, get_aval
+from fungrad.errors import ConcretizationError
 from fungrad.interpreters.staging import StagingTracer
+from fungrad.source_info import at_user_line
 from fungrad.ir import ShapedArray
 
 
@@ -86,22 +88,40 @@ class JVPTracer(Tracer):
         p = self.primal
         return p.concrete_value() if isinstance(p, Tracer) else np.asarray(p)
 
+    def python_value(self, conversion: str) -> Any:
+        """Refused for a value being differentiated: the Python number would drop its derivative."""
+        if self.dtype.kind in "fc":
+            raise ConcretizationError(
+                f"{conversion} was called on a value being differentiated ({self.aval}): a Python "
+                f"number (also from np.float64(x) or math functions) would silently drop its "
+                f"derivative. Keep it an array and use fungrad.numpy on it (fnp.sin(x), x * 2.0), "
+                f"or wrap it in lax.stop_gradient if it is meant as a constant. Comparisons "
+                f"(`if x > 0:`) work as they are{at_user_line()}")
+        return self.concrete_value()
+
 
 class JVPTrace(Trace):
     """Pushes tangents forward through each primitive with its JVP rule.
 
     ``eager`` is set by ``linearize`` when the parent is a partial evaluator over concrete
-    values: ``linearize_rules`` then take the primitives they know in one step.
+    values: ``linearize_rules`` then take the primitives they know in one step. ``seen``, when
+    a list, collects the arrays that enter from outside (closed-over constants), so that
+    ``vjp`` can tell which saved values belong to the caller (see ``aliasing``).
     """
 
-    __slots__ = ("eager",)
+    __slots__ = ("eager", "seen")
 
-    def __init__(self, parent: Trace | None, eager: bool = False) -> None:
+    def __init__(self, parent: Trace | None, eager: bool = False,
+                 seen: list[Any] | None = None) -> None:
         super().__init__(parent)
         self.eager = eager
+        self.seen = seen
 
     def process_primitive(self, prim: Primitive, args: Sequence[Any],
                           params: dict[str, Any]) -> Any:
+        seen = self.seen
+        if seen is not None:
+            seen.extend(a for a in args if type(a) is np.ndarray)
         if self.eager:
             rule = linearize_rules.get(prim)
             if rule is not None:

@@ -7,8 +7,10 @@ cache, so dropping the function frees its traces.
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import threading
+import weakref
 from collections import OrderedDict
 from typing import Any, Callable, NamedTuple, Sequence
 
@@ -23,12 +25,14 @@ from fungrad.interpreters.staging import trace_to_jaxpr
 from fungrad.ir import Jaxpr, ShapedArray
 from fungrad.compiler.codegen import Compiled, compile_jaxpr
 from fungrad.compiler.passes import optimize
+from fungrad.jit.donation import any_used_up, can_take, check_not_used_up, use_up
 from fungrad.jit.primitive import call
 from fungrad.lax.jaxpr_util import split_consts
 from fungrad.tree_util import PyTreeDef, tree_flatten, tree_unflatten
 
 logger = logging.getLogger("fungrad.jit")
 _ndarray = np.ndarray
+_PY_SCALARS = (bool, int, float, complex)
 
 
 class CacheInfo(NamedTuple):
@@ -96,6 +100,24 @@ class _Entry:
         return self._call
 
 
+# The trace caches of jitted functions, per function (held weakly) and jit options: ``jit(f)``
+# called again on the same ``f`` (a ``jit`` inside a loop) finds what earlier ones traced.
+# The lock guards a cache's order and size, and is never held while tracing.
+_Cache = tuple[OrderedDict[Any, _Entry], threading.Lock]
+_caches: weakref.WeakKeyDictionary[Any, dict[Any, _Cache]] = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def shared_cache(fun: Callable[..., Any], options: Any) -> _Cache:
+    """The trace cache of ``jit(fun, **options)`` and its lock, shared by every such jit."""
+    fresh: _Cache = (OrderedDict(), threading.Lock())
+    try:
+        with _caches_lock:
+            return _caches.setdefault(fun, {}).setdefault(options, fresh)
+    except TypeError:  # not weakly referenceable or not hashable: a cache of its own
+        return fresh
+
+
 class JitFunction:
     """A jitted function: call it like the original; see ``jit``."""
 
@@ -109,11 +131,11 @@ class JitFunction:
         self._static_nums = self._static.nums
         self._donate = tuple(sorted(set(donate_argnums)))
         self._simple = not self._static and not self._donate
-        self._cache: OrderedDict[Any, _Entry] = OrderedDict()
+        self._cache, self._lock = shared_cache(
+            fun, (self._static_nums, tuple(static_argnames), self._donate))
         self._maxsize = int(config.jit_cache_size)
         self._hits = 0
         self._misses = 0
-        self._lock = threading.Lock()  # guards the cache's order and size, never held to trace
 
     # ------------------------------------------------------------ calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -126,6 +148,8 @@ class JitFunction:
                 return self._call_general(args, kwargs)
             entry = self._cache.get(key)
             if entry is not None and core.current_trace() is EVAL_TRACE:
+                if any_used_up():
+                    check_not_used_up(leaves, self._name)
                 self._hits += 1
                 if len(self._cache) > 1:
                     self._touch(key)
@@ -134,7 +158,12 @@ class JitFunction:
 
     def _call_general(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         leaves, treedef, statics = self._split(args, kwargs)
+        weak = tuple(type(x) in _PY_SCALARS for x in leaves)
         leaves = [as_leaf(x, f"an argument of jit({self._name})") for x in leaves]
+        if any(weak):
+            statics += (("weak", weak),)
+        if any_used_up():
+            check_not_used_up(leaves, self._name)
         key = self._key(treedef, [core.get_aval(x) for x in leaves], statics)
         entry = self._lookup(key, args, kwargs, treedef, statics)
         staged = core.current_trace() is not EVAL_TRACE or any(
@@ -143,7 +172,9 @@ class JitFunction:
             jaxpr, consts = entry.closed_call()
             outs = call(jaxpr, consts, leaves, self._name)
         elif self._donate:
-            outs = entry.compiled(self._donated(args, kwargs, leaves)).fn(*leaves)
+            donated = self._donated(args, kwargs, leaves)
+            outs = use_up([x for x, d in zip(leaves, donated) if d],
+                          entry.compiled(donated).fn(*leaves))
         else:
             outs = entry.fn(*leaves)
         return tree_unflatten(entry.out_tree, outs)
@@ -198,7 +229,11 @@ class JitFunction:
 
     def _trace(self, args: tuple[Any, ...], kwargs: dict[str, Any], treedef: PyTreeDef,
                key: Any) -> tuple[_Entry, bool]:
-        avals = [ShapedArray(s, d) for s, d in key[1:1 + treedef.num_leaves]]
+        last = key[-1]
+        weak = dict(last[1]).get("weak", ()) if type(last) is tuple and last[:1] == ("static",) \
+            else ()
+        avals = [ShapedArray(s, d, bool(weak) and weak[i])
+                 for i, (s, d) in enumerate(key[1:1 + treedef.num_leaves])]
 
         def rebuild(dyn: Any) -> tuple[Sequence[Any], dict[str, Any]]:
             if self._static:
@@ -208,6 +243,9 @@ class JitFunction:
         flat, out_tree = flatten_fun(self._fun, treedef, rebuild,
                                      f"the output of jit({self._name})")
         jaxpr = trace_to_jaxpr(flat, avals)
+        # Arrays the function closes over are captured as they are now (JAX's rule): editing
+        # them later changes nothing until the cache is cleared, whatever the optimizer folds.
+        jaxpr.consts[:] = [c.copy() if type(c) is np.ndarray else c for c in jaxpr.consts]
         cacheable = not any(isinstance(c, Tracer) for c in jaxpr.consts)
         if config.jit_optimize:
             jaxpr = optimize(jaxpr)
@@ -230,7 +268,7 @@ class JitFunction:
             dyn_index += 1
         for j, flag in enumerate(mark):
             x = leaves[j]
-            if flag and not (type(x) is _ndarray and x.flags.writeable and x.flags.owndata
+            if flag and not (can_take(x)
                              and not any(k != j and np.may_share_memory(x, y)
                                          for k, y in enumerate(leaves))):
                 mark[j] = False
@@ -366,7 +404,33 @@ def jit(fun: Callable[..., Any] | None = None, *, static_argnums: int | Sequence
               else tuple(static_argnames),
               donate_argnums=_argnums(donate_argnums))
     if fun is None:
-        return lambda f: JitFunction(f, **kw)  # type: ignore[arg-type]
+        return lambda f: jit(f, static_argnums=static_argnums, static_argnames=static_argnames,
+                             donate_argnums=donate_argnums)
     if not callable(fun):
         raise TypeError(f"jit expects a callable, got {type(fun).__name__}")
+    _check_arguments_exist(fun, kw)
     return JitFunction(fun, **kw)  # type: ignore[arg-type]
+
+
+def _check_arguments_exist(fun: Callable[..., Any], kw: dict[str, Any]) -> None:
+    """``static_argnums``/``donate_argnums`` in range and ``static_argnames`` known, for a
+    function whose signature says how many arguments it takes (JAX checks the same)."""
+    try:
+        params = list(inspect.signature(fun).parameters.values())
+    except (TypeError, ValueError):
+        return
+    kinds = {p.kind for p in params}
+    name = getattr(fun, "__name__", "the function")
+    if inspect.Parameter.VAR_POSITIONAL not in kinds:
+        n = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+        for what in ("static_argnums", "donate_argnums"):
+            for i in kw[what]:
+                if not -n <= i < n:
+                    raise ValueError(f"jit({name}): {what} {i} is out of range: the function "
+                                     f"takes {n} positional argument{'s' if n != 1 else ''}")
+    if inspect.Parameter.VAR_KEYWORD not in kinds:
+        names = {p.name for p in params}
+        for a in kw["static_argnames"]:
+            if a not in names:
+                raise ValueError(f"jit({name}): static_argnames {a!r} is not a parameter of "
+                                 f"the function (it has {sorted(names)})")

@@ -1,7 +1,7 @@
 """``fungrad.lax``: the primitives, as functions (no dtype promotion, like ``jax.lax``)."""
 from fungrad.lax.elementwise import (
     abs, acos, acosh, add, asin, asinh, atan, atan2, atanh, bitwise_and, bitwise_not, bitwise_or,
-    bitwise_xor, ceil, convert_element_type, cos, cosh, div, eq, erf, exp, expm1, floor, ge, gt,
+    bitwise_xor, cbrt, ceil, convert_element_type, cos, cosh, div, eq, erf, exp, expm1, floor, ge, gt,
     integer_pow, is_finite, le, log, log1p, logistic, lt, max, min, mul, ne, neg, nextafter, pow,
     rem, round, rsqrt, select, sign, sin, sinh, sqrt, sub, tan, tanh,
 )

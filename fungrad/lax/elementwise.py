@@ -128,7 +128,9 @@ def _abs_shape(x: ShapedArray) -> ShapedArray:
 
 
 def _abs_real_coef(ans: Any, x: Any) -> Any:
-    return sign(x)
+    """1 where x >= 0 (0 included, as in JAX), -1 elsewhere."""
+    one = _ones_like(x)
+    return select(ge(x, 0.0), one, neg(one))
 
 
 def _abs_jvp(t: Any, ans: Any, x: Any) -> Any:
@@ -194,6 +196,9 @@ min_p = binary("min", np.minimum, lambda t, ans, x, y: mul(t, _balanced_pick(y, 
 atan2_p = binary("atan2", np.arctan2,
                  lambda t, ans, x, y: mul(t, div(y, add(mul(x, x), mul(y, y)))),
                  lambda t, ans, x, y: neg(mul(t, div(x, add(mul(x, x), mul(y, y))))))
+logaddexp_p = binary("logaddexp", np.logaddexp,
+                     lambda t, ans, x, y: mul(t, _logaddexp_weight(x, ans)),
+                     lambda t, ans, x, y: mul(t, _logaddexp_weight(y, ans)))
 rem_p = binary("rem", np.remainder, lambda t, ans, x, y: t,
                lambda t, ans, x, y: neg(mul(t, floor(div(x, y)))))
 nextafter_p = binary("nextafter", np.nextafter, "zero")
@@ -225,6 +230,7 @@ asinh_p = unary("asinh", np.arcsinh, times(lambda ans, x: rsqrt(add(mul(x, x), 1
 acosh_p = unary("acosh", np.arccosh, times(lambda ans, x: rsqrt(mul(sub(x, 1), add(x, 1)))))
 atanh_p = unary("atanh", np.arctanh, over(lambda ans, x: mul(sub(1, x), add(1, x))))
 sqrt_p = unary("sqrt", np.sqrt, over(lambda ans, x: mul(ans, 2)))
+cbrt_p = unary("cbrt", np.cbrt, over(lambda ans, x: mul(mul(ans, ans), 3)))  # inf at 0, as JAX
 rsqrt_p = unary("rsqrt", _rsqrt, times(lambda ans, x: mul(div(ans, x), -0.5)))
 abs_p = unary("abs", np.abs, lambda t, ans, x: _abs_jvp(t, ans, x), shape_rule=_abs_shape)
 sign_p = unary("sign", _sign, "zero")
@@ -385,6 +391,7 @@ acosh: Op1 = _bind1(acosh_p)
 atanh: Op1 = _bind1(atanh_p)
 sqrt: Op1 = _bind1(sqrt_p)
 rsqrt: Op1 = _bind1(rsqrt_p)
+cbrt: Op1 = _bind1(cbrt_p)
 abs: Op1 = _bind1(abs_p)
 sign: Op1 = _bind1(sign_p)
 floor: Op1 = _bind1(floor_p)
@@ -402,6 +409,7 @@ pow: Op2 = _bind2(pow_p)
 max: Op2 = _bind2(max_p)
 min: Op2 = _bind2(min_p)
 atan2: Op2 = _bind2(atan2_p)
+logaddexp: Op2 = _bind2(logaddexp_p)
 rem: Op2 = _bind2(rem_p)
 nextafter: Op2 = _bind2(nextafter_p)
 eq: Op2 = _bind2(eq_p)
@@ -454,6 +462,14 @@ def _safe_log(x: Any) -> Any:
     """log(x) where x > 0, else 0: the y-derivative of x**y vanishes there by convention."""
     positive = gt(x, 0)
     return select(positive, log(select(positive, x, _ones_like(x))), _zeros_like(x))
+
+
+def _logaddexp_weight(x: Any, ans: Any) -> Any:
+    """``exp(x - logaddexp(x, y))``, the weight of x's tangent, with +inf read as 0 in both (so
+    it is 1 where x = +inf; where both are -inf it is nan): JAX's conventions at infinities."""
+    def finite_top(v: Any) -> Any:
+        return select(eq(v, np.inf), _zeros_like(v), v)
+    return exp(sub(finite_top(x), finite_top(ans)))
 
 
 def _ones_like(x: Any) -> Any:

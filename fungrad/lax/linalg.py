@@ -2,7 +2,8 @@
 slogdet, det, eigh, svd, qr.
 
 Every primitive acts on the last two axes and accepts any leading batch axes, like NumPy's
-stacked matrices; operands are float32, float64, complex64 or complex128. Implementations call ``numpy.linalg``.
+stacked matrices; operands are float32, float64, complex64 or complex128. Implementations
+call ``numpy.linalg``.
 Factorizations that fail (a matrix that is not positive definite, a singular system) give NaN
 for that matrix, as in JAX, instead of raising.
 
@@ -46,7 +47,7 @@ from fungrad.interpreters.batching import batch_rules
 from fungrad.ir import ShapedArray
 from fungrad.lax.complex_ops import complex as make_complex, conj, imag, real, real_dtype
 from fungrad.lax.elementwise import add, convert_element_type, div, mul, neg, sub
-from fungrad.lax.shape_ops import full, reduce_sum, reshape, transpose
+from fungrad.lax.shape_ops import broadcast_in_dim, full, reduce_sum, reshape, transpose
 from fungrad.source_info import at_user_line
 from fungrad.lax.dot import dot_general
 
@@ -447,14 +448,50 @@ def slogdet(a: Any) -> tuple[Any, Any]:
     return sign, logdet
 
 
+def _adjugate_svd(a: Any) -> Any:
+    """``adj(A) = det(U) det(Vᴴ) V diag(prod_{j≠i} s_j) Uᴴ`` from ``A = U S Vᴴ``: defined (and
+    accurate) for singular ``A`` too, where ``det(A) A⁻¹`` is not."""
+    u, s, vt = np.linalg.svd(a)
+    n = s.shape[-1]
+    others = np.where(np.eye(n, dtype=bool), 1.0, s[..., None, :]).prod(-1)  # prod_{j≠i} s_j
+    sign = np.linalg.det(u) * np.linalg.det(vt)
+    return sign[..., None, None] * np.conj(np.swapaxes(vt, -1, -2)) @ (
+        others[..., :, None] * np.conj(np.swapaxes(u, -1, -2)))
+
+
+def _adjugate_jvp(t: Any, adj: Any, a: Any) -> Any:
+    """``d adj = tr(adj dA) A⁻¹ - A⁻¹ dA adj`` (from ``adj = det(A) A⁻¹``; needs A invertible)."""
+    a_inv = inv(a)
+    tr = reduce_sum(mul(_mT(adj), t), _last_two(a))
+    nd = get_aval(a).ndim
+    return sub(mul(broadcast_in_dim(tr, get_aval(a).shape, tuple(range(nd - 2))), a_inv),
+               _mm(a_inv, _mm(t, adj)))
+
+
+adjugate_p = primitive("adjugate", _matrix_impl(_adjugate_svd), _matrix_shape("adjugate"))
+defjvp(adjugate_p, _adjugate_jvp)
+_batch_to_front(adjugate_p)
+
+
+def adjugate(a: Any) -> Any:
+    """The adjugate ``det(a) inv(a)`` of square ``a``, also where ``a`` is singular.
+
+    >>> adjugate(np.array([[1.0, 2.0], [2.0, 4.0]]))
+    array([[ 4., -2.],
+           [-2.,  1.]])
+    """
+    return adjugate_p.bind(a)
+
+
 det_p = primitive("det", lambda a: np.asarray(np.linalg.det(a), np.asarray(a).dtype),
                   _det_shape("det"))
-defjvp(det_p, lambda t, d, a: mul(d, reduce_sum(mul(t, _mT(inv(a))), _last_two(a))))
+# d det = tr(adj(A) dA): finite where A is singular (JAX's value there too)
+defjvp(det_p, lambda t, d, a: reduce_sum(mul(t, _mT(adjugate(a))), _last_two(a)))
 _batch_to_front(det_p)
 
 
 def det(a: Any) -> Any:
-    """The determinant of square ``a`` (its derivative needs ``a`` invertible).
+    """The determinant of square ``a`` (its derivative, the adjugate, exists everywhere).
 
     >>> det(np.array([[2.0, 1.0], [1.0, 3.0]]))
     array(5.)

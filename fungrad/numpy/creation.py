@@ -18,13 +18,15 @@ from fungrad import lax
 from fungrad.core import Tracer
 from fungrad.numpy.manipulation import broadcast_to, concatenate, reshape
 from fungrad.numpy.promotion import asarray, is_array, promote_inexact
+from fungrad.numpy.static_values import static
 from fungrad.numpy.indexing import IndexUpdateHelper
 from fungrad.numpy.manipulation import moveaxis
 from fungrad.numpy.ufuncs import BINARY
 from fungrad.numpy.linear import diagonal
 
 
-def _shape(shape: Any) -> tuple[int, ...]:
+def _shape(shape: Any, fname: str = "an array constructor") -> tuple[int, ...]:
+    shape = static(shape, fname, "the shape")
     return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape)
 
 
@@ -45,12 +47,12 @@ def asarray_(a: Any, dtype: Any = None, order: Any = None, *, copy: Any = None) 
 
 def zeros(shape: Any, dtype: Any = None) -> Any:
     """An array of zeros (float64 unless ``dtype`` is given)."""
-    return np.zeros(_shape(shape), dtype or np.float64)
+    return np.zeros(_shape(shape, "zeros"), dtype or np.float64)
 
 
 def ones(shape: Any, dtype: Any = None) -> Any:
     """An array of ones (float64 unless ``dtype`` is given)."""
-    return np.ones(_shape(shape), dtype or np.float64)
+    return np.ones(_shape(shape, "ones"), dtype or np.float64)
 
 
 def empty(shape: Any, dtype: Any = None) -> Any:
@@ -62,8 +64,8 @@ def full(shape: Any, fill_value: Any, dtype: Any = None) -> Any:
     """An array of ``shape`` filled with ``fill_value`` (which may be traced)."""
     if is_array(fill_value):
         v = asarray(fill_value, dtype)
-        return broadcast_to(v, _shape(shape))
-    return np.full(_shape(shape), fill_value, dtype)
+        return broadcast_to(v, _shape(shape, "full"))
+    return np.full(_shape(shape, "full"), fill_value, dtype)
 
 
 def _like(name: str, value: Any) -> Any:
@@ -93,12 +95,14 @@ def full_like(a: Any, fill_value: Any, dtype: Any = None, shape: Any = None) -> 
 
 def arange(start: Any, stop: Any = None, step: Any = None, dtype: Any = None) -> Any:
     """Evenly spaced values in ``[start, stop)`` (static bounds)."""
+    start, stop, step = static((start, stop, step), "arange", "the bounds and step")
     return np.arange(start, stop, step, dtype=dtype)
 
 
 def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True,
              retstep: bool = False, dtype: Any = None, axis: int = 0) -> Any:
     """``num`` evenly spaced values from ``start`` to ``stop`` (bounds may be traced)."""
+    num = static(num, "linspace", "num")
     if not (isinstance(start, Tracer) or isinstance(stop, Tracer)):
         return np.linspace(start, stop, num, endpoint, retstep, dtype, axis)  # type: ignore[call-overload]
     start, stop = promote_inexact(start, stop)
@@ -125,11 +129,13 @@ def logspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, base: 
 
 def eye(N: int, M: int | None = None, k: int = 0, dtype: Any = None) -> Any:
     """A 2-D array with ones on diagonal ``k``."""
+    N, M, k = static((N, M, k), "eye", "N, M and k")
     return np.eye(N, M, k, dtype=dtype or np.float64)
 
 
 def identity(n: int, dtype: Any = None) -> Any:
     """The ``n`` by ``n`` identity matrix."""
+    n = static(n, "identity", "n")
     return np.identity(n, dtype=dtype or np.float64)
 
 

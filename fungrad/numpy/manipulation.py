@@ -15,6 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from fungrad.numpy.static_values import static
 from fungrad import lax
 from fungrad.errors import ShapeError
 from fungrad.numpy.promotion import asarray, result_type
@@ -281,6 +282,7 @@ def rot90(m: Any, k: int = 1, axes: tuple[int, int] = (0, 1)) -> Any:
 def tile(A: Any, reps: Any) -> Any:
     """``A`` repeated ``reps`` times along each axis."""
     A = asarray(A)
+    reps = static(reps, "tile", "reps")
     reps = (int(reps),) if isinstance(reps, (int, np.integer)) else tuple(int(r) for r in reps)
     nd = builtins.max(A.ndim, len(reps))
     reps = (1,) * (nd - len(reps)) + reps
@@ -297,7 +299,7 @@ def repeat(a: Any, repeats: Any, axis: int | None = None) -> Any:
     if axis is None:
         a, axis = ravel(a), 0
     axis = canonical_axis(axis, a.ndim)
-    reps = np.asarray(repeats)
+    reps = np.asarray(static(repeats, "repeat", "repeats"))
     if reps.ndim == 0:
         r = int(reps)
         shape = tuple(a.shape)

@@ -9,10 +9,12 @@ from typing import Any
 
 import numpy as np
 
+from fungrad.dtypes import checked_input
 from fungrad.core import Tracer, get_aval
 from fungrad.lax import convert_element_type
 
 _PY_SCALARS = (bool, int, float, complex)
+_WEAK_STANDINS = {"b": False, "i": 0, "u": 0, "f": 0.0, "c": 0j}
 FLOAT64 = np.dtype(np.float64)
 
 
@@ -24,11 +26,19 @@ def is_array(x: Any) -> bool:
 def asarray(x: Any, dtype: Any = None) -> Any:
     """``x`` as an ndarray or tracer (lists, tuples, scalars become ndarrays)."""
     if isinstance(x, (np.ndarray, Tracer)):
+        x = _checked(x)
         return x if dtype is None else convert_element_type(x, dtype)
     if isinstance(x, (list, tuple)) and any(_has_tracer(e) for e in x):
         from fungrad.numpy.manipulation import stack  # cycle within the layer: that module imports this one
         return stack([asarray(e, dtype) for e in x])
     return np.asarray(x, dtype)
+
+
+def _checked(x: Any) -> Any:
+    """An ndarray subclass or a non-numeric array goes through ``checked_input``."""
+    if isinstance(x, np.ndarray) and (type(x) is not np.ndarray or x.dtype.kind not in "fiubc"):
+        return checked_input(x)
+    return x
 
 
 def _has_tracer(x: Any) -> bool:
@@ -40,7 +50,10 @@ def _has_tracer(x: Any) -> bool:
 def dtype_of(x: Any) -> Any:
     """What ``np.result_type`` should see: the dtype of arrays, the value of Python scalars."""
     if isinstance(x, (np.ndarray, Tracer, np.generic)):
-        return get_aval(x).dtype
+        aval = get_aval(x)
+        if aval.weak_type:   # a Python scalar argument of jit: promotes like the scalar
+            return _WEAK_STANDINS[aval.dtype.kind]
+        return aval.dtype
     if isinstance(x, _PY_SCALARS):
         return x
     if isinstance(x, (list, tuple)):
@@ -70,6 +83,7 @@ def asarray_of(x: Any, dtype: np.dtype[Any]) -> Any:
 
 def promote(*args: Any) -> list[Any]:
     """Convert operands to their common dtype, as a NumPy ufunc would."""
+    args = tuple(_checked(a) for a in args)
     first = args[0]
     if isinstance(first, (np.ndarray, Tracer)):
         dtype = get_aval(first).dtype

@@ -18,6 +18,7 @@ import numpy as np
 
 from fungrad.numpy.keywords import check_out, check_where
 from fungrad import lax
+from fungrad.source_info import at_user_line
 from fungrad.numpy.manipulation import canonical_axes, canonical_axis, ravel, reshape, slice_axis
 from fungrad.numpy.promotion import asarray, promote
 from fungrad.numpy.manipulation import stack
@@ -40,6 +41,17 @@ def _keep(out: Any, shape: tuple[int, ...], axes: tuple[int, ...], keepdims: boo
     return reshape(out, tuple(1 if i in axes else n for i, n in enumerate(shape)))
 
 
+_NO_IDENTITY = ("max", "min")
+
+
+def _check_nonempty(name: str, shape: tuple[int, ...], axes: tuple[int, ...]) -> None:
+    """NumPy's error for reducing an empty axis with an operation that has no identity."""
+    if builtins.any(shape[i] == 0 for i in axes):
+        raise ValueError(f"zero-size array to reduction operation {name} which has no identity"
+                         f" (shape {shape}, axes {axes}); pass initial= to give it one"
+                         f"{at_user_line()}")
+
+
 def _reducer(name: str, reduce: Callable[[Any, tuple[int, ...]], Any], doc: str,
              accumulate: bool = False, to_bool: bool = False) -> Callable[..., Any]:
     def f(a: Any, axis: Any = None, dtype: Any = None, out: None = None,
@@ -53,6 +65,8 @@ def _reducer(name: str, reduce: Callable[[Any, tuple[int, ...]], Any], doc: str,
         target = np.dtype(dtype) if dtype is not None else (
             _accum_dtype(a.dtype) if accumulate else a.dtype)
         a = lax.convert_element_type(a, target)
+        if name in _NO_IDENTITY and initial is None:
+            _check_nonempty(name, tuple(a.shape), axes)
         res = reduce(a, axes) if axes else a
         if initial is not None:
             combine = {"sum": lax.add, "prod": lax.mul, "max": lax.max, "min": lax.min}[name]
@@ -79,6 +93,8 @@ def _arg(name: str, lax_fn: Any) -> Callable[..., Any]:
     def f(a: Any, axis: int | None = None, out: None = None, *, keepdims: bool = False) -> Any:
         check_out(name, out)
         a = asarray(a)
+        _check_nonempty(name, tuple(a.shape), tuple(range(a.ndim)) if axis is None
+                        else (canonical_axis(axis, a.ndim),))
         if axis is None:
             res = lax_fn(ravel(a), 0, _INT64)
             return reshape(res, (1,) * a.ndim) if keepdims else res

@@ -50,12 +50,13 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 import fungrad.numpy as fnp
+from fungrad.optim.base import GradientTransformationExtraArgs
 from fungrad.optim.curvature import products
 from fungrad.optim.curvature.cg import cg_loop, tree_vdot
 from fungrad.optim.curvature.likelihoods import check_likelihood
 from fungrad.tree_util import PyTree, tree_map
 
-__all__ = ["HessianFreeState", "HessianFree", "hessian_free"]
+__all__ = ["HessianFreeState", "hessian_free"]
 
 
 class HessianFreeState(NamedTuple):
@@ -72,19 +73,6 @@ class HessianFreeState(NamedTuple):
     cg_iterations: Any
 
 
-class HessianFree(NamedTuple):
-    """``init(params) -> state`` and ``update(grads, state, params, *, inputs, targets, value=None)``.
-
-    >>> import fungrad.numpy as fnp
-    >>> opt = hessian_free(lambda w, x: x * w, lambda f, y: fnp.mean((f - y) ** 2))
-    >>> isinstance(opt, HessianFree), opt.init(np.zeros(2)).count
-    (True, array(0))
-    """
-
-    init: Callable[[PyTree], HessianFreeState]
-    update: Callable[..., tuple[PyTree, HessianFreeState]]
-
-
 def _positive(name: str, value: float) -> float:
     if not (isinstance(value, (int, float, np.floating)) and np.isfinite(value) and value > 0):
         raise ValueError(f"hessian_free: {name} must be a positive finite number, got {value!r}")
@@ -94,7 +82,7 @@ def _positive(name: str, value: float) -> float:
 def hessian_free(model: Callable[[PyTree, Any], Any], loss_of_output: Callable[[Any, Any], Any],
                  curvature: str = "ggn", likelihood: str = "categorical", damping: float = 1.0,
                  cg_maxiter: int = 8, cg_tol: float = 1e-4, boost: float = 1.5, drop: float = 2.0 / 3.0,
-                 min_damping: float = 1e-8, max_damping: float = 1e8) -> HessianFree:
+                 min_damping: float = 1e-8, max_damping: float = 1e8) -> GradientTransformationExtraArgs:
     """A stepwise Levenberg-Marquardt (Hessian-free) optimizer; see the module docstring for the rule.
 
     ``damping`` is the initial ``lambda``; ``cg_maxiter`` and ``cg_tol`` (relative to ``||g||``) bound each
@@ -149,4 +137,4 @@ def hessian_free(model: Callable[[PyTree, Any], Any], loss_of_output: Callable[[
         return updates, HessianFreeState(fnp.clip(new_lam, min_damping, max_damping), state.count + 1,
                                          ratio, accepted, iterations)
 
-    return HessianFree(init, update)
+    return GradientTransformationExtraArgs(init, update)
