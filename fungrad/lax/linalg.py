@@ -2,7 +2,8 @@
 slogdet, det, eigh, svd, qr.
 
 Every primitive acts on the last two axes and accepts any leading batch axes, like NumPy's
-stacked matrices; operands are float32 or float64. Implementations call ``numpy.linalg``.
+stacked matrices; operands are float32, float64, complex64 or complex128. Implementations
+call ``numpy.linalg``.
 Factorizations that fail (a matrix that is not positive definite, a singular system) give NaN
 for that matrix, as in JAX, instead of raising.
 
@@ -18,6 +19,12 @@ are linear in the tangent, so reverse mode (transpose of the JVP) and every high
   singular value decomposition", 2016)
 - ``A = Q R``:              with ``C = Qᵀ dA R⁻¹`` and ``Ω = tril(C, -1) - tril(C, -1)ᵀ``:
   ``dR = (C - Ω) R``, ``dQ = dA R⁻¹ - Q (C - Ω)``
+
+For complex matrices every ``ᵀ`` above is the conjugate transpose ``ᴴ`` (``x = L Lᴴ``, Hermitian
+``eigh`` and ``cholesky``), eigenvalues, singular values and ``log|det|`` are real, and JAX's
+gauge terms are added: ``svd``'s ``dU`` takes ``i Im(Uᴴ dA V)_ii / s_i`` on the diagonal, ``qr``'s
+``Ω`` takes ``i Im(diag C)``, and ``slogdet``'s sign moves by ``sign · i Im tr(A⁻¹ dA)``.
+Cotangents follow JAX's convention (a cotangent pairs with a tangent without conjugation).
 
 Caveats, as in JAX: eigenvector and singular-vector derivatives are infinite at repeated
 eigenvalues (singular values), where the vectors themselves are not unique; only functions
@@ -38,8 +45,9 @@ from fungrad.interpreters.ad import Zero, jvp_rules
 from fungrad.lax.registry import bdim_to_front, defjvp, deftranspose, moveaxis, primitive
 from fungrad.interpreters.batching import batch_rules
 from fungrad.ir import ShapedArray
-from fungrad.lax.elementwise import add, div, mul, neg, sub
-from fungrad.lax.shape_ops import broadcast_in_dim, reduce_sum, reshape, transpose
+from fungrad.lax.complex_ops import complex as make_complex, conj, imag, real, real_dtype
+from fungrad.lax.elementwise import add, convert_element_type, div, mul, neg, sub
+from fungrad.lax.shape_ops import broadcast_in_dim, full, reduce_sum, reshape, transpose
 from fungrad.source_info import at_user_line
 from fungrad.lax.dot import dot_general
 
@@ -50,6 +58,20 @@ def _mT(x: Any) -> Any:
     """Swap the last two axes."""
     nd = get_aval(x).ndim
     return transpose(x, tuple(range(nd - 2)) + (nd - 1, nd - 2))
+
+
+def _is_complex(x: Any) -> bool:
+    return bool(get_aval(x).dtype.kind == "c")
+
+
+def _H(x: Any) -> Any:
+    """The conjugate transpose of the last two axes (the transpose for real ``x``)."""
+    return conj(_mT(x)) if _is_complex(x) else _mT(x)
+
+
+def _cast_like(x: Any, like: Any) -> Any:
+    """Real ``x`` as ``like``'s dtype (a complex matrix's real singular values, eigenvalues)."""
+    return convert_element_type(x, get_aval(like).dtype)
 
 
 def _mm(a: Any, b: Any) -> Any:
@@ -109,8 +131,9 @@ def _float_matrix(name: str, x: ShapedArray, square: bool = True) -> None:
         raise ShapeError(f"{name}: expected a matrix (or a stack of them), got {x}")
     if square and x.shape[-1] != x.shape[-2]:
         raise ShapeError(f"{name}: expected square matrices, got {x}")
-    if x.dtype.kind != "f":
-        raise ShapeError(f"{name}: expected float32 or float64 matrices, got {x.dtype}")
+    if x.dtype.kind not in "fc":
+        raise ShapeError(f"{name}: expected float32, float64, complex64 or complex128 matrices, "
+                         f"got {x.dtype}")
 
 
 def _check_rhs(name: str, a: ShapedArray, b: ShapedArray, axis: int) -> None:
@@ -191,7 +214,8 @@ def _matrix_shape(name: str) -> Callable[[ShapedArray], ShapedArray]:
 def _cholesky_jvp(t: Any, L: Any, x: Any) -> Any:
     n = get_aval(x).shape[-1]
     inner = triangular_solve(L, t, left_side=True, lower=True)             # L⁻¹ dA
-    inner = triangular_solve(L, inner, left_side=False, lower=True, transpose_a=True)  # ... L⁻ᵀ
+    inner = triangular_solve(L, inner, left_side=False, lower=True, transpose_a=True,
+                             conjugate_a=True)                            # ... L⁻ᴴ
     return _mm(L, mul(inner, _mask(n, get_aval(x).dtype, lower=True, diag=0.5)))
 
 
@@ -201,9 +225,9 @@ _batch_to_front(cholesky_p)
 
 
 def cholesky(x: Any, *, symmetrize_input: bool = True) -> Any:
-    """The lower Cholesky factor ``L`` of symmetric positive definite ``x``: ``x = L Lᵀ``.
+    """The lower Cholesky factor ``L`` of Hermitian positive definite ``x``: ``x = L Lᴴ``.
 
-    With ``symmetrize_input`` the factor is of ``(x + xᵀ) / 2``, so derivatives see a symmetric
+    With ``symmetrize_input`` the factor is of ``(x + xᴴ) / 2``, so derivatives see a symmetric
     matrix; otherwise only the lower triangle of ``x`` is read. NaN if ``x`` is not positive
     definite.
 
@@ -217,12 +241,12 @@ def cholesky(x: Any, *, symmetrize_input: bool = True) -> Any:
 
 
 def _symmetrize(name: str, x: Any) -> Any:
-    """``(x + xᵀ) / 2``, once ``x`` is known to be a stack of square float matrices."""
+    """``(x + xᴴ) / 2``, once ``x`` is known to be a stack of square float matrices."""
     try:
         _float_matrix(name, get_aval(x))
     except ShapeError as e:
         raise ShapeError(f"{e}{at_user_line()}") from None
-    return mul(add(x, _mT(x)), 0.5)
+    return mul(add(x, _H(x)), 0.5)
 
 
 # ---------------------------------------------------------------- triangular_solve
@@ -278,6 +302,8 @@ def _triangular_solve_jvp_a(t: Any, x: Any, a: Any, b: Any, *, left_side: bool, 
     # Only the triangle the solve reads has a derivative: op(A) x = b gives op(A) dx = -op(dA) x.
     aval = get_aval(a)
     dA = mul(t, _mask(aval.shape[-1], aval.dtype, lower, 0.0 if unit_diagonal else 1.0))
+    if conjugate_a and _is_complex(dA):
+        dA = conj(dA)
     if transpose_a:
         dA = _mT(dA)
     rhs = _mm(dA, x) if left_side else _mm(x, dA)
@@ -304,7 +330,7 @@ def triangular_solve(a: Any, b: Any, *, left_side: bool = False, lower: bool = F
                      unit_diagonal: bool = False) -> Any:
     """Solve ``op(a) @ x = b`` (``left_side``) or ``x @ op(a) = b`` for triangular ``a``.
 
-    ``op(a)`` is ``a``, or ``aᵀ`` with ``transpose_a``; only the ``lower`` (or upper) triangle of
+    ``op(a)`` is ``a``, or ``aᵀ`` with ``transpose_a``, conjugated with ``conjugate_a``; only the ``lower`` (or upper) triangle of
     ``a`` is read, and not its diagonal with ``unit_diagonal``. ``b`` is ``[..., m, n]`` (left)
     or ``[..., n, m]`` (right), with ``a``'s batch shape.
 
@@ -370,7 +396,7 @@ def inv(a: Any) -> Any:
 def _slogdet_impl(a: Any) -> list[Any]:
     a = np.asarray(a)
     sign, logdet = np.linalg.slogdet(a)
-    return [np.asarray(sign, a.dtype), np.asarray(logdet, a.dtype)]
+    return [np.asarray(sign, a.dtype), np.asarray(logdet, real_dtype(a.dtype))]
 
 
 def _det_shape(name: str) -> Callable[[ShapedArray], ShapedArray]:
@@ -380,11 +406,25 @@ def _det_shape(name: str) -> Callable[[ShapedArray], ShapedArray]:
     return rule
 
 
+def _slogdet_shape(a: ShapedArray) -> list[ShapedArray]:
+    sign = _det_shape("slogdet")(a)
+    return [sign, ShapedArray(sign.shape, real_dtype(a.dtype))]
+
+
 def _slogdet_jvp(primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
     a, = primals
     sign, logdet = slogdet_p.bind(a)
     dlogdet = reduce_sum(mul(tangents[0], _mT(inv(a))), _last_two(a))   # tr(A⁻¹ dA)
-    return [sign, logdet], [Zero(get_aval(sign)), dlogdet]
+    if not _is_complex(a):
+        return [sign, logdet], [Zero(get_aval(sign)), dlogdet]
+    # d log det = tr(A⁻¹ dA): its real part moves log|det|, its imaginary part the phase.
+    dphase = make_complex(_zeros_like_real(logdet), imag(dlogdet))
+    return [sign, logdet], [mul(sign, dphase), real(dlogdet)]
+
+
+def _zeros_like_real(x: Any) -> Any:
+    aval = get_aval(x)
+    return full(aval.shape, 0, aval.dtype)
 
 
 def _last_two(x: Any) -> tuple[int, int]:
@@ -392,7 +432,7 @@ def _last_two(x: Any) -> tuple[int, int]:
     return (nd - 2, nd - 1)
 
 
-slogdet_p = primitive("slogdet", _slogdet_impl, lambda a: [_det_shape("slogdet")(a)] * 2,
+slogdet_p = primitive("slogdet", _slogdet_impl, _slogdet_shape,
                       multiple_results=True)
 jvp_rules[slogdet_p] = _slogdet_jvp
 _batch_to_front(slogdet_p)
@@ -409,14 +449,14 @@ def slogdet(a: Any) -> tuple[Any, Any]:
 
 
 def _adjugate_svd(a: Any) -> Any:
-    """``adj(A) = det(U) det(Vᵀ) V diag(prod_{j≠i} s_j) Uᵀ`` from ``A = U S Vᵀ``: defined (and
+    """``adj(A) = det(U) det(Vᴴ) V diag(prod_{j≠i} s_j) Uᴴ`` from ``A = U S Vᴴ``: defined (and
     accurate) for singular ``A`` too, where ``det(A) A⁻¹`` is not."""
     u, s, vt = np.linalg.svd(a)
     n = s.shape[-1]
     others = np.where(np.eye(n, dtype=bool), 1.0, s[..., None, :]).prod(-1)  # prod_{j≠i} s_j
     sign = np.linalg.det(u) * np.linalg.det(vt)
-    return sign[..., None, None] * np.swapaxes(vt, -1, -2) @ (others[..., :, None]
-                                                              * np.swapaxes(u, -1, -2))
+    return sign[..., None, None] * np.conj(np.swapaxes(vt, -1, -2)) @ (
+        others[..., :, None] * np.conj(np.swapaxes(u, -1, -2)))
 
 
 def _adjugate_jvp(t: Any, adj: Any, a: Any) -> Any:
@@ -465,20 +505,21 @@ def det(a: Any) -> Any:
 def _eigh_impl(x: Any, *, lower: bool) -> list[Any]:
     x = np.asarray(x)
     w, v = np.linalg.eigh(x, UPLO="L" if lower else "U")
-    return [v.astype(x.dtype, copy=False), w.astype(x.dtype, copy=False)]
+    return [v.astype(x.dtype, copy=False), w.astype(real_dtype(x.dtype), copy=False)]
 
 
 def _eigh_shape(x: ShapedArray, *, lower: bool) -> list[ShapedArray]:
     _float_matrix("eigh", x)
-    return [x, ShapedArray(x.shape[:-1], x.dtype)]
+    return [x, ShapedArray(x.shape[:-1], real_dtype(x.dtype))]
 
 
 def _eigh_jvp(primals: Sequence[Any], tangents: Sequence[Any], *,
               lower: bool) -> tuple[Any, Any]:
     v, w = eigh_p.bind(primals[0], lower=lower)
-    vt_dA_v = _mm(_mT(v), _mm(tangents[0], v))
-    dv = _mm(v, mul(_frac_matrix(w), vt_dA_v))
-    return [v, w], [dv, _diag_part(vt_dA_v)]
+    vt_dA_v = _mm(_H(v), _mm(tangents[0], v))
+    dv = _mm(v, mul(_cast_like(_frac_matrix(w), v), vt_dA_v))
+    dw = _diag_part(vt_dA_v)
+    return [v, w], [dv, real(dw) if _is_complex(dw) else dw]
 
 
 eigh_p = primitive("eigh", _eigh_impl, _eigh_shape, multiple_results=True)
@@ -487,10 +528,10 @@ _batch_to_front(eigh_p)
 
 
 def eigh(x: Any, *, lower: bool = True, symmetrize_input: bool = True) -> tuple[Any, Any]:
-    """``(v, w)``: eigenvectors (columns) and ascending eigenvalues of symmetric ``x``.
+    """``(v, w)``: eigenvectors (columns) and ascending (real) eigenvalues of Hermitian ``x``.
 
     Only the ``lower`` (or upper) triangle is read; with ``symmetrize_input`` that of
-    ``(x + xᵀ) / 2``, so derivatives see a symmetric matrix. Eigenvector derivatives are
+    ``(x + xᴴ) / 2``, so derivatives see a symmetric matrix. Eigenvector derivatives are
     infinite at repeated eigenvalues.
 
     >>> v, w = eigh(np.array([[2.0, 0.0], [0.0, 1.0]]))
@@ -509,9 +550,9 @@ def eigh(x: Any, *, lower: bool = True, symmetrize_input: bool = True) -> tuple[
 def _svd_impl(x: Any, *, full_matrices: bool, compute_uv: bool) -> list[Any]:
     x = np.asarray(x)
     if not compute_uv:
-        return [np.linalg.svd(x, compute_uv=False).astype(x.dtype, copy=False)]
+        return [np.linalg.svd(x, compute_uv=False).astype(real_dtype(x.dtype), copy=False)]
     u, s, vh = np.linalg.svd(x, full_matrices=full_matrices)
-    return [s.astype(x.dtype, copy=False), u.astype(x.dtype, copy=False),
+    return [s.astype(real_dtype(x.dtype), copy=False), u.astype(x.dtype, copy=False),
             vh.astype(x.dtype, copy=False)]
 
 
@@ -519,7 +560,7 @@ def _svd_shape(x: ShapedArray, *, full_matrices: bool, compute_uv: bool) -> list
     _float_matrix("svd", x, square=False)
     *batch, m, n = x.shape
     k = min(m, n)
-    s = ShapedArray(tuple(batch) + (k,), x.dtype)
+    s = ShapedArray(tuple(batch) + (k,), real_dtype(x.dtype))
     if not compute_uv:
         return [s]
     ku, kv = (m, n) if full_matrices else (k, k)
@@ -531,29 +572,34 @@ def _svd_jvp(primals: Sequence[Any], tangents: Sequence[Any], *, full_matrices: 
              compute_uv: bool) -> tuple[Any, Any]:
     x, dA = primals[0], tangents[0]
     m, n = get_aval(x).shape[-2:]
+    k = min(m, n)
     if compute_uv and full_matrices and m != n:
         raise NotImplementedError(
             "svd: no derivative of full_matrices=True for a non-square matrix (the extra "
             "singular vectors are arbitrary); use full_matrices=False")
     s, u, vh = svd_p.bind(x, full_matrices=False, compute_uv=True)
-    v = _mT(vh)
-    dP = _mm(_mT(u), _mm(dA, v))                      # Uᵀ dA V
+    v = _H(vh)
+    dP = _mm(_H(u), _mm(dA, v))                       # Uᴴ dA V
     ds = _diag_part(dP)
+    ds = real(ds) if _is_complex(ds) else ds
     if not compute_uv:
         return [s], [ds]
-    F = _frac_matrix(mul(s, s))
-    s_row = _row(s)
+    F = _cast_like(_frac_matrix(mul(s, s)), x)
+    s_row, s_col = _cast_like(_row(s), x), _cast_like(_col(s), x)
     dP_S = mul(dP, s_row)                              # dP diag(s)
-    dU = _mm(u, mul(F, add(dP_S, _mT(dP_S))))
-    S_dP = mul(dP, _col(s))                            # diag(s) dP
-    dV = _mm(v, mul(F, add(S_dP, _mT(S_dP))))
+    dU_inner = mul(F, add(dP_S, _H(dP_S)))
+    if _is_complex(x):   # the phase gauge, as JAX fixes it: i Im(dP_ii) / s_i on the diagonal
+        dU_inner = add(dU_inner, div(mul(sub(dP, _H(dP)), _const(0.5 * np.eye(k), x)), s_row))
+    dU = _mm(u, dU_inner)
+    S_dP = mul(dP, s_col)                              # diag(s) dP
+    dV = _mm(v, mul(F, add(S_dP, _H(S_dP))))
     if m > n:                                          # the part of dA V outside range(U)
         dA_v = _mm(dA, v)
-        dU = add(dU, div(sub(dA_v, _mm(u, _mm(_mT(u), dA_v))), s_row))
+        dU = add(dU, div(sub(dA_v, _mm(u, _mm(_H(u), dA_v))), s_row))
     if n > m:
-        dAt_u = _mm(_mT(dA), u)
-        dV = add(dV, div(sub(dAt_u, _mm(v, _mm(vh, dAt_u))), s_row))
-    return [s, u, vh], [ds, dU, _mT(dV)]
+        dAh_u = _mm(_H(dA), u)
+        dV = add(dV, div(sub(dAh_u, _mm(v, _mm(vh, dAh_u))), s_row))
+    return [s, u, vh], [ds, dU, _H(dV)]
 
 
 svd_p = primitive("svd", _svd_impl, _svd_shape, multiple_results=True)
@@ -602,9 +648,12 @@ def _qr_jvp(primals: Sequence[Any], tangents: Sequence[Any], *,
             "needs rows >= columns, and full_matrices=False when rows > columns")
     q, r = qr_p.bind(x, full_matrices=full_matrices)
     dA_rinv = triangular_solve(r, dA, left_side=False, lower=False)   # dA R⁻¹
-    C = _mm(_mT(q), dA_rinv)
+    C = _mm(_H(q), dA_rinv)
     C_low = mul(C, _mask(n, get_aval(x).dtype, lower=True, diag=0.0))
-    C_minus_omega = sub(C, sub(C_low, _mT(C_low)))                     # C - Ω, upper triangular
+    C_minus_omega = sub(C, sub(C_low, _H(C_low)))                      # C - Ω, upper triangular
+    if _is_complex(x):   # Ω also takes i Im(diag C), keeping R's diagonal real
+        C_minus_omega = sub(C_minus_omega, mul(make_complex(_zeros_like_real(real(C)), imag(C)),
+                                               _eye_like(C)))
     dQ = sub(dA_rinv, _mm(q, C_minus_omega))
     return [q, r], [dQ, _mm(C_minus_omega, r)]
 

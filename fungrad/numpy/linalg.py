@@ -73,6 +73,16 @@ def _mT(x: Any) -> Any:
     return fnp.swapaxes(x, -1, -2)
 
 
+def _H(x: Any) -> Any:
+    """The conjugate transpose (the transpose of a real matrix)."""
+    return fnp.conj(_mT(x))
+
+
+def _abs2(x: Any) -> Any:
+    """``|x|²``, real (``x * x`` for real ``x``)."""
+    return fnp.real(x * fnp.conj(x))
+
+
 # ---------------------------------------------------------------- factorizations
 
 def cholesky(a: Any, *, upper: bool = False, symmetrize_input: bool = True) -> Any:
@@ -84,7 +94,7 @@ def cholesky(a: Any, *, upper: bool = False, symmetrize_input: bool = True) -> A
            [1., 2.]])
     """
     L = lax_linalg.cholesky(_matrix(a, "cholesky"), symmetrize_input=symmetrize_input)
-    return _mT(L) if upper else L
+    return fnp.conj(_mT(L)) if upper else L
 
 
 def eigh(a: Any, UPLO: str | None = None, symmetrize_input: bool = True) -> EighResult:
@@ -216,16 +226,16 @@ def _pinv(a: Any, rtol: float) -> Any:
     cutoff = fnp.expand_dims(rtol * fnp.max(s, axis=-1, initial=0.0), -1)
     kept = s > cutoff
     s_inv = fnp.where(kept, 1.0 / fnp.where(kept, s, 1.0), 0.0).astype(s.dtype)
-    return fnp.matmul(_mT(vh) * fnp.expand_dims(s_inv, -2), _mT(u))
+    return fnp.matmul(_H(vh) * fnp.expand_dims(s_inv, -2), _H(u))
 
 
 @_pinv.defjvp
 def _pinv_jvp(rtol: float, primals: tuple[Any, ...], tangents: tuple[Any, ...]) -> tuple[Any, Any]:
     # Golub & Pereyra (1973), valid where the rank is locally constant:
-    # dA⁺ = -A⁺ dA A⁺ + A⁺ A⁺ᵀ dAᵀ (I - A A⁺) + (I - A⁺ A) dAᵀ A⁺ᵀ A⁺
+    # dA⁺ = -A⁺ dA A⁺ + A⁺ A⁺ᴴ dAᴴ (I - A A⁺) + (I - A⁺ A) dAᴴ A⁺ᴴ A⁺
     (a,), (da,) = primals, tangents
     p = _pinv(a, rtol)
-    pt, dat = _mT(p), _mT(da)
+    pt, dat = _H(p), _H(da)
     mm = fnp.matmul
     left = fnp.eye(a.shape[-2], dtype=a.dtype) - mm(a, p)
     right = fnp.eye(a.shape[-1], dtype=a.dtype) - mm(p, a)
@@ -259,7 +269,7 @@ def lstsq(a: Any, b: Any, rcond: float | None = None) -> tuple[Any, Any, Any, An
     x = fnp.matmul(_pinv(a, rtol), b)
     r = b - fnp.matmul(a, x)
     s = svdvals(a)
-    resid = fnp.sum(r * r, axis=0, keepdims=b.ndim == 1)
+    resid = fnp.sum(_abs2(r), axis=0, keepdims=b.ndim == 1)
     return x, fnp.reshape(resid, (1,)) if b.ndim == 1 else resid, matrix_rank(a, rtol), s
 
 
@@ -315,7 +325,7 @@ def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any
     """
     x, = inexact_operands(x)
     if ord is None or ord == 2:
-        return fnp.sqrt(fnp.sum(x * x, axis=axis, keepdims=keepdims))
+        return fnp.sqrt(fnp.sum(_abs2(x), axis=axis, keepdims=keepdims))
     if ord == np.inf:
         return fnp.max(fnp.abs(x), axis=axis, keepdims=keepdims)
     if ord == -np.inf:
@@ -342,7 +352,7 @@ def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Any:
 def _matrix_norm(x: Any, ord: Any, axes: tuple[int, int], keepdims: bool) -> Any:
     row, col = (a % x.ndim for a in axes)
     if ord in ("fro", "f", None):
-        return fnp.sqrt(fnp.sum(x * x, axis=(row, col), keepdims=keepdims))
+        return fnp.sqrt(fnp.sum(_abs2(x), axis=(row, col), keepdims=keepdims))
     if ord in ("nuc", 2, -2):
         s = svdvals(fnp.moveaxis(x, (row, col), (-2, -1)))
         out = {"nuc": fnp.sum, 2: fnp.max, -2: fnp.min}[ord](s, axis=-1)

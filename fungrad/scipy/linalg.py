@@ -41,7 +41,8 @@ def _unvector(x: Any, vector: bool) -> Any:
 def solve_triangular(a: Any, b: Any, trans: int | str = 0, lower: bool = False,
                      unit_diagonal: bool = False, overwrite_b: bool = False, debug: Any = None,
                      check_finite: bool = True) -> Any:
-    """``x`` with ``a @ x = b`` (``trans`` 0 or "N"), ``aᵀ @ x = b`` (1, "T", 2 or "C"), reading
+    """``x`` with ``a @ x = b`` (``trans`` 0 or "N"), ``aᵀ @ x = b`` (1 or "T") or ``aᴴ @ x = b``
+    (2 or "C"), reading
     only the ``lower`` (or upper) triangle of ``a``. ``b`` is ``(n,)`` or ``(..., n, k)``.
 
     >>> solve_triangular(np.array([[2.0, 0.0], [1.0, 1.0]]), np.array([2.0, 3.0]), lower=True)
@@ -51,13 +52,14 @@ def solve_triangular(a: Any, b: Any, trans: int | str = 0, lower: bool = False,
         raise ValueError(f"solve_triangular: invalid trans {trans!r}; use 0, 1, 2, 'N', 'T' or 'C'")
     a, b, vector = _as_matrices(a, b)
     x = lax_linalg.triangular_solve(a, b, left_side=True, lower=lower,
-                                    transpose_a=_TRANS[trans], unit_diagonal=unit_diagonal)
+                                    transpose_a=_TRANS[trans], conjugate_a=trans in (2, "C"),
+                                    unit_diagonal=unit_diagonal)
     return _unvector(x, vector)
 
 
 def cholesky(a: Any, lower: bool = False, overwrite_a: bool = False,
              check_finite: bool = True) -> Any:
-    """Cholesky factor of ``a``: upper ``U`` with ``a = Uᵀ U`` by default (SciPy's convention),
+    """Cholesky factor of ``a``: upper ``U`` with ``a = Uᴴ U`` by default (SciPy's convention),
     lower ``L`` with ``lower=True``.
 
     >>> cholesky(np.array([[4.0, 2.0], [2.0, 5.0]]))
@@ -89,9 +91,11 @@ def cho_solve(c_and_lower: tuple[Any, bool], b: Any, overwrite_b: bool = False,
     """
     c, lower = c_and_lower
     c, b, vector = _as_matrices(c, b)
-    # a = L Lᵀ: solve L y = b, then Lᵀ x = y (with L = cᵀ when c is upper).
-    y = lax_linalg.triangular_solve(c, b, left_side=True, lower=lower, transpose_a=not lower)
-    x = lax_linalg.triangular_solve(c, y, left_side=True, lower=lower, transpose_a=lower)
+    # a = L Lᴴ: solve L y = b, then Lᴴ x = y (with L = cᴴ when c is upper).
+    y = lax_linalg.triangular_solve(c, b, left_side=True, lower=lower, transpose_a=not lower,
+                                    conjugate_a=not lower)
+    x = lax_linalg.triangular_solve(c, y, left_side=True, lower=lower, transpose_a=lower,
+                                    conjugate_a=lower)
     return _unvector(x, vector)
 
 
@@ -109,11 +113,11 @@ def solve(a: Any, b: Any, lower: bool = False, overwrite_a: bool = False,
 
 
 def _symmetric_from(a: Any, lower: bool) -> Any:
-    """The symmetric matrix whose ``lower`` (or upper) triangle is that of ``a``: derivatives
+    """The Hermitian matrix whose ``lower`` (or upper) triangle is that of ``a``: derivatives
     then flow only from the triangle that is read."""
     a, = inexact_operands(a)
     half = fnp.tril(a) if lower else fnp.triu(a)
-    return half + fnp.swapaxes(half, -1, -2) - a * fnp.eye(a.shape[-1], dtype=a.dtype)
+    return half + fnp.conj(fnp.swapaxes(half, -1, -2)) - fnp.real(a) * fnp.eye(a.shape[-1])
 
 
 def inv(a: Any, overwrite_a: bool = False, check_finite: bool = True) -> Any:
