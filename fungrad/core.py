@@ -13,6 +13,8 @@ down.
 from __future__ import annotations
 
 import contextvars
+import pickle
+import weakref
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
@@ -25,13 +27,30 @@ from fungrad.source_info import at_user_line
 
 
 class Primitive:
-    """An operation every interpreter knows by name; its rules live in the interpreters' tables."""
+    """An operation every interpreter knows by name; its rules live in the interpreters' tables.
 
-    __slots__ = ("name", "multiple_results")
+    The rule tables key on the primitive object, so a copied or unpickled jaxpr must hold the
+    same objects: a primitive copies and pickles as a lookup of its (unique) name.
+
+    >>> import copy, pickle
+    >>> p = Primitive("example_op")
+    >>> copy.deepcopy(p) is p and pickle.loads(pickle.dumps(p)) is p
+    True
+    """
+
+    __slots__ = ("name", "multiple_results", "__weakref__")
 
     def __init__(self, name: str, multiple_results: bool = False) -> None:
         self.name = name
         self.multiple_results = multiple_results
+        _primitives.setdefault(name, self)
+
+    def __reduce__(self) -> tuple[Callable[[str], Primitive], tuple[str]]:
+        if _primitives.get(self.name) is not self:
+            raise pickle.PicklingError(
+                f"primitive {self.name!r} cannot be copied or pickled: another primitive took its "
+                f"name first, so it would not be found again by name; give it a unique name")
+        return primitive_named, (self.name,)
 
     def bind(self, *args: Any, **params: Any) -> Any:
         return _state.get().trace.process_primitive(self, args, params)
@@ -42,6 +61,24 @@ class Primitive:
 
 # Primitives with side effects (debug printing): compiler passes never drop, merge or fold them.
 effectful: set[Primitive] = set()
+
+# Every primitive by its name (the first one created with that name), for copies and pickles.
+_primitives: weakref.WeakValueDictionary[str, Primitive] = weakref.WeakValueDictionary()
+
+
+def primitive_named(name: str) -> Primitive:
+    """The primitive called ``name`` (how copied and unpickled jaxprs find theirs; unpickling
+    imports ``fungrad.core``, hence the whole package with all its primitives).
+
+    >>> primitive_named("sin")
+    sin
+    """
+    try:
+        return _primitives[name]
+    except KeyError:
+        raise LookupError(f"no primitive is named {name!r}: import the module that defines it "
+                          f"before unpickling a jaxpr that uses it") from None
+
 
 # The two rule tables of this module; the other interpreters keep theirs beside them.
 impl_rules: dict[Primitive, Callable[..., Any]] = {}

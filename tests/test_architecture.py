@@ -15,7 +15,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1] / "fungrad"
 LAYERS = [
     # 1: values, programs, pytrees: no primitive knowledge
     ["fungrad.ir", "fungrad.tree_util", "fungrad.config", "fungrad.errors",
-     "fungrad.source_info", "fungrad.pretty", "fungrad.version", "fungrad.dtypes"],
+     "fungrad.source_info", "fungrad.pretty", "fungrad.version", "fungrad.dtypes",
+     "fungrad.stack"],
     # 2: Primitive, bind, Trace/Tracer, the current trace
     ["fungrad.core"],
     # 3: the interpreters and their rule tables; jit's compiler and its tables; traced functions

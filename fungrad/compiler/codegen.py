@@ -40,6 +40,19 @@ buffer_rules: dict[Primitive, Kind | Callable[[Eqn], Kind]] = {}
 
 _program_ids = itertools.count()
 
+# Blocks (branch and loop bodies) nested deeper than this in one generated function are emitted
+# as functions of their own: Python allows 20 nested loops and 100 indentation levels per function.
+MAX_INLINE_DEPTH = 8
+
+
+def _bind(outs: Sequence[str], expr: str) -> str:
+    """``a, b = expr`` for an expression returning a tuple (just ``expr`` when nothing is bound)."""
+    return f"{', '.join(outs)}, = {expr}" if outs else expr
+
+
+def _return(names: Sequence[str]) -> str:
+    return f"return ({', '.join(names)}{',' if len(names) == 1 else ''})"
+
 
 class EmitContext:
     """What emitters get: fresh names, and ``ref`` to pass any Python object in as a global.
@@ -55,6 +68,23 @@ class EmitContext:
         self.inplace: str | None = None
         self.out_actions: list[str] = []  # of the last block: see liveness.Plan.out_action
         self._literal_names: dict[Any, str] = {}
+        self.functions: list[list[str]] = []  # nested bodies emitted as top-level functions
+        self._depth = 0  # blocks open in the function being emitted
+
+    def _block_as_function(self, jaxpr: Jaxpr, in_names: Sequence[str],
+                           owned: Sequence[bool]) -> tuple[list[str], list[str]]:
+        """A call of a new top-level function computing ``jaxpr`` (see ``MAX_INLINE_DEPTH``)."""
+        params = [self.new_name("a") for _ in in_names]
+        depth, self._depth = self._depth, 0
+        try:
+            body, names = self.block(jaxpr, params, owned)
+        finally:
+            self._depth = depth
+        name = self.new_name("f")
+        self.functions.append([f"def {name}({', '.join(params)}):"]
+                              + ["    " + line for line in body + [_return(names)]])
+        outs = [self.new_name() for _ in names]
+        return [_bind(outs, call(name, in_names))], outs
 
     def new_name(self, prefix: str = "v") -> str:
         """A fresh local name (``v0``, ``v1``...)."""
@@ -82,8 +112,20 @@ class EmitContext:
         """Lines computing ``jaxpr`` from ``in_names``, and the names holding its outputs.
 
         Inside the block, buffers it creates are freed and reused; the inputs (outer names)
-        are never written to unless ``owned`` says so. For control-flow emitters.
+        are never written to unless ``owned`` says so. For control-flow emitters. A block
+        nested ``MAX_INLINE_DEPTH`` deep becomes a separate function, so no generated function
+        nests deeper than Python's parser and compiler allow, however deep the program nests.
         """
+        if self._depth >= MAX_INLINE_DEPTH:
+            return self._block_as_function(jaxpr, in_names, owned)
+        self._depth += 1
+        try:
+            return self._inline_block(jaxpr, in_names, owned)
+        finally:
+            self._depth -= 1
+
+    def _inline_block(self, jaxpr: Jaxpr, in_names: Sequence[str],
+                      owned: Sequence[bool]) -> tuple[list[str], list[str]]:
         names: dict[Var, str] = dict(zip(jaxpr.invars, in_names))
         for v, c in zip(jaxpr.constvars, jaxpr.consts):
             names[v] = self.ref(c)
@@ -197,9 +239,8 @@ def compile_jaxpr(jaxpr: Jaxpr, donated: Sequence[bool] = ()) -> Compiled:
             rets.append(f"{ctx.ref(_owned_result)}({name})")
         else:
             rets.append(name)
-    ret = f"return ({', '.join(rets)}{',' if len(rets) == 1 else ''})"
-    source = "\n".join([f"def jitted({', '.join(args)}):"]
-                       + ["    " + line for line in body + [ret]]) + "\n"
+    functions = [[f"def jitted({', '.join(args)}):"] + ["    " + line for line in body + [_return(rets)]]]
+    source = "".join("\n".join(lines) + "\n" for lines in functions + ctx.functions)
     code = compile(source, f"<fungrad-jit-{next(_program_ids)}>", "exec")
     namespace = dict(ctx.globals)
     exec(code, namespace)

@@ -66,10 +66,12 @@ class Rewriter:
 
     def walk(self) -> Iterator[Eqn]:
         """The equations, their inputs already substituted."""
+        env = self.env  # atoms hash and compare by identity: one C-level pass per equation
         for eqn in self.jaxpr.eqns:
-            ins = [self.read(a) for a in eqn.inputs]
-            if any(x is not y for x, y in zip(ins, eqn.inputs)):
-                eqn = Eqn(eqn.primitive, ins, eqn.params, eqn.outvars, eqn.source)
+            if env:
+                ins = [env.get(a, a) for a in eqn.inputs]  # type: ignore[arg-type]
+                if ins != eqn.inputs:
+                    eqn = Eqn(eqn.primitive, ins, eqn.params, eqn.outvars, eqn.source)
             yield eqn
 
     def keep(self, eqn: Eqn) -> None:
@@ -109,7 +111,7 @@ def dce(jaxpr: Jaxpr) -> Jaxpr:
     live = {a for a in jaxpr.outvars if type(a) is Var}
     kept: list[Eqn] = []
     for eqn in reversed(jaxpr.eqns):
-        if eqn.primitive in effectful or any(v in live for v in eqn.outvars):
+        if eqn.primitive in effectful or not live.isdisjoint(eqn.outvars):
             kept.append(eqn)
             live.update(a for a in eqn.inputs if isinstance(a, Var))
     pairs = [(v, c) for v, c in zip(jaxpr.constvars, jaxpr.consts) if v in live]
@@ -239,17 +241,18 @@ def unbroadcast_operands(rw: Rewriter, eqn: Eqn) -> Eqn:
     The rule of every primitive that broadcasts its operands like NumPy."""
     ins = list(eqn.inputs)
     out_shape = eqn.outvars[0].aval.shape
+    changed = False
     for i, a in enumerate(ins):
-        if not any(j != i and b.aval.shape == out_shape for j, b in enumerate(ins)):
-            continue  # the broadcast is what gives the result its shape
         producer = rw.producer_of(a)
         expand = expand_rules.get(producer.primitive) if producer is not None else None
-        s = expand(rw, producer) if expand is not None else None  # type: ignore[arg-type]
+        if expand is None:
+            continue
+        if not any(j != i and b.aval.shape == out_shape for j, b in enumerate(ins)):
+            continue  # the broadcast is what gives the result its shape
+        s = expand(rw, producer)  # type: ignore[arg-type]
         if s is not None:
-            ins[i] = s
-    if all(x is y for x, y in zip(ins, eqn.inputs)):
-        return eqn
-    return Eqn(eqn.primitive, ins, eqn.params, eqn.outvars, eqn.source)
+            ins[i], changed = s, True
+    return Eqn(eqn.primitive, ins, eqn.params, eqn.outvars, eqn.source) if changed else eqn
 
 
 def simplify(jaxpr: Jaxpr) -> Jaxpr:

@@ -13,6 +13,7 @@ import numpy as np
 
 from fungrad import core, typecheck
 from fungrad.core import Primitive, Trace, Tracer, abstract_eval_rules
+from fungrad.stack import recursion_headroom
 from fungrad.errors import ConcretizationError, ShapeError
 from fungrad.ir import Atom, Eqn, Jaxpr, Literal, ShapedArray, Var, literal
 from fungrad.source_info import at_user_line, user_frame_summary
@@ -153,9 +154,13 @@ def abstract_eval(prim: Primitive, avals: list[ShapedArray], params: dict[str, A
 
 def trace_to_jaxpr(fun: Callable[..., Sequence[Any]], in_avals: Sequence[ShapedArray],
                    parent: Trace | None = None) -> Jaxpr:
-    """Stage ``fun`` (flat arrays in, a flat list out) into a jaxpr."""
+    """Stage ``fun`` (flat arrays in, a flat list out) into a jaxpr.
+
+    Bodies of control flow are traced from within the tracing of their parent, so the stack
+    grows with the program's nesting: ``recursion_headroom`` keeps room for one more level.
+    """
     trace = StagingTrace(parent or core.current_trace())
-    with core.new_trace(trace):
+    with recursion_headroom(), core.new_trace(trace):
         args = [trace.new_arg(a) for a in in_avals]
         outs = fun(*args)
         return trace.build(outs)

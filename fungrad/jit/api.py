@@ -9,10 +9,12 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import pickle
+import sys
 import threading
 import weakref
 from collections import OrderedDict
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, Callable, NamedTuple, Sequence, cast
 
 import numpy as np
 
@@ -125,6 +127,7 @@ class JitFunction:
                  static_argnames: tuple[str, ...], donate_argnums: tuple[int, ...]) -> None:
         functools.update_wrapper(self, fun)
         self._fun = fun
+        self._options = (static_argnums, static_argnames, donate_argnums)
         self._name = getattr(fun, "__name__", type(fun).__name__)
         self._static = StaticArgs(fun, static_argnums, static_argnames)
         self._params = self._static.params
@@ -136,6 +139,27 @@ class JitFunction:
         self._maxsize = int(config.jit_cache_size)
         self._hits = 0
         self._misses = 0
+
+    def __reduce__(self) -> str | tuple[Any, ...]:
+        """Pickled by reference: as its module's global of that name (``@jit def f``), else as
+        ``jit`` of its function, itself pickled by reference (so not a lambda or local function).
+
+        >>> import pickle, fungrad
+        >>> pickle.loads(pickle.dumps(fungrad.jit(abs)))(-2.0)
+        array(2.)
+        """
+        found = cast(Any, sys.modules.get(getattr(self, "__module__", None) or ""))
+        qualname = getattr(self, "__qualname__", "")
+        for name in qualname.split("."):
+            found = getattr(found, name, None)
+        if found is self:
+            return qualname
+        if "<" in qualname:   # <lambda>, <locals>
+            raise pickle.PicklingError(
+                f"cannot pickle jit({qualname}): pickle stores a function by its module and name, "
+                f"and a lambda or a function defined inside another has none; define "
+                f"{self._name} at the top level of a module")
+        return JitFunction, (self._fun, *self._options)
 
     # ------------------------------------------------------------ calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
