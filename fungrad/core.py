@@ -21,6 +21,7 @@ import numpy as np
 
 from fungrad.errors import (
     InvalidArgumentError, TracedAssignmentError, TracerArrayConversionError, UnexpectedTracerError,
+    broadcast_error,
 )
 from fungrad.ir import Jaxpr, Literal, ShapedArray, Var
 from fungrad.source_info import at_user_line
@@ -221,7 +222,10 @@ class Tracer:
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
         raise TracerArrayConversionError(
             f"np.asarray() (or another NumPy conversion) was called on a traced value {self.aval}: "
-            "inside a transform, use fungrad.numpy instead of numpy on traced values"
+            "inside a transform, use fungrad.numpy instead of numpy on traced values. If this is "
+            "a NumPy array indexed with a traced index (`arr[i]`), gather with fungrad.numpy "
+            "instead: `fnp.take(arr, i, axis=0)` (traced and differentiable; `fnp.asarray(arr)` "
+            "of a NumPy array stays a NumPy array, so indexing it does not help)"
             f"{at_user_line()}")
 
     def __setitem__(self, idx: Any, value: Any) -> None:
@@ -249,7 +253,13 @@ class EvalTrace(Trace):
         for a in args:
             if isinstance(a, Tracer):
                 raise escaped_tracer_error(a)
-        return impl_rules[prim](*args, **params)
+        try:
+            return impl_rules[prim](*args, **params)
+        except ValueError as e:  # NumPy's bare message becomes one naming the operation and line
+            if "could not be broadcast" not in str(e):
+                raise
+            shapes = [np.shape(a) for a in args]
+            raise broadcast_error(prim.name, shapes, at_user_line()) from None
 
 
 def escaped_tracer_error(t: Tracer) -> UnexpectedTracerError:

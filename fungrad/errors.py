@@ -1,6 +1,8 @@
 """Exceptions raised for bad input, each naming the user's line where it can."""
 from __future__ import annotations
 
+from typing import Iterable
+
 
 class FungradError(Exception):
     """Base class of fungrad's own errors."""
@@ -8,6 +10,20 @@ class FungradError(Exception):
 
 class ShapeError(FungradError, TypeError):
     """A primitive got operands whose shapes or dtypes do not fit (caught by its shape rule)."""
+
+
+class BroadcastError(ShapeError, ValueError):
+    """Operand shapes that do not broadcast together (a ``ValueError`` too, as in NumPy)."""
+
+
+def broadcast_error(name: str, shapes: Iterable[tuple[int, ...]], where: str = "") -> BroadcastError:
+    """The error for ``name`` applied to operands of ``shapes`` that do not broadcast.
+
+    >>> print(broadcast_error("add", [(3,), (4,)]))
+    add: operand shapes (3,) and (4,) do not broadcast together
+    """
+    return BroadcastError(f"{name}: operand shapes {' and '.join(map(str, shapes))} "
+                          f"do not broadcast together{where}")
 
 
 class ConcretizationError(FungradError, TypeError):

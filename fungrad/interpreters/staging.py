@@ -149,7 +149,7 @@ def abstract_eval(prim: Primitive, avals: list[ShapedArray], params: dict[str, A
     except ShapeError as e:
         if "\n  at " in str(e):
             raise
-        raise ShapeError(f"{e}{at_user_line()}") from None
+        raise type(e)(f"{e}{at_user_line()}") from None  # (a BroadcastError stays one)
 
 
 def trace_to_jaxpr(fun: Callable[..., Sequence[Any]], in_avals: Sequence[ShapedArray],

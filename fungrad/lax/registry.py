@@ -19,7 +19,7 @@ from fungrad.interpreters import eager_linearize
 from fungrad.interpreters.ad import Zero, add_tangents, jvp_rules
 from fungrad.interpreters.batching import batch_rules
 from fungrad.interpreters.transpose import is_undefined, transpose_rules
-from fungrad.errors import ShapeError
+from fungrad.errors import ShapeError, broadcast_error
 from fungrad.ir import ShapedArray, weak_scalar
 
 
@@ -41,8 +41,7 @@ def broadcast_shapes(name: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
     try:
         return tuple(np.broadcast_shapes(*shapes))
     except ValueError:
-        raise ShapeError(f"{name}: operand shapes {' and '.join(map(str, shapes))} do not "
-                         "broadcast together") from None
+        raise broadcast_error(name, shapes) from None
 
 
 def same_dtype(name: str, *avals: ShapedArray) -> np.dtype[Any]:

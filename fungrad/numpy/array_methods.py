@@ -15,6 +15,7 @@ from typing import Any
 
 import fungrad.numpy as fnp
 from fungrad.numpy.indexing import IndexUpdateHelper, getitem
+from fungrad.numpy.protocols import array_function, array_ufunc
 
 
 def install(cls: type, operators: dict[str, Any]) -> None:
@@ -108,6 +109,10 @@ class ArrayMethods:
     def __eq__(self, o: Any) -> Any: return fnp.equal(self, o)
     def __ne__(self, o: Any) -> Any: return fnp.not_equal(self, o)
     __hash__ = None  # type: ignore[assignment]
+
+    # -- NumPy's protocols: ``np.sum(x)``, ``np.sin(x)`` on a tracer run fungrad.numpy
+    __array_function__ = array_function
+    __array_ufunc__ = array_ufunc
 
     # -- indexing
     def __getitem__(self, idx: Any) -> Any:
