@@ -55,6 +55,13 @@ class EmitContext:
         self.inplace: str | None = None
         self.out_actions: list[str] = []  # of the last block: see liveness.Plan.out_action
         self._literal_names: dict[Any, str] = {}
+        self.constants: dict[Var, Any] = {}  # the values of the blocks' constvars
+
+    def constant(self, atom: Any) -> Any:
+        """The value of ``atom`` when it is known at compile time (a literal or a constvar), else None."""
+        if type(atom) is Literal:
+            return atom.val
+        return self.constants.get(atom)
 
     def new_name(self, prefix: str = "v") -> str:
         """A fresh local name (``v0``, ``v1``...)."""
@@ -87,6 +94,7 @@ class EmitContext:
         names: dict[Var, str] = dict(zip(jaxpr.invars, in_names))
         for v, c in zip(jaxpr.constvars, jaxpr.consts):
             names[v] = self.ref(c)
+            self.constants[v] = c
         plan = plan_buffers(jaxpr, kind_of, owned)
         outer = set(jaxpr.invars) | set(jaxpr.constvars)
         lines: list[str] = []
