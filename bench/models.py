@@ -31,6 +31,19 @@ def mlp_loss(xp, nn, params, x, y):
     return -xp.mean(xp.sum(y * nn.log_softmax(logits, axis=-1), axis=-1))
 
 
+def mlp_loss_labels(xp, nn, form, params, x, labels):
+    """``mlp_loss`` with integer class labels, picked the two common JAX ways: ``form`` is
+    "take_along_axis" or "arange" (``log_softmax(z)[arange(B), labels]``)."""
+    h = x
+    for W, b in params[:-1]:
+        h = xp.tanh(h @ W + b)
+    W, b = params[-1]
+    logp = nn.log_softmax(h @ W + b, axis=-1)
+    if form == "take_along_axis":
+        return -xp.mean(xp.take_along_axis(logp, labels[:, None], axis=1))
+    return -xp.mean(logp[xp.arange(logp.shape[0]), labels])
+
+
 # One period of the elementwise chain: values stay within about [-2.2, 2.2] and the
 # gradient of the whole 200-op chain stays between about 1e-2 and 2 (no vanishing,
 # no blow-up), so a comparison at tight tolerance means something.

@@ -208,6 +208,31 @@ def case_mlp_small(ctx):
     return case_mlp(ctx, "mlp_small", models.MLP_SMALL, eager_too=True)
 
 
+def case_mlp_labels(ctx):
+    """mlp_small's loss with integer labels, picked by take_along_axis or by arange indexing, and
+    (for reference, same labels) the one-hot product of mlp_small."""
+    params, x, onehot = models.mlp_inputs(**models.MLP_SMALL)
+    labels = onehot.argmax(axis=1)
+    want = hw.mlp_value_and_grad_labels(params, x, labels)
+    groups = []
+    for form in ("take_along_axis", "arange"):
+        g = Group(f"mlp_labels_{form}", f"MLP 64-32-10, batch 32, integer labels picked by {form}")
+        g.rows.append(baseline_row("numpy (by hand)",
+                                   lambda: hw.mlp_value_and_grad_labels(params, x, labels), ctx))
+        for fe in ctx.frontends():
+            if fe.name not in ("fungrad", "jax"):
+                continue
+            for loss, args, label in (
+                    (functools.partial(models.mlp_loss_labels, fe.xp, fe.nn, form), labels, ""),
+                    (functools.partial(models.mlp_loss, fe.xp, fe.nn), onehot, " (one-hot)")):
+                def build(fe=fe, loss=loss, args=args):
+                    f = fe.jit(fe.value_and_grad(loss))
+                    return blocked(fe, f, fe.put((params, x, args))), fe.to_numpy
+                g.rows.append(timed_row(jit_label(fe, True) + label, build, want, ctx))
+        groups.append(g)
+    return groups
+
+
 def case_chain200(ctx):
     ops = models.chain_ops(200)
     x = models.chain_inputs()
@@ -492,6 +517,7 @@ def case_train_step(ctx):
 CASES = {
     "mlp_large": case_mlp_large,
     "mlp_small": case_mlp_small,
+    "mlp_labels": case_mlp_labels,
     "chain200": case_chain200,
     "jit_call_overhead": case_jit_call_overhead,
     "first_call": case_first_call,

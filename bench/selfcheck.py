@@ -139,12 +139,25 @@ def check_train_steps(check):
               written(np, params, grads, state), EXACT_RTOL)
 
 
+def check_mlp_labels(check):
+    """The integer-label baseline against the checked one-hot baseline and both loss forms."""
+    params, x, onehot = models.mlp_inputs(**models.MLP_SMALL)
+    labels = onehot.argmax(axis=1)
+    got = hw.mlp_value_and_grad_labels(params, x, labels)
+    check("mlp_labels: value and grads vs the one-hot baseline", got,
+          hw.mlp_value_and_grad(params, x, onehot), EXACT_RTOL)
+    for form in ("take_along_axis", "arange"):
+        check(f"mlp_labels: loss vs models.mlp_loss_labels ({form}) on NumPy", got[0],
+              models.mlp_loss_labels(np, models.numpy_nn, form, params, x, labels), EXACT_RTOL)
+
+
 def main():
     check = Checker()
     print("self-check of the hand-written NumPy baselines")
     check_mlp(check, "mlp_small", models.MLP_SMALL)
     check_mlp(check, "mlp_large", models.MLP_LARGE)
     check_mlp(check, "mlp_xl (memory)", models.MLP_XL, n_dirs=2)
+    check_mlp_labels(check)
     check_per_example(check)
     check_chain(check)
     check_hessian(check)

@@ -70,6 +70,7 @@ class EmitContext:
         self._literal_names: dict[Any, str] = {}
         self.functions: list[list[str]] = []  # nested bodies emitted as top-level functions
         self._depth = 0  # blocks open in the function being emitted
+        self.constants: dict[Var, Any] = {}  # the values of the blocks' constvars
 
     def _block_as_function(self, jaxpr: Jaxpr, in_names: Sequence[str],
                            owned: Sequence[bool]) -> tuple[list[str], list[str]]:
@@ -85,6 +86,12 @@ class EmitContext:
                               + ["    " + line for line in body + [_return(names)]])
         outs = [self.new_name() for _ in names]
         return [_bind(outs, call(name, in_names))], outs
+
+    def constant(self, atom: Any) -> Any:
+        """The value of ``atom`` when it is known at compile time (a literal or a constvar), else None."""
+        if type(atom) is Literal:
+            return atom.val
+        return self.constants.get(atom)
 
     def new_name(self, prefix: str = "v") -> str:
         """A fresh local name (``v0``, ``v1``...)."""
@@ -129,6 +136,7 @@ class EmitContext:
         names: dict[Var, str] = dict(zip(jaxpr.invars, in_names))
         for v, c in zip(jaxpr.constvars, jaxpr.consts):
             names[v] = self.ref(c)
+            self.constants[v] = c
         plan = plan_buffers(jaxpr, kind_of, owned)
         outer = set(jaxpr.invars) | set(jaxpr.constvars)
         lines: list[str] = []

@@ -122,19 +122,73 @@ def _scatter_shape(name: str) -> Callable[..., ShapedArray]:
 gather_p = primitive("gather", _gather_impl, _gather_shape)
 
 
+def _index_source(ctx: EmitContext, indexer: tuple[Entry, ...], arr_names: Sequence[str]) -> str:
+    """The source of the NumPy index tuple: array entries by name, the static rest as globals."""
+    parts = [arr_names[e.k] if type(e) is Arr else ctx.ref(slice(*e) if type(e) is Slice else e)
+             for e in indexer]
+    return ", ".join(parts) + ","
+
+
+def _integer_arrays(eqn: Eqn, first: int) -> bool:
+    return all(a.aval.dtype.kind in "iu" for a in eqn.inputs[first:])
+
+
 def _emit_gather(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
-    """``x[index]`` directly when the index is static (ints, slices, None, Ellipsis): the impl's
-    wrapping, clamping and filling only ever apply to index arrays."""
-    if len(eqn.inputs) > 1:
+    """``x[index]`` directly. With index arrays, NumPy's own indexing agrees with the impl on
+    every in-bounds index (negative ones wrap the same way) and raises IndexError on the others,
+    which then go to the impl's clamping or filling."""
+    index = _index_source(ctx, eqn.params["indexer"], ins[1:])
+    if len(ins) == 1:
+        return assign(outs, f"{ins[0]}[{index}]")
+    if not _integer_arrays(eqn, 1):
         return emit_impl(ctx, eqn, ins, outs)
-    index = tuple(slice(*e) if type(e) is Slice else e for e in eqn.params["indexer"])
-    return assign(outs, f"{ins[0]}[{ctx.ref(index)}]")
+    return ["try:", f"    {outs[0]} = {ins[0]}[{index}]", "except IndexError:",
+            *("    " + line for line in emit_impl(ctx, eqn, ins, outs))]
 
 
 defcodegen(gather_p, _emit_gather, "alias")
+
+
+def _provably_unique(ctx: EmitContext, eqn: Eqn) -> bool:
+    """Whether the index arrays of ``eqn`` (a scatter) never name one element twice: true when
+    one of them is a compile-time constant, in bounds, whose values are distinct over the
+    broadcast index shape (then so are the tuples of all the arrays' values)."""
+    arrs = eqn.inputs[2:]
+    shape = eqn.inputs[0].aval.shape
+    indexer = eqn.params["indexer"]
+    axes = layout(shape, indexer, tuple(a.aval.shape for a in arrs))[2]
+    index_shape = np.broadcast_shapes(*(a.aval.shape for a in arrs))
+    for a, ax in zip(arrs, axes):
+        value = ctx.constant(a)
+        if value is None:
+            continue
+        n = shape[ax]
+        value = np.broadcast_to(np.asarray(value), index_shape).ravel()
+        if value.size and (value.min() < -n or value.max() >= n):
+            continue
+        if np.unique(np.where(value < 0, value + n, value)).size == value.size:
+            return True
+    return False
+
+
+def _emit_scatter_add(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    """``out = x.copy()`` then ``out[index] += u`` when the indices are provably unique, else
+    ``np.add.at(out, index, u)``; out-of-bounds indices raise IndexError in NumPy and go to the
+    impl (on the untouched ``x``) for its dropping or clamping."""
+    if len(ins) == 2 or not _integer_arrays(eqn, 2):
+        return emit_impl(ctx, eqn, ins, outs)
+    x, u, out = ins[0], ins[1], outs[0]
+    index = _index_source(ctx, eqn.params["indexer"], ins[2:])
+    update = (f"{out}[{index}] += {u}" if _provably_unique(ctx, eqn)
+              else f"{ctx.ref(np.add.at)}({out}, ({index}), {u})")
+    return [f"{out} = {x}.copy()", "try:", f"    {update}", "except IndexError:",
+            *("    " + line for line in emit_impl(ctx, eqn, ins, outs))]
+
+
 scatter_p = primitive("scatter", _scatter_impl(_set), _scatter_shape("scatter"))
 scatter_add_p = primitive("scatter_add", _scatter_impl(_combine_with(np.add)),
                           _scatter_shape("scatter_add"))
+defcodegen(scatter_add_p, _emit_scatter_add, "fresh")
 scatter_mul_p = primitive("scatter_mul", _scatter_impl(_combine_with(np.multiply)),
                           _scatter_shape("scatter_mul"))
 scatter_min_p = primitive("scatter_min", _scatter_impl(_combine_with(np.minimum)),
