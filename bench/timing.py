@@ -65,33 +65,7 @@ def measure(fn, settings=FULL):
     A slow ``fn`` (one call longer than a third of ``settings.max_time``) gets a
     single warm-up call and as few samples as fit in ``max_time`` (at least one).
     """
-    t0 = time.perf_counter()
-    fn()
-    first = time.perf_counter() - t0
-    for _ in range(settings.warmup - 1):
-        if time.perf_counter() - t0 > settings.max_time / 4:
-            break
-        fn()
-    gc.collect()
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        loops, t = 1, _sample(fn, 1)
-        while t < settings.target:
-            loops = max(loops * 2, math.ceil(loops * 1.2 * settings.target / max(t, 1e-9)))
-            t = _sample(fn, loops)
-        per_call = [t / loops]
-        min_samples = 3 if 3 * max(t, first) <= settings.max_time else 1
-        start = time.perf_counter()
-        while len(per_call) < settings.repeat:
-            if len(per_call) >= min_samples and time.perf_counter() - start + t > settings.max_time:
-                break
-            per_call.append(_sample(fn, loops) / loops)
-    finally:
-        if enabled:
-            gc.enable()
-    q1, med, q3 = quartiles(per_call)
-    return Timing(med, q1, q3, loops, len(per_call))
+    return measure_interleaved([fn], settings)[0]
 
 
 def _calibrate(fn, settings):
@@ -114,8 +88,6 @@ def measure_interleaved(fns, settings=FULL):
     """Time several functions in alternate blocks: one sample of each in turn (the order reversed
     every round), so that the drift of a loaded machine hits them all alike. Returns one Timing
     per function; the time budget is ``settings.max_time`` per function."""
-    if len(fns) == 1:
-        return [measure(fns[0], settings)]
     gc.collect()
     enabled = gc.isenabled()
     gc.disable()
