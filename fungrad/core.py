@@ -60,8 +60,9 @@ class Primitive:
         return self.name
 
 
-# Primitives with side effects (debug printing): compiler passes never drop, merge or fold them.
-effectful: set[Primitive] = set()
+# Primitives with side effects (debug printing), with what the effect is: compiler passes never drop,
+# merge or fold them.
+effect_rules: dict[Primitive, str] = {}
 
 # Every primitive by its name (the first one created with that name), for copies and pickles.
 _primitives: weakref.WeakValueDictionary[str, Primitive] = weakref.WeakValueDictionary()

@@ -8,9 +8,10 @@ import pytest
 
 import fungrad  # noqa: F401  (registers every primitive)
 from fungrad.compiler import codegen, passes
-from fungrad.core import Primitive, abstract_eval_rules, impl_rules
+from fungrad.core import Primitive, abstract_eval_rules, effect_rules, impl_rules
 from fungrad.interpreters.ad import jvp_rules, linearize_rules
 from fungrad.interpreters.batching import batch_rules
+from fungrad.interpreters.named_axes import axis_name_rules
 from fungrad.interpreters.staging import partial_eval_rules
 from fungrad.interpreters.transpose import transpose_rules
 
@@ -22,6 +23,7 @@ TABLES = {
     "codegen_rules": codegen.codegen_rules, "buffer_rules": codegen.buffer_rules,
     "simplify_rules": passes.simplify_rules, "expand_rules": passes.expand_rules,
     "permute_rules": passes.permute_rules, "inline_rules": passes.inline_rules,
+    "effect_rules": effect_rules, "axis_name_rules": axis_name_rules,
 }
 # fungrad's own primitives (other test modules register throwaway ones of their own).
 PRIMS = sorted({v for name, mod in list(sys.modules.items())

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from fungrad import typecheck
-from fungrad.core import Primitive, Tracer, effectful, impl_rules
+from fungrad.core import Primitive, Tracer, effect_rules, impl_rules
 from fungrad.interpreters.named_axes import axis_name_rules
 from fungrad.ir import Atom, Eqn, Jaxpr, Literal, ShapedArray, Var
 
@@ -111,7 +111,7 @@ def dce(jaxpr: Jaxpr) -> Jaxpr:
     live = {a for a in jaxpr.outvars if type(a) is Var}
     kept: list[Eqn] = []
     for eqn in reversed(jaxpr.eqns):
-        if eqn.primitive in effectful or not live.isdisjoint(eqn.outvars):
+        if eqn.primitive in effect_rules or not live.isdisjoint(eqn.outvars):
             kept.append(eqn)
             live.update(a for a in eqn.inputs if isinstance(a, Var))
     pairs = [(v, c) for v, c in zip(jaxpr.constvars, jaxpr.consts) if v in live]
@@ -130,7 +130,7 @@ def cse(jaxpr: Jaxpr) -> Jaxpr:
     rw = Rewriter(jaxpr)
     seen: dict[Any, Eqn] = {}
     for eqn in rw.walk():
-        if eqn.primitive in effectful:  # each print happens
+        if eqn.primitive in effect_rules:  # each print happens
             rw.keep(eqn)
             continue
         try:
@@ -159,7 +159,7 @@ def fold_constants(jaxpr: Jaxpr) -> Jaxpr:
         # A broadcast scalar is left to ``simplify``, which hands NumPy the scalar itself.
         if (any(v is None for v in vals) or eqn.primitive not in impl_rules
                 or eqn.primitive in axis_name_rules  # communicates: runs when called
-                or eqn.primitive in effectful
+                or eqn.primitive in effect_rules
                 or (eqn.primitive in expand_rules and vals and np.ndim(vals[0]) == 0)):
             rw.keep(eqn)
             continue

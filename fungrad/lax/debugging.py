@@ -1,6 +1,6 @@
 """``debug_callback``: call a Python function on values at run time, also inside ``jit``.
 
-The primitive has no outputs and is *effectful* (``fungrad.core.effectful``): the compiler never
+The primitive has no outputs and is *effectful* (``fungrad.core.effect_rules``): the compiler never
 drops, merges or folds it, so a jitted function calls back on every call. Under ``vmap`` it calls
 back once per example, in order; under differentiation it sees the primal values only.
 
@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from fungrad.core import effectful
+from fungrad.core import effect_rules
 from fungrad.interpreters.ad import jvp_rules
 from fungrad.interpreters.batching import batch_rules
 from fungrad.ir import ShapedArray
@@ -34,7 +34,7 @@ def _shape(*avals: ShapedArray, callback: Callable[..., Any]) -> list[ShapedArra
 
 
 debug_callback_p = primitive("debug_callback", _impl, _shape, multiple_results=True)
-effectful.add(debug_callback_p)
+effect_rules[debug_callback_p] = "calls a host function"
 
 
 def _jvp(primals: Sequence[Any], tangents: Sequence[Any], **params: Any) -> tuple[Any, Any]:
