@@ -57,12 +57,52 @@ def check_not_used_up(leaves: Sequence[Any], name: str) -> None:
 def can_take(x: Any) -> bool:
     """May the compiled code write into ``x``? It owns its memory, or it is a whole view of a
     used-up array's buffer (a result of an earlier donating call)."""
-    if type(x) is not np.ndarray or not x.flags.writeable or not x.flags.c_contiguous:
+    if type(x) is not np.ndarray:
         return False
-    if x.flags.owndata:
+    flags = x.flags
+    if not flags.writeable or not flags.c_contiguous:
+        return False
+    if flags.owndata:
         return True
     base = x.base
     return type(base) is np.ndarray and is_used_up(base) and base.nbytes == x.nbytes
+
+
+def donatable(leaves: Sequence[Any], marked: Sequence[bool]) -> tuple[bool, ...]:
+    """Per leaf: may the compiled code overwrite it? It is marked for donation, ``can_take`` it,
+    and no other leaf shares its memory. Linear in the number of leaves: NumPy points every view
+    at the array owning the memory, so leaves share memory only when they share that owner; a
+    leaf whose memory belongs to something else (a memoryview, a memory map) is compared with
+    each donated leaf by ``np.may_share_memory``.
+
+    >>> a = np.ones(4)
+    >>> donatable([a, a[:2], np.ones(2)], [True, False, True])
+    (False, False, True)
+    """
+    owners = [_owner(x) if isinstance(x, np.ndarray) else x for x in leaves]
+    viewers: dict[int, int] = {}
+    foreign = []
+    for x, owner in zip(leaves, owners):
+        if owner is None:
+            foreign.append(x)
+        else:
+            viewers[id(owner)] = viewers.get(id(owner), 0) + 1
+    result = []
+    for x, owner, m in zip(leaves, owners, marked):
+        ok = bool(m) and viewers[id(owner)] == 1 and can_take(x)
+        if ok and foreign:
+            ok = not any(y is not x and np.may_share_memory(x, y) for y in foreign)
+        result.append(ok)
+    return tuple(result)
+
+
+def _owner(x: np.ndarray) -> np.ndarray | None:
+    """The array owning ``x``'s memory (``x`` itself, or its base); None when something other
+    than an array owns it."""
+    base = x.base
+    if base is None:
+        return x
+    return base if type(base) is np.ndarray and base.base is None else None
 
 
 def _forget(key: int) -> Any:
