@@ -29,8 +29,19 @@ import numpy as np
 
 from fungrad.errors import InvalidArgumentError
 
+class _Donated(weakref.ref):  # type: ignore[type-arg]
+    """A weak reference to a donated array that knows its key in ``_used_up``."""
+
+    __slots__ = ("key",)
+    key: int
+
+
+def _forget(ref: _Donated) -> None:
+    _used_up.pop(ref.key, None)
+
+
 # id -> weak reference of each donated array still alive (removed when it is collected).
-_used_up: dict[int, weakref.ref[np.ndarray]] = {}
+_used_up: dict[int, _Donated] = {}
 
 
 def any_used_up() -> bool:
@@ -41,7 +52,6 @@ def any_used_up() -> bool:
 def is_used_up(x: Any) -> bool:
     ref = _used_up.get(id(x))
     return ref is not None and ref() is x
-
 
 
 def check_not_used_up(leaves: Sequence[Any], name: str) -> None:
@@ -79,41 +89,35 @@ def donatable(leaves: Sequence[Any], marked: Sequence[bool]) -> tuple[bool, ...]
     >>> donatable([a, a[:2], np.ones(2)], [True, False, True])
     (False, False, True)
     """
-    owners = [_owner(x) if isinstance(x, np.ndarray) else x for x in leaves]
+    owners: list[int] = []
     viewers: dict[int, int] = {}
     foreign = []
-    for x, owner in zip(leaves, owners):
-        if owner is None:
-            foreign.append(x)
-        else:
-            viewers[id(owner)] = viewers.get(id(owner), 0) + 1
+    for x in leaves:
+        owner = id(x)
+        if isinstance(x, np.ndarray):
+            base = x.base
+            if base is not None:
+                if type(base) is np.ndarray and base.base is None:
+                    owner = id(base)
+                else:
+                    foreign.append(x)
+        owners.append(owner)
+        viewers[owner] = viewers.get(owner, 0) + 1
     result = []
     for x, owner, m in zip(leaves, owners, marked):
-        ok = bool(m) and viewers[id(owner)] == 1 and can_take(x)
+        ok = bool(m) and viewers[owner] == 1 and can_take(x)
         if ok and foreign:
             ok = not any(y is not x and np.may_share_memory(x, y) for y in foreign)
         result.append(ok)
     return tuple(result)
 
 
-def _owner(x: np.ndarray) -> np.ndarray | None:
-    """The array owning ``x``'s memory (``x`` itself, or its base); None when something other
-    than an array owns it."""
-    base = x.base
-    if base is None:
-        return x
-    return base if type(base) is np.ndarray and base.base is None else None
-
-
-def _forget(key: int) -> Any:
-    def forget(_: object) -> None:
-        _used_up.pop(key, None)
-    return forget
-
-
 def use_up(donated: Sequence[Any], outs: list[Any]) -> list[Any]:
     """Mark ``donated`` used; results that are one of those arrays become new views of it."""
+    taken = set()
     for x in donated:
-        _used_up[id(x)] = weakref.ref(x, _forget(id(x)))
-    taken = {id(x) for x in donated}
+        key = id(x)
+        ref = _used_up[key] = _Donated(x, _forget)
+        ref.key = key
+        taken.add(key)
     return [o.view() if id(o) in taken else o for o in outs]
