@@ -117,6 +117,47 @@ def test_eager_mode_allows_python_control_flow():
     assert res.nfev == jitted.nfev
 
 
+def test_a_second_solve_of_the_same_function_compiles_nothing():
+    traces = []
+
+    def counted(p, t, y):          # under jit the body runs only while tracing
+        traces.append(1)
+        return decay(p, t, y)
+    first = least_squares(counted, {"a": 1.0, "k": 0.5}, T, Y)
+    assert len(traces) == 1        # residuals and Jacobian: one program, traced once
+    again = least_squares(counted, {"a": 3.0, "k": 2.0}, T, Y)
+    assert len(traces) == 1
+    np.testing.assert_allclose(again.params["k"], first.params["k"], rtol=1e-8)
+    # New shapes of the data, or another params structure: traced again, never a stale program.
+    fewer = least_squares(counted, {"a": 1.0, "k": 0.5}, T[:6], Y[:6])
+    assert len(traces) == 2
+    ref = least_squares(decay, {"a": 1.0, "k": 0.5}, T[:6], Y[:6])
+    np.testing.assert_allclose(fewer.params["k"], ref.params["k"], rtol=1e-12)
+    def either(p, t, y):           # params as a dict {"a", "k"} or as a tuple (k, a)
+        traces.append(1)
+        a, k = (p["a"], p["k"]) if isinstance(p, dict) else (p[1], p[0])
+        return decay({"a": a, "k": k}, t, y)
+    least_squares(either, {"a": 1.0, "k": 0.5}, T, Y)
+    swapped = least_squares(either, (0.5, 1.0), T, Y)
+    np.testing.assert_allclose(swapped.params, (first.params["k"], first.params["a"]), rtol=1e-8)
+    # Another function with the same shapes is its own entry, whatever its code.
+    doubled = least_squares(lambda p, t, y: 2.0 * decay(p, t, y), {"a": 1.0, "k": 0.5}, T, Y)
+    assert doubled.cost == pytest.approx(4.0 * first.cost, rel=1e-8)
+
+
+def test_the_program_cache_does_not_keep_the_function_alive():
+    import gc
+    import weakref
+
+    def residual(p, t, y):
+        return decay(p, t, y)
+    least_squares(residual, {"a": 1.0, "k": 0.5}, T, Y)
+    ref = weakref.ref(residual)
+    del residual
+    gc.collect()
+    assert ref() is None
+
+
 def test_geodesic_acceleration_converges_and_rejects_by_its_test():
     res = least_squares(rosenbrock, np.array([-1.2, 1.0]), geodesic_acceleration=True)
     np.testing.assert_allclose(res.params, [1.0, 1.0], atol=1e-10)

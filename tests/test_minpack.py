@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import assume, given, strategies as st
 
 from fungrad.optim.hessian_step import hessian_trust_step
 from fungrad.optim.minpack import PivotedQR, column_norms, damped_solve, enorm, lmpar, qr_pivoted
@@ -92,6 +92,25 @@ def test_qr_pivoted_chooses_minpacks_pivots(case):
             break                                   # a near tie: either choice is MINPACK's
         assert qr.perm[j] == chosen[j]
         assert abs(qr.r[j, j]) == pytest.approx(d[0], rel=1e-8, abs=1e-12 * np.abs(a).max())
+
+
+@given(matrices(), st.randoms(use_true_random=False))
+def test_qr_pivoted_with_an_order_guess_gives_the_same_factorization(case, rng):
+    """The previous pivot order as a guess: right or wrong, the pivots are MINPACK's and ``R`` and
+    ``Qᵀ f`` agree up to the signs of rows."""
+    a, f = case
+    n = a.shape[1]
+    plain = qr_pivoted(a, f)
+    _, dists = _greedy_pivots(a)
+    assume(all(d[0] - d[1] > 1e-8 * d[0] for d in dists if len(d) > 1))   # no near ties
+    guesses = [plain.perm, np.array(rng.sample(range(n), n))]
+    for guess in guesses:
+        qr = qr_pivoted(a, f, order=guess)
+        assert np.array_equal(qr.perm, plain.perm)
+        signs = np.sign(np.diagonal(qr.r)) * np.sign(np.diagonal(plain.r))
+        np.testing.assert_allclose(qr.r, signs[:, None] * plain.r, atol=1e-12 * np.abs(a).max())
+        np.testing.assert_allclose(qr.qtf, signs * plain.qtf, atol=1e-12 * np.abs(f).max())
+        assert np.array_equal(qr.col_norms, plain.col_norms)
 
 
 def test_qr_pivoted_shows_rank_deficiency_as_a_zero_diagonal():

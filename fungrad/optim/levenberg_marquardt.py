@@ -10,14 +10,19 @@ as MINPACK does.
 
 What is compiled, and why the outer loop is a NumPy loop
 ---------------------------------------------------------
-The residual function and its Jacobian are compiled together, as one program, once per problem
-with :func:`fungrad.jit`, and the iteration calls it (see ``_Problem``). The Jacobian's mode
+The residual function and its Jacobian are compiled together, as one program, with
+:func:`fungrad.jit`, and the iteration calls it (see ``_Problem``). The program is kept for the
+function (held weakly, so the cache never keeps the function alive) and reused by later calls with
+the same function and params layout, under ``jit``'s cache rules: another start or other data of
+the same shapes compiles nothing. The Jacobian's mode
 follows from its shape: ``lm`` needs at least as many residuals ``m`` as parameters ``n``, and then
 forward mode (``jacfwd``, ``n`` tangents pushed at once) is never more work than reverse mode (``m``
 cotangents), so it is always ``jacfwd``. The MINPACK iteration itself (pivoted QR, up to ten
 ``lmpar`` passes per step, the radius logic) runs in Python: LAPACK's QR of ``[J | f]`` (one NumPy
 call), then MINPACK's pivoting and ``lmpar``'s Givens rotations on the ``n x n`` triangle as loops
 over Python floats, which for a handful of parameters beat NumPy calls on slices of a few entries.
+The pivot order rarely changes from one Jacobian to the next, so LAPACK factors the columns in the
+previous order and the pivoting loop runs only when MINPACK's rule would reorder that triangle.
 We measured the alternative, the pivoted QR written as a fungrad ``fori_loop`` program and jitted,
 on NIST Jacobians from 11 x 4 to 250 x 8 (``python bench/least_squares.py --loop``, a loaded 2-core
 machine): compiling it costs several milliseconds per shape, about as much as a whole small solve,
@@ -55,6 +60,8 @@ NIST set geodesic acceleration saves evaluations on some problems and costs many
 from __future__ import annotations
 
 import dataclasses
+import threading
+import weakref
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
@@ -144,6 +151,81 @@ class _Options(NamedTuple):
     geodesic: bool
 
 
+class _Programs(NamedTuple):
+    """What ``least_squares`` runs for one residual function, params layout and options."""
+
+    residual: Callable[..., Any]             # the flat residuals, uncompiled (``jit=False``)
+    jac_and_residual: Callable[..., Any]
+    hessian: Callable[..., Any] | None
+    second_derivative: Callable[..., Any] | None
+
+
+# The compiled programs of every residual function solved so far, held weakly by the function:
+# a second ``least_squares`` call on the same function (another start, other data of the same
+# shapes) runs what the first compiled, under ``jit``'s own cache rules (the programs are jitted,
+# keyed by the arguments' shapes and dtypes). The programs reach the function only through a weak
+# reference, so the cache never keeps a function alive.
+_ProgramKey = tuple[Any, bool, bool]
+_programs: weakref.WeakKeyDictionary[Callable[..., Any], dict[_ProgramKey, _Programs]] = \
+    weakref.WeakKeyDictionary()
+_programs_lock = threading.Lock()
+_PROGRAMS_PER_FUNCTION = 8
+
+
+def _compiled_programs(residual_fn: Callable[..., Any], unravel: Callable[[Any], PyTree],
+                       opts: _Options) -> _Programs:
+    """The jitted programs of ``residual_fn`` for this params layout and these options, from the
+    cache when an earlier call made them (a function that is not hashable or weakly referenceable,
+    or a params layout that is not hashable, gets new ones every call)."""
+    key = (unravel, opts.hessian, opts.geodesic)
+    try:
+        with _programs_lock:
+            found = _programs.get(residual_fn, {}).get(key)
+        weak = weakref.ref(residual_fn)
+    except TypeError:
+        return _make_programs(lambda: residual_fn, unravel, opts, fjit)
+    if found is not None:
+        return found
+    programs = _make_programs(weak, unravel, opts, fjit)
+    with _programs_lock:
+        per_function = _programs.setdefault(residual_fn, {})
+        per_function[key] = programs
+        while len(per_function) > _PROGRAMS_PER_FUNCTION:
+            del per_function[next(iter(per_function))]
+    return programs
+
+
+def _make_programs(get_fn: Callable[[], Callable[..., Any] | None],
+                   unravel: Callable[[Any], PyTree], opts: _Options,
+                   wrap: Callable[[Callable[..., Any]], Callable[..., Any]]) -> _Programs:
+    """The residual program over the flat params and its derivatives (the Jacobian with the
+    residuals as one program: ``jacfwd`` computes them on its way), each passed through ``wrap``.
+    ``get_fn()`` is the residual function (called when a program runs or is traced)."""
+    def flat(x: Any, *a: Any) -> Any:
+        residual_fn = get_fn()
+        assert residual_fn is not None, "least_squares: the residual function was freed"
+        out = residual_fn(unravel(x), *a)
+        if not isinstance(out, (np.ndarray, np.generic, Tracer, float, int)):
+            raise TypeError(f"least_squares: residual_fn must return an array, got "
+                            f"{type(out).__name__}; stack the residuals into one array")
+        return fnp.ravel(fnp.astype(fnp.asarray(out), np.float64))
+
+    def both(x: Any, *a: Any) -> tuple[Any, Any]:
+        r = flat(x, *a)
+        return r, r
+
+    def avv(x: Any, v: Any, *a: Any) -> Any:
+        return jvp(lambda z: jvp(lambda w: flat(w, *a), (z,), (v,))[1], (x,), (v,))[1]
+
+    def cost(x: Any, *a: Any) -> Any:
+        r = flat(x, *a)
+        return 0.5 * fnp.sum(r * r)
+
+    return _Programs(flat, wrap(jacfwd(both, has_aux=True)),
+                     wrap(hessian(cost)) if opts.hessian else None,
+                     wrap(avv) if opts.geodesic else None)
+
+
 class _Problem:
     """The compiled residual and Jacobian (and Hessian or second directional derivative) of one
     problem over the flat params, with MINPACK's evaluation counts.
@@ -152,37 +234,23 @@ class _Problem:
     residuals on its way to the Jacobian): every evaluation gets both, and the Jacobian is kept for
     the step after it if the point is accepted. Rejected trial points' Jacobians are dropped, so
     ``njev`` counts the Jacobians the iteration uses, as MINPACK counts its calls for one. One trace
-    and compilation instead of two, and one call per accepted step instead of two. Without ``jit``
-    the residuals are evaluated alone and the Jacobian only where it is used.
+    and compilation instead of two, and one call per accepted step instead of two; and none at all
+    when an earlier call compiled them for the same function (see ``_compiled_programs``). Without
+    ``jit`` the residuals are evaluated alone and the Jacobian only where it is used.
     """
 
     def __init__(self, residual_fn: Callable[..., Any], unravel: Callable[[Any], PyTree],
                  args: tuple[Any, ...], opts: _Options, use_jit: bool) -> None:
-        def flat(x: Any, *a: Any) -> Any:
-            out = residual_fn(unravel(x), *a)
-            if not isinstance(out, (np.ndarray, np.generic, Tracer, float, int)):
-                raise TypeError(f"least_squares: residual_fn must return an array, got "
-                                f"{type(out).__name__}; stack the residuals into one array")
-            return fnp.ravel(fnp.astype(fnp.asarray(out), np.float64))
-
-        def both(x: Any, *a: Any) -> tuple[Any, Any]:
-            r = flat(x, *a)
-            return r, r
-
-        def avv(x: Any, v: Any, *a: Any) -> Any:
-            return jvp(lambda z: jvp(lambda w: flat(w, *a), (z,), (v,))[1], (x,), (v,))[1]
-
-        def cost(x: Any, *a: Any) -> Any:
-            r = flat(x, *a)
-            return 0.5 * fnp.sum(r * r)
-
-        wrap: Callable[[Callable[..., Any]], Callable[..., Any]] = fjit if use_jit else (lambda f: f)
+        if use_jit:
+            programs = _compiled_programs(residual_fn, unravel, opts)
+        else:
+            programs = _make_programs(lambda: residual_fn, unravel, opts, lambda f: f)
         self.args = args
         self._joint = use_jit
-        self._residual = flat
-        self._jac_and_residual = wrap(jacfwd(both, has_aux=True))
-        self._hess = wrap(hessian(cost)) if opts.hessian else None
-        self._avv = wrap(avv) if opts.geodesic else None
+        self._residual = programs.residual
+        self._jac_and_residual = programs.jac_and_residual
+        self._hess = programs.hessian
+        self._avv = programs.second_derivative
         self._last: tuple[Array, Array] | None = None     # the latest evaluation's
         self._used: tuple[Array, Array] | None = None     # the latest iterate's
         self.nfev = 0
@@ -315,11 +383,13 @@ class _State:
 def _lmder(problem: _Problem, state: _State, opts: _Options) -> int:
     """Run MINPACK's iteration from ``state`` (updated in place); returns MINPACK's ``info``."""
     first = True
+    order = None          # the last pivot order: qr_pivoted's guess for the next
     while True:
         jac = problem.jacobian(state.x)
         if not np.isfinite(jac).all():
             return -1
-        qr = qr_pivoted(jac, state.f, keep_q=opts.geodesic)
+        qr = qr_pivoted(jac, state.f, keep_q=opts.geodesic, order=order)
+        order = qr.perm
         if first:
             if opts.diag is None:
                 state.diag = np.where(qr.col_norms == 0.0, 1.0, qr.col_norms)
