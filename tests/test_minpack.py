@@ -10,7 +10,8 @@ import pytest
 from hypothesis import assume, given, strategies as st
 
 from fungrad.optim.hessian_step import hessian_trust_step
-from fungrad.optim.minpack import PivotedQR, column_norms, damped_solve, enorm, lmpar, qr_pivoted
+from fungrad.optim.minpack import (LMPAR_RTOL, PivotedQR, column_norms, damped_solve, enorm, lmpar,
+                                   qr_pivoted)
 
 
 @st.composite
@@ -181,25 +182,28 @@ def test_lmpar_orthogonal_jacobian_closed_form(delta):
     """J = I: x(par) = f / (1 + par), so ||x|| = delta at par = ||f|| / delta - 1."""
     f = np.array([3.0, 4.0])
     qr = qr_pivoted(np.eye(2), f)
-    par, x = lmpar(qr, np.ones(2), delta=delta, par=0.0)
-    np.testing.assert_allclose(x, f / (1.0 + par), rtol=1e-12)
-    assert 0.9 * delta <= np.linalg.norm(x) <= 1.1 * delta
-    assert par == pytest.approx(5.0 / delta - 1.0, rel=0.25)
+    for rtol in (LMPAR_RTOL, 0.1):                  # ours (1%) and MINPACK's (10%)
+        par, x = lmpar(qr, np.ones(2), delta=delta, par=0.0, rtol=rtol)
+        np.testing.assert_allclose(x, f / (1.0 + par), rtol=1e-12)
+        assert (1 - rtol) * delta <= np.linalg.norm(x) <= (1 + rtol) * delta
+        assert par == pytest.approx(5.0 / delta - 1.0, rel=2.5 * rtol)
+    assert LMPAR_RTOL == 0.01
 
 
-@given(matrices(), st.floats(1e-3, 1e2))
-def test_lmpar_step_is_on_the_trust_region_boundary(case, delta_scale):
+@given(matrices(), st.floats(1e-3, 1e2), st.sampled_from([None, 0.1]))
+def test_lmpar_step_is_on_the_trust_region_boundary(case, delta_scale, rtol):
     a, f = case
     qr = qr_pivoted(a, f)
     diag = np.where(qr.col_norms == 0, 1.0, qr.col_norms)
     gn = np.linalg.lstsq(a, f, rcond=None)[0]
     delta = delta_scale * 1e-2 * np.linalg.norm(diag * gn) + 1e-12
-    par, x = lmpar(qr, diag, delta, 0.0)
+    par, x = lmpar(qr, diag, delta, 0.0, rtol=rtol)
     norm = np.linalg.norm(diag * x)
     if par == 0.0:
-        assert norm <= 1.1 * delta
+        assert norm <= 1.1 * delta                  # the Gauss-Newton step, as in MINPACK
     else:
-        assert 0.9 * delta <= norm <= 1.1 * delta
+        tol = LMPAR_RTOL if rtol is None else rtol
+        assert (1 - tol) * delta * (1 - 1e-12) <= norm <= (1 + tol) * delta * (1 + 1e-12)
         lhs = a.T @ a + par * np.diag(diag ** 2)
         np.testing.assert_allclose(lhs @ x, a.T @ f, rtol=1e-7, atol=1e-9 * np.abs(a.T @ f).max())
 
