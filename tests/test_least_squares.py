@@ -53,7 +53,7 @@ def test_pytree_params_and_result_fields():
 def test_rosenbrock_counts_match_minpack(monkeypatch):
     """MINPACK's driver on Rosenbrock from the standard start: 21 evaluations, 16 Jacobians, exact
     zero residual, exit on the gradient test (info 4, SciPy's status 1), with MINPACK's lmpar
-    tolerance; ours (1%) gets there in fewer."""
+    tolerance; ours (2%) gets there in fewer."""
     tol = np.sqrt(np.finfo(float).eps)
     ours = least_squares(rosenbrock, np.array([-1.2, 1.0]), ftol=tol, xtol=tol, gtol=0.0)
     monkeypatch.setattr(minpack, "LMPAR_RTOL", 0.1)

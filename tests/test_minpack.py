@@ -182,12 +182,12 @@ def test_lmpar_orthogonal_jacobian_closed_form(delta):
     """J = I: x(par) = f / (1 + par), so ||x|| = delta at par = ||f|| / delta - 1."""
     f = np.array([3.0, 4.0])
     qr = qr_pivoted(np.eye(2), f)
-    for rtol in (LMPAR_RTOL, 0.1):                  # ours (1%) and MINPACK's (10%)
+    for rtol in (LMPAR_RTOL, 0.1):                  # ours (2%) and MINPACK's (10%)
         par, x = lmpar(qr, np.ones(2), delta=delta, par=0.0, rtol=rtol)
         np.testing.assert_allclose(x, f / (1.0 + par), rtol=1e-12)
         assert (1 - rtol) * delta <= np.linalg.norm(x) <= (1 + rtol) * delta
         assert par == pytest.approx(5.0 / delta - 1.0, rel=2.5 * rtol)
-    assert LMPAR_RTOL == 0.01
+    assert LMPAR_RTOL == 0.02
 
 
 @given(matrices(), st.floats(1e-3, 1e2), st.sampled_from([None, 0.1]))

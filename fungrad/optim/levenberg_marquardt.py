@@ -40,13 +40,13 @@ The defaults are tighter than MINPACK's and SciPy's: ``ftol = xtol = 1e-12``, ``
 ``max_nfev = 200 (n + 1)``. At SciPy's ``1e-8`` three NIST runs stop with fewer than four correct
 digits (ENSO from both starts, MGH09 from start 2: the stopping tests fire while the parameters of
 these ill-conditioned problems still move in their fifth digit); at ``1e-12`` every NIST problem in
-``tests/data/nist`` is certified from both starts, the worst parameter with 5.2 correct digits (ENSO),
-and it costs 1,059 residual evaluations over the 32 runs, fewer than SciPy's ``lm`` spends at ``1e-15``
+``tests/data/nist`` is certified from both starts, the worst parameter with 5.1 correct digits (ENSO),
+and it costs 1,010 residual evaluations over the 32 runs, fewer than SciPy's ``lm`` spends at ``1e-15``
 (where it certifies 31 of the 32 within its default budget of ``100 n``, 1,179 evaluations).
 ``gtol = 0`` is MINPACK's recommended setting (the cosine test then fires only on an exact zero);
-the larger budget leaves room for long valleys such as MGH09's from its far start (385 evaluations;
-508 with MINPACK's lmpar tolerance). The one departure from MINPACK's iteration is that tolerance:
-``lmpar`` puts the step within 1% of the trust radius instead of 10% (see
+the larger budget leaves room for long valleys such as MGH09's from its far start (390 evaluations;
+501 with MINPACK's lmpar tolerance). The one departure from MINPACK's iteration is that tolerance:
+``lmpar`` puts the step within 2% of the trust radius instead of 10% (see
 :data:`fungrad.optim.minpack.LMPAR_RTOL` for why and what it was measured to change: on the
 Moré-Garbow-Hillstrom runs it turns Meyer's budget-capped crawl into convergence and saves 14% of
 the evaluations).
@@ -76,10 +76,10 @@ from fungrad.api import hessian, jacfwd, jvp
 from fungrad.core import Tracer
 from fungrad.errors import ConcretizationError
 from fungrad.flatten_util import ravel_pytree
-from fungrad.jit import jit as fjit
+from fungrad.jit import JitFunction, jit as fjit
 from fungrad.optim.hessian_step import hessian_trust_step
 from fungrad.optim.minpack import PivotedQR, damped_solve, enorm, lmpar, qr_pivoted
-from fungrad.tree_util import PyTree, tree_leaves
+from fungrad.tree_util import PyTree, tree_flatten, tree_leaves
 
 __all__ = ["least_squares", "LeastSquaresResult"]
 
@@ -256,6 +256,8 @@ class _Problem:
         self._jac_and_residual = programs.jac_and_residual
         self._hess = programs.hessian
         self._avv = programs.second_derivative
+        self._compiled: Callable[..., Any] | None = None   # see _compiled_joint
+        self._arg_leaves: list[Any] = []
         self._last: tuple[Array, Array] | None = None     # the latest evaluation's
         self._used: tuple[Array, Array] | None = None     # the latest iterate's
         self.nfev = 0
@@ -297,7 +299,12 @@ class _Problem:
         return self._evaluate(x)[0]
 
     def _evaluate(self, x: Array) -> tuple[Array, Array]:
-        jac, f = (np.asarray(v) for v in self._call(self._jac_and_residual, x))
+        if self._compiled is not None:
+            with np.errstate(all="ignore"):
+                jac, f = self._compiled(x, *self._arg_leaves)
+        else:
+            jac, f = (np.asarray(v) for v in self._call(self._jac_and_residual, x))
+            self._compiled = self._compiled_joint(x)
         if self.m and jac.size != self.m * x.size:
             raise ValueError(f"least_squares: residual_fn returned {jac.size // x.size} residuals "
                              f"when differentiated but {self.m} at the start; it must return the "
@@ -305,6 +312,22 @@ class _Problem:
         jac = jac.reshape(f.size, x.size)
         self._last = (x, jac)
         return jac, f
+
+    def _compiled_joint(self, x: Array) -> Callable[..., Any] | None:
+        """After the first jitted call: the compiled function itself, which the later calls (same
+        shapes and dtypes: float64 params of one size, the same ``args``) run without ``jit``'s
+        per-call dispatch; None when some argument is not a NumPy array (then ``jit`` converts)."""
+        if not isinstance(self._jac_and_residual, JitFunction):
+            return None
+        leaves, _ = tree_flatten(self.args)
+        if not all(type(v) is np.ndarray for v in leaves):
+            return None
+        lowered = self._jac_and_residual.lower(x, *self.args)    # jit's cache: no new trace
+        if lowered.out_tree.num_leaves != 2:
+            return None
+        self._arg_leaves = leaves
+        fn: Callable[..., Any] = lowered.compiled.fn
+        return fn
 
     def hessian(self, x: Array) -> Array:
         assert self._hess is not None
