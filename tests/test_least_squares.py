@@ -151,6 +151,15 @@ def test_a_second_solve_of_the_same_function_compiles_nothing():
     assert doubled.cost == pytest.approx(4.0 * first.cost, rel=1e-8)
 
 
+def test_python_scalars_and_lists_as_args_give_what_arrays_give():
+    def scaled(p, t, y, w):
+        return w * decay(p, t, y)
+    ref = least_squares(scaled, {"a": 1.0, "k": 0.5}, T, Y, np.float64(2.0) * np.ones(()))
+    res = least_squares(scaled, {"a": 1.0, "k": 0.5}, T.tolist(), Y, 2.0)
+    np.testing.assert_allclose(res.params["k"], ref.params["k"], rtol=1e-12)
+    assert res.nfev == ref.nfev and res.cost == pytest.approx(ref.cost, rel=1e-12)
+
+
 def test_the_program_cache_does_not_keep_the_function_alive():
     import gc
     import weakref

@@ -538,8 +538,12 @@ def least_squares(residual_fn: Callable[..., Any], params: PyTree, *args: Any,
     of floating-point arrays and the result's ``params`` has its structure. The Jacobian comes from
     fungrad (``jacfwd``: with at least as many residuals as parameters, forward mode is the cheaper
     one), and the residual and Jacobian are compiled once with ``jit`` (``jit=False`` runs them eagerly, for
-    residual functions with Python control flow on values). Like MINPACK, ``method="lm"`` (the only
-    method) needs at least as many residuals as parameters.
+    residual functions with Python control flow on values). The compiled program is kept for
+    ``residual_fn`` as ``jit`` keeps its traces, so a later call with the same function, params
+    structure and argument shapes compiles nothing; as with ``jit``, arrays that the function reads
+    from globals or its closure are taken as they were when it was compiled: pass data that changes
+    between fits through ``*args``. Like MINPACK, ``method="lm"`` (the only method) needs at least
+    as many residuals as parameters.
 
     Options, with SciPy's names and MINPACK's meanings:
 
