@@ -303,6 +303,24 @@ def test_curve_fit_matches_scipy_with_sigma_and_absolute_sigma():
             np.testing.assert_allclose(pcov, rc, rtol=1e-5)
 
 
+def test_curve_fit_of_the_same_model_compiles_once_and_keeps_no_model_alive():
+    import gc
+    import weakref
+    traces = []
+
+    def model(x, a, k):
+        traces.append(1)
+        return a * fnp.exp(-k * x)
+    first = curve_fit(model, T, Y, p0=[1.0, 0.5])[0]
+    second = curve_fit(model, T, 2.0 * Y, p0=[1.0, 0.5])[0]
+    assert len(traces) == 1
+    np.testing.assert_allclose(second, [2.0 * first[0], first[1]], rtol=1e-7)
+    ref = weakref.ref(model)
+    del model
+    gc.collect()
+    assert ref() is None
+
+
 def test_curve_fit_p0_default_full_output_and_errors():
     x = np.arange(6.0)
     y = 3.0 * x - 2.0
