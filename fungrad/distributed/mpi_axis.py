@@ -55,13 +55,14 @@ class MPIAxis:
         on a mismatch, which every process sees, all retry in C order.
         """
         if self.check_shapes:
-            mine = _describe(op, xs, flipped or [False] * len(xs))
-            self._mine[0] = zlib.crc32(mine.encode())
+            layouts = flipped or [False] * len(xs)
+            signature = repr((op, [(x.shape, x.dtype.str, t) for x, t in zip(xs, layouts)]))
+            self._mine[0] = zlib.crc32(signature.encode())
             self.comm.Allgather(self._mine, self._signatures)
             if (self._signatures != self._signatures[0]).any():
                 if flipped is not None:
                     return self._agree(op, xs)
-                every = self.comm.allgather(mine)
+                every = self.comm.allgather(_describe(op, xs, layouts))
                 raise ShapeError(
                     f"{op} across processes: the processes disagree on what to exchange: "
                     f"{', '.join(f'process {r} has {d}' for r, d in enumerate(every))}. Every "
@@ -75,12 +76,27 @@ class MPIAxis:
 
     def allreduce(self, xs: list[np.ndarray], op: str) -> list[np.ndarray]:
         """The elementwise ``op`` ("sum", "mean", "max" or "min") of every operand over the
-        processes, as fresh arrays (views of one buffer per dtype)."""
+        processes, as fresh arrays (views of one buffer per dtype).
+
+        The operands are packed before the agreement check, so that the check, which waits for
+        every process, leads straight into the Allreduce, which must have them all running.
+        """
         xs = [np.asarray(x) for x in xs]
         flipped = [self.check_shapes and x.ndim > 1 and x.flags.f_contiguous
                    and not x.flags.c_contiguous for x in xs]
-        flipped = self._agree("p" + op, xs, flipped)
+        outs, packs = self._pack(xs, flipped, op)
+        if self._agree("p" + op, xs, flipped) != flipped:   # the layouts differ: C order
+            outs, packs = self._pack(xs, [False] * len(xs), op)
+        for packed in packs:
+            self.comm.Allreduce(self._in_place, packed, op=self._ops[op])
+        return outs
+
+    def _pack(self, xs: list[np.ndarray], flipped: list[bool], op: str
+              ) -> tuple[list[Any], list[np.ndarray]]:
+        """One fresh buffer per dtype holding the operands (their transposes where ``flipped``),
+        scaled by ``1 / size`` for a mean; and the views of it shaped as the operands."""
         outs: list[Any] = [None] * len(xs)
+        packs = []
         for dtype in dict.fromkeys(x.dtype for x in xs):
             mine = [i for i, x in enumerate(xs) if x.dtype == dtype]
             packed = np.empty(sum(xs[i].size for i in mine), dtype)
@@ -96,8 +112,8 @@ class MPIAxis:
                 else:
                     np.divide(x, self.size, out=view)
                 outs[i] = view.T if flipped[i] else view
-            self.comm.Allreduce(self._in_place, packed, op=self._ops[op])
-        return outs
+            packs.append(packed)
+        return outs, packs
 
     def allgather(self, x: np.ndarray) -> np.ndarray:
         x = self._contiguous("all_gather", x)
