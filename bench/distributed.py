@@ -10,10 +10,11 @@ over blocks, so a load that changes during the run hits both sides alike.
 - scaling: the training step (jit of pmap of value_and_grad, pmean of the gradients, SGD) of the
   784-256-256-10 MLP at a global batch of 512, on 1 process (the other waits asleep) and on 2 processes
   (256 examples each), alternating; throughput ratio 2 vs 1.
-- collective: ``lax.pmean`` of that MLP's gradients under pmap (eager and jit) against a bare mpi4py
-  ``Allreduce`` of the same buffers (C-ordered copies) into preallocated outputs, alternating, on 2
-  processes; also by hand with fresh outputs divided by n, and psum without the shape check (which then
-  copies the Fortran-ordered weight gradients to C order).
+- collective: the 6 gradient buffers of that MLP, the same C-ordered arrays for every variant, on 2
+  processes: the baseline is a bare mpi4py ``Allreduce`` per buffer into outputs allocated once (a sum
+  only: no division, no allocation); beside it a mean by hand (fresh outputs, ``/= n``), the floor (one
+  in-place Allreduce of one prepacked buffer), and ``lax.pmean`` under pmap, eager and jit (the target),
+  without the shape check, and on the Fortran-ordered gradients ``grad`` returns.
 - weak: 64 examples per process at 1, 2, 4 and 8 processes (oversubscribed on 2 cores: the times only say
   that it runs), each checking its data-parallel gradients against one process on the whole batch.
 """
