@@ -65,7 +65,7 @@ close(jit(grad(distributed.pmap(f, axis_name="i")))(X[me]), expected, "jit(grad(
 # A named vmap axis inside the process axis; collectives over one, the other, or both.
 Y = rng.normal(size=(n, 3, 2))
 for axes in ("j", "dp", ("dp", "j"), ("j", "dp")):
-    f = lambda y: lax.psum(y * y, axes) + lax.axis_index(axes)
+    f = lambda y: lax.psum(y * y, axes) + lax.axis_index(axes) + lax.pmean(fnp.sin(y), axes)
     expected = vmap(vmap(f, axis_name="j"), axis_name="dp")(Y)[me]
     got = distributed.pmap(vmap(f, axis_name="j"), axis_name="dp")(Y[me])
     close(got, expected, f"nested {axes}")
