@@ -74,6 +74,21 @@ def test_faults_end_every_process_with_the_error(case: str, message: str) -> Non
     assert "finished without an error" not in out.stdout
 
 
+@needs_mpi
+def test_a_mean_of_a_pytree_is_one_collective_called_by_the_generated_code() -> None:
+    import fungrad
+    from fungrad import distributed, lax
+    grads = {"w": np.ones((3, 2)), "b": np.arange(2.0), "n": np.int32(4)}
+    mean = fungrad.jit(distributed.pmap(lambda g: lax.pmean(g, "dp"), axis_name="dp"))
+    jaxpr = fungrad.make_jaxpr(distributed.pmap(lambda g: lax.pmean(g, "dp"), axis_name="dp"))(grads)
+    assert [e.primitive.name for e in jaxpr.eqns] == ["convert_element_type", "pmean"]
+    source = mean.lower(grads).source
+    assert ".allreduce([" in source and "partial" not in source, source
+    out = mean(grads)
+    assert out["n"].dtype == np.float64 and float(out["n"]) == 4.0
+    np.testing.assert_array_equal(out["w"], grads["w"])
+
+
 def test_clear_error_without_mpi4py() -> None:
     code = ("import sys; sys.modules['mpi4py'] = None\n"
             "import fungrad.distributed as d\n"

@@ -26,6 +26,7 @@ from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
+from fungrad.compiler.codegen import EmitContext, defcodegen
 from fungrad.core import Primitive, abstract_eval_rules, get_aval, impl_rules
 from fungrad.errors import ShapeError
 from fungrad.interpreters.ad import Zero, jvp_rules, linearize_rules
@@ -34,7 +35,7 @@ from fungrad.interpreters.named_axes import (
     UnboundAxisError, axis_name_rules, axis_size, normalize_axis_name,
 )
 from fungrad.interpreters.transpose import transpose_rules
-from fungrad.ir import ShapedArray
+from fungrad.ir import Eqn, ShapedArray
 from fungrad.lax.elementwise import add, convert_element_type, div, eq, mul
 from fungrad.lax.slicing import slice_in_dim
 from fungrad.lax.reductions import reduce_max, reduce_min
@@ -52,7 +53,7 @@ class ProcessAxis(Protocol):
     size: int
     index: int
 
-    def allreduce(self, xs: list[np.ndarray], op: str) -> list[np.ndarray]: ...  # sum, max, min
+    def allreduce(self, xs: list[np.ndarray], op: str) -> list[np.ndarray]: ...  # sum, mean, max, min
     def allgather(self, x: np.ndarray) -> np.ndarray: ...            # -> (size, *x.shape)
     def reduce_scatter(self, x: np.ndarray) -> np.ndarray: ...       # (size, *s) -> s, summed
     def permute(self, x: np.ndarray, perm: tuple[tuple[int, int], ...]) -> np.ndarray: ...
@@ -93,16 +94,18 @@ def _same_shape(x: ShapedArray, **params: Any) -> ShapedArray:
     return x
 
 
-# ---------------------------------------------------------------- psum, pmax, pmin
-# One equation reduces every leaf of a pytree: over processes, one agreement check for all.
+# ---------------------------------------------------------------- psum, pmean, pmax, pmin
+# One equation reduces every leaf of a pytree: over processes, one agreement check and one
+# message per dtype for all.
 
-def _reducer(op: str, batch_reduce: Callable[[Any, int], Any],
+def _reducer(op: str, batch_reduce: Callable[[Any, int, int], Any],
              unbatched: Callable[[Any, int], Any]) -> Primitive:
     prim = Primitive(f"p{op}", multiple_results=True)
     impl_rules[prim] = lambda *xs, axis_name: _process_axis(axis_name, f"p{op}").allreduce(
-        [np.asarray(x) for x in xs], op)
+        list(xs), op)
     abstract_eval_rules[prim] = lambda *avals, axis_name: list(avals)
     axis_name_rules[prim] = lambda params: params["axis_name"]
+    defcodegen(prim, _emit_allreduce, "fresh")
 
     def rule(vals: Sequence[Any], dims: Sequence[int | None], *,
              axis_name: tuple[Any, ...]) -> tuple[list[Any], list[int | None]]:
@@ -110,31 +113,48 @@ def _reducer(op: str, batch_reduce: Callable[[Any, int], Any],
         if mine not in axis_name:   # another axis: elementwise along ours
             return prim.bind(*vals, axis_name=axis_name), list(dims)
         n = axis_size(mine)
-        ys = [unbatched(x, n) if d is None else batch_reduce(x, d) for x, d in zip(vals, dims)]
+        ys = [unbatched(x, n) if d is None else batch_reduce(x, d, n) for x, d in zip(vals, dims)]
         rest = tuple(name for name in axis_name if name != mine)
         return (prim.bind(*ys, axis_name=rest) if rest else ys), [None] * len(ys)
     batch_rules[prim] = rule
     return prim
 
 
+def _emit_allreduce(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
+    """The generated code calls the communicator's ``allreduce`` itself, with no impl between."""
+    name = eqn.primitive.name
+    call = (f"{ctx.ref(_process_axis)}({ctx.ref(eqn.params['axis_name'])}, {ctx.ref(name)})"
+            f".allreduce([{', '.join(ins)}], {ctx.ref(name[1:])})")
+    return [f"{', '.join(outs)}, = {call}" if outs else call]
+
+
 def _times(x: Any, n: int) -> Any:
     return mul(x, np.asarray(n, get_aval(x).dtype))
 
 
-psum_p = _reducer("sum", lambda x, d: reduce_sum(x, (d,)), _times)
-pmax_p = _reducer("max", lambda x, d: reduce_max(x, (d,)), lambda x, n: x)
-pmin_p = _reducer("min", lambda x, d: reduce_min(x, (d,)), lambda x, n: x)
-deflinear(psum_p)
+def _mean(x: Any, d: int, n: int) -> Any:
+    return div(reduce_sum(x, (d,)), np.asarray(n, get_aval(x).dtype))
 
 
-def _psum_transpose(cts: Sequence[Any], *args: Any, axis_name: tuple[Any, ...]) -> list[Any]:
-    """The cotangent of a sum over the axis is summed over the axis (JAX's convention)."""
-    live = [i for i, ct in enumerate(cts) if type(ct) is not Zero]
-    summed = iter(psum_p.bind(*[cts[i] for i in live], axis_name=axis_name) if live else [])
-    return [next(summed) if i in live else None for i in range(len(cts))]
+psum_p = _reducer("sum", lambda x, d, n: reduce_sum(x, (d,)), _times)
+pmean_p = _reducer("mean", _mean, lambda x, n: x)
+pmax_p = _reducer("max", lambda x, d, n: reduce_max(x, (d,)), lambda x, n: x)
+pmin_p = _reducer("min", lambda x, d, n: reduce_min(x, (d,)), lambda x, n: x)
 
 
-transpose_rules[psum_p] = _psum_transpose
+def _self_transpose(prim: Primitive) -> None:
+    """``prim`` is linear and its own transpose: the cotangent of a sum over the axis is summed
+    over the axis (JAX's convention), that of a mean averaged."""
+    def transpose(cts: Sequence[Any], *args: Any, axis_name: tuple[Any, ...]) -> list[Any]:
+        live = [i for i, ct in enumerate(cts) if type(ct) is not Zero]
+        summed = iter(prim.bind(*[cts[i] for i in live], axis_name=axis_name) if live else [])
+        return [next(summed) if i in live else None for i in range(len(cts))]
+    deflinear(prim)
+    transpose_rules[prim] = transpose
+
+
+_self_transpose(psum_p)
+_self_transpose(pmean_p)
 
 
 def _extremum_jvp(prim: Primitive) -> Callable[..., tuple[list[Any], list[Any]]]:
@@ -179,23 +199,23 @@ def psum(x: Any, axis_name: Any) -> Any:
 
 
 def pmean(x: Any, axis_name: Any) -> Any:
-    """Mean of ``x`` (a pytree) over the named axis: ``psum(x) / axis size``.
+    """Mean of ``x`` (a pytree) over the named axis: ``psum(x) / axis size``, integers and
+    booleans as float64.
+
+    One primitive of its own, so a mean over processes is one message: each process scales its
+    part by ``1 / size`` as it packs it (exactly, for a power-of-two size; within rounding of
+    ``psum(x) / size`` otherwise) and the sum of the parts is the mean.
 
     >>> import fungrad, numpy as np
     >>> fungrad.vmap(lambda x: pmean(x, "i"), axis_name="i")(np.arange(3.0))
     array([1., 1., 1.])
     """
     names = normalize_axis_name(axis_name, "pmean")
-    n = 1
-    for name in names:
-        n *= axis_size(name)
 
     def inexact(v: Any) -> Any:
-        v = _numeric(v)
         return v if get_aval(v).dtype.kind in "fc" else convert_element_type(v, np.float64)
     leaves, treedef = tree_flatten(x)
-    sums = psum_p.bind(*map(inexact, leaves), axis_name=names)
-    return tree_unflatten(treedef, [div(v, np.asarray(n, get_aval(v).dtype)) for v in sums])
+    return tree_unflatten(treedef, pmean_p.bind(*map(inexact, leaves), axis_name=names))
 
 
 def pmax(x: Any, axis_name: Any) -> Any:

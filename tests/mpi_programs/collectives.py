@@ -65,7 +65,7 @@ close(jit(grad(distributed.pmap(f, axis_name="i")))(X[me]), expected, "jit(grad(
 # A named vmap axis inside the process axis; collectives over one, the other, or both.
 Y = rng.normal(size=(n, 3, 2))
 for axes in ("j", "dp", ("dp", "j"), ("j", "dp")):
-    f = lambda y: lax.psum(y * y, axes) + lax.axis_index(axes)
+    f = lambda y: lax.psum(y * y, axes) + lax.axis_index(axes) + lax.pmean(fnp.sin(y), axes)
     expected = vmap(vmap(f, axis_name="j"), axis_name="dp")(Y)[me]
     got = distributed.pmap(vmap(f, axis_name="j"), axis_name="dp")(Y[me])
     close(got, expected, f"nested {axes}")
@@ -79,6 +79,32 @@ for layout in ("F", "C" if me % 2 else "F"):
     mine = np.asfortranarray(M[me]) if layout == "F" else M[me]
     got, = distributed.pmap(lambda m: lax.psum([m], "i"), axis_name="i")(mine)
     close(got, M.sum(0), f"psum of {layout}-ordered operands")
+
+# A reduction packs a pytree into one buffer per dtype: mixed dtypes, layouts, a strided view, a
+# scalar and an empty leaf come back right, as fresh arrays sharing memory with nothing the
+# caller holds (not the operands, not each other's elements, not an earlier call's results).
+T = {"f": rng.normal(size=(n, 4, 3)), "s": rng.normal(size=(n, 8)), "x": rng.normal(size=n),
+     "i": rng.integers(-5, 5, size=(n, 3)), "h": rng.normal(size=(n, 2)).astype(np.float32),
+     "e": np.zeros((n, 0))}
+closed = {"psum": lambda a: a.sum(0), "pmean": lambda a: a.mean(0),
+          "pmax": lambda a: a.max(0), "pmin": lambda a: a.min(0)}
+for fname, reduce_ in closed.items():
+    op = getattr(lax, fname)
+    mine = {"f": np.asfortranarray(T["f"][me]), "s": T["s"][me][::2], "x": T["x"][me],
+            "i": T["i"][me], "h": T["h"][me], "e": T["e"][me]}
+    for how, run in (("eager", distributed.pmap(lambda t: op(t, "i"), axis_name="i")),
+                     ("jit", jit(distributed.pmap(lambda t: op(t, "i"), axis_name="i")))):
+        got, again = run(mine), run(mine)
+        for k, v in got.items():
+            want = reduce_(T[k][:, ::2] if k == "s" else T[k])
+            close(v, want, f"{how} {fname} of leaf {k}")
+            dtype = np.float64 if (fname, k) == ("pmean", "i") else T[k].dtype
+            assert v.dtype == dtype, (how, fname, k, v.dtype)
+            assert not np.may_share_memory(v, mine[k]) and not np.may_share_memory(v, again[k])
+        before = {k: np.array(v) for k, v in got.items()}
+        got["f"][...] = 7.0
+        for k in "sxih":
+            np.testing.assert_array_equal(got[k], before[k], err_msg=f"{how} {fname}: {k} changed")
 
 # Outside pmap the process axis is not bound.
 try:
