@@ -26,9 +26,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from fungrad.lax.elementwise import add, eq, exp, log, log1p, mul, neg, select, sub
+from fungrad.lax.elementwise import (
+    add, bitwise_and, bitwise_or, eq, exp, log, log1p, mul, neg, select, sub,
+)
 from fungrad.lax.registry import broadcast_batcher, defjvp, elementwise_shape, primitive
-from fungrad.lax.special import _lgamma, _polygamma_f64, digamma, lgamma
+from fungrad.lax.special import digamma, in_float64, lgamma, lgamma_f64, polygamma_f64
 
 _EPS = np.finfo(np.float64).eps
 _TINY = 1e-300
@@ -75,7 +77,7 @@ def _log_gamma_prefactor(a: np.ndarray, x: np.ndarray) -> np.ndarray:
         stirling = (safe_a * _log1pmx(x, safe_a) - 0.5 * np.log(safe_a)
                     - _HALF_LOG_2PI - _stirling_tail(safe_a))
         small_a = np.where(big, 1.0, a)
-        plain = np.where(a == 0, 0.0, small_a * np.log(x)) - x - _lgamma(small_a + 1)
+        plain = np.where(a == 0, 0.0, small_a * np.log(x)) - x - lgamma_f64(small_a + 1)
     return np.where(big, stirling, plain)  # type: ignore[no-any-return]
 
 
@@ -160,10 +162,11 @@ def _igamma_f64(a: np.ndarray, x: np.ndarray, want: str) -> np.ndarray:
     a, x = a.ravel(), x.ravel()
     nan = np.isnan(a) | np.isnan(x) | (a < 0) | (x < 0) | ((a == 0) & (x == 0))
     x_inf, a_inf = np.isinf(x), np.isinf(a)
-    plain = ~(nan | x_inf | a_inf | (x == 0))
+    plain = ~(nan | x_inf | a_inf | (x == 0) | (a == 0))
     use_fraction = plain & (x >= 1) & (x > a)
     use_series = plain & ~use_fraction
-    p = np.where(x_inf, 1.0, 0.0)  # P(a, 0) = 0 and P(a, inf) = 1 (JAX: also for a = inf)
+    # P(a, 0) = 0; P(a, inf) = 1 (JAX: also for a = inf); P(0, x) = 1 (JAX: NaN for x < 1)
+    p = np.where(x_inf | (a == 0), 1.0, 0.0)
     dpda = np.zeros_like(a)
     if use_series.any():
         aa, xx = a[use_series], x[use_series]
@@ -173,7 +176,7 @@ def _igamma_f64(a: np.ndarray, x: np.ndarray, want: str) -> np.ndarray:
             s, ds = _lower_series(aa, xx)
             p[use_series] = pref * s
             if want == "da":
-                dlog = np.log(xx) - _polygamma_f64(0, aa + 1)
+                dlog = np.log(xx) - polygamma_f64(0, aa + 1)
                 dpda[use_series] = pref * (s * dlog + ds)
     q = 1 - p
     if use_fraction.any():
@@ -185,7 +188,7 @@ def _igamma_f64(a: np.ndarray, x: np.ndarray, want: str) -> np.ndarray:
             q[use_fraction] = qq
             p[use_fraction] = 1 - qq
             if want == "da":
-                dlog = np.log(xx) - _polygamma_f64(0, aa)
+                dlog = np.log(xx) - polygamma_f64(0, aa)
                 dpda[use_fraction] = -(qq * dlog + aa * pref * df)
     out = {"p": p, "q": q, "da": dpda}[want]
     # a = 0: P = 1 for x > 0 (JAX gives NaN below x = 1); dP/da has no limit there
@@ -193,23 +196,37 @@ def _igamma_f64(a: np.ndarray, x: np.ndarray, want: str) -> np.ndarray:
     return out.reshape(shape)
 
 
+def _lgamma_step(z: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """``lgamma(z + s) - lgamma(z)`` for ``z >= 20`` without cancellation:
+    ``z log1pmx(1 + s/z) - log1p(s/z) / 2 + s log(z + s)`` plus Stirling's tails."""
+    return (z * _log1pmx(z + s, z) - 0.5 * np.log1p(s / z) + s * np.log(z + s)  # type: ignore[no-any-return]
+            + _stirling_tail(z + s) - _stirling_tail(z))
+
+
 def _log_beta_prefactor(a: np.ndarray, b: np.ndarray, log_x: np.ndarray,
                         log_1mx: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``log(x^a (1 - x)^b / (a B(a, b)))``; for large ``a`` and ``b`` written with
-    ``p = a / (a + b)`` as ``a log1pmx((x - p) / p) + b log1pmx((p - x) / (1 - p))`` plus
-    Stirling's series, which keeps its relative accuracy near ``x = p``."""
+    """``log(x^a (1 - x)^b / (a B(a, b)))``. For large ``a`` and ``b`` it is written with
+    ``p = a / (a + b)`` as ``a log1pmx(x / p) + b log1pmx((1 - x) / (1 - p))`` plus Stirling's
+    tails, which keeps its relative accuracy near ``x = p``; with one of them large, the ratio
+    of gamma functions is ``_lgamma_step``; with both small, plain ``lgamma``."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        big = (a >= _BIG) & (b >= _BIG)
-        sa, sb = np.where(big, a, _BIG), np.where(big, b, _BIG)
+        big_a, big_b = a >= _BIG, b >= _BIG
+        both = big_a & big_b
+        sa, sb = np.where(both, a, _BIG), np.where(both, b, _BIG)
         n = sa + sb
         p = sa / n
         stirling = (sa * _log1pmx(x, p) + sb * _log1pmx(1 - x, 1 - p)
                     + 0.5 * (np.log(sb) - np.log(sa) - np.log(n)) - _HALF_LOG_2PI
                     - _stirling_tail(sa) - _stirling_tail(sb) + _stirling_tail(n))
-        pa, pb = np.where(big, 1.0, a), np.where(big, 1.0, b)
-        plain = (np.where(pa == 0, 0.0, pa * log_x) + np.where(pb == 0, 0.0, pb * log_1mx)
-                 - _lgamma(pa + 1) - _lgamma(pb) + _lgamma(pa + pb))
-    return np.where(big, stirling, plain)  # type: ignore[no-any-return]
+        powers = np.where(a == 0, 0.0, a * log_x) + np.where(b == 0, 0.0, b * log_1mx)
+        only_a = np.where(big_a, a, _BIG)
+        with_big_a = -np.log(only_a) - lgamma_f64(np.where(big_a, b, 1.0)) + _lgamma_step(only_a, b)
+        only_b = np.where(big_b, b, _BIG)
+        with_big_b = -lgamma_f64(np.where(big_b, a, 0.0) + 1) + _lgamma_step(only_b, a)
+        pa, pb = np.where(big_a | big_b, 1.0, a), np.where(big_a | big_b, 1.0, b)
+        plain = -lgamma_f64(pa + 1) - lgamma_f64(pb) + lgamma_f64(pa + pb)
+        mixed = powers + np.where(big_a, with_big_a, np.where(big_b, with_big_b, plain))
+    return np.where(both, stirling, mixed)  # type: ignore[no-any-return]
 
 
 def _beta_fraction(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -262,19 +279,13 @@ def _betainc_f64(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.where(nan, np.nan, out).reshape(shape)
 
 
-def _in_float64(fn: Callable[..., np.ndarray]) -> Callable[..., Any]:
-    def impl(*args: Any) -> Any:
-        dtype = np.asarray(args[0]).dtype
-        return np.asarray(fn(*(np.asarray(v, np.float64) for v in args)), dtype)
-    return impl
-
-
 # ---------------------------------------------------------------- derivatives (lax compositions)
 
 def _xlogy_safe(c: Any, x: Any) -> Any:
-    """``c log x``, 0 where ``c == 0`` (also at ``x = 0``)."""
-    zero = eq(c, 0.0)
-    return select(zero, 0.0, mul(c, log(select(zero, 1.0, x))))
+    """``c log x``, 0 where ``c == 0`` (also at ``x = 0`` and ``x = inf``); its derivative in
+    ``c`` is ``log x`` there too."""
+    edge = bitwise_and(eq(c, 0.0), bitwise_or(eq(x, 0.0), eq(x, math.inf)))
+    return mul(c, log(select(edge, 1.0, x)))
 
 
 def gamma_density(a: Any, x: Any) -> Any:
@@ -285,10 +296,8 @@ def gamma_density(a: Any, x: Any) -> Any:
 def beta_density(a: Any, b: Any, x: Any) -> Any:
     """``x^(a-1) (1-x)^(b-1) / B(a, b)``, the derivative of ``I_x(a, b)`` in ``x``."""
     log_beta = sub(add(lgamma(a), lgamma(b)), lgamma(add(a, b)))
-    b1 = sub(b, 1.0)
-    zero_b = eq(b1, 0.0)
-    tail = select(zero_b, 0.0, mul(b1, log1p(neg(select(zero_b, 0.0, x)))))
-    return exp(sub(add(_xlogy_safe(sub(a, 1.0), x), tail), log_beta))
+    return exp(sub(add(_xlogy_safe(sub(a, 1.0), x), _xlogy_safe(sub(b, 1.0), sub(1.0, x))),
+                   log_beta))
 
 
 def _no_second_a_derivative(t: Any, ans: Any, a: Any, x: Any) -> Any:
@@ -305,7 +314,7 @@ def _betainc_in_a_or_b(t: Any, ans: Any, a: Any, b: Any, x: Any) -> Any:
 # ---------------------------------------------------------------- the primitives
 
 def _nary(name: str, impl: Callable[..., np.ndarray], *jvps: Callable[..., Any]) -> Any:
-    prim = primitive(name, _in_float64(impl), elementwise_shape(name))
+    prim = primitive(name, in_float64(impl), elementwise_shape(name))
     defjvp(prim, *jvps)
     broadcast_batcher(prim)
     return prim
