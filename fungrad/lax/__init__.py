@@ -11,6 +11,7 @@ from fungrad.lax.bits import (
 )
 from fungrad.lax.special import digamma, erf_inv, erfc, lgamma, ndtri, polygamma
 from fungrad.lax.incomplete import betainc, igamma, igamma_grad_a, igammac
+from fungrad.lax.bessel import bessel_i0e, bessel_i1e
 from fungrad.lax.shape_ops import (
     broadcast_in_dim, broadcast_to, broadcasted_iota, clamp, concatenate, expand_dims, full, iota,
     pad, reduce_sum, reshape, rev, squeeze, transpose,

@@ -18,9 +18,10 @@ from fungrad.custom_derivatives import custom_jvp
 from fungrad.numpy.promotion import asarray, promote_inexact
 
 __all__ = ["beta", "betainc", "betaln", "digamma", "entr", "erf", "erfc", "erfinv", "expit",
-           "factorial", "gamma", "gammainc", "gammaincc", "gammaln", "kl_div", "log_ndtr",
-           "log_softmax", "logit", "logsumexp", "ndtr", "ndtri", "polygamma", "rel_entr",
-           "softmax", "xlog1py", "xlogy"]
+           "factorial", "gamma", "gammainc", "gammaincc", "gammaln", "gammasgn", "i0", "i0e",
+           "i1", "i1e", "kl_div", "log_ndtr", "log_softmax", "loggamma", "logit", "logsumexp",
+           "multigammaln", "ndtr", "ndtri", "poch", "polygamma", "rel_entr", "softmax", "xlog1py",
+           "xlogy"]
 
 _SQRT2 = math.sqrt(2.0)
 
@@ -138,6 +139,93 @@ def factorial(n: Any, exact: bool = False) -> Any:
                                   "math.factorial for exact integers")
     n = _float(n)
     return fnp.where(lax.lt(n, 0.0), 0.0, lax.exp(lax.lgamma(n + 1.0)))
+
+
+def gammasgn(x: Any) -> Any:
+    """The sign of the Gamma function (NaN at its poles 0, -1, -2, ...; 1 at 0, as SciPy).
+
+    >>> gammasgn(np.array([-2.5, -1.0, 0.5]))
+    array([-1., nan,  1.])
+    """
+    x = _float(x)
+    pole = lax.bitwise_and(lax.lt(x, 0.0), lax.eq(x, lax.floor(x)))
+    return fnp.where(pole, np.nan, _gamma_sign(x))
+
+
+def loggamma(x: Any) -> Any:
+    """``log(Gamma(x))`` for real ``x > 0`` (NaN for ``x <= 0``, as ``jax.scipy.special``).
+
+    >>> round(float(loggamma(3.0)), 12)
+    0.69314718056
+    """
+    x = _real("loggamma", x)[0]
+    return fnp.where(lax.gt(x, 0.0), lax.lgamma(fnp.where(lax.gt(x, 0.0), x, 1.0)), np.nan)
+
+
+def poch(z: Any, m: Any) -> Any:
+    """The rising factorial ``Gamma(z + m) / Gamma(z)``.
+
+    >>> round(float(poch(2.0, 3.0)), 9), round(float(poch(-1.5, 3.0)), 12)
+    (24.0, 0.375)
+    """
+    z, m = promote_inexact(z, m)
+    sign = _gamma_sign(z + m) * _gamma_sign(z)
+    return sign * lax.exp(lax.lgamma(z + m) - lax.lgamma(z))
+
+
+def multigammaln(a: Any, d: int) -> Any:
+    """The log of the multivariate gamma function of dimension ``d`` (a concrete integer):
+    ``d (d - 1) / 4 log(pi) + sum_j gammaln(a - j / 2)`` for j in 0..d-1.
+
+    >>> round(float(multigammaln(3.0, 3)), 12)
+    2.694924879807
+    """
+    if np.ndim(d) or int(d) != d or d < 1:
+        raise ValueError(f"multigammaln: d must be one concrete positive integer, got {d!r}")
+    a = _float(a)
+    d = int(d)
+    total = d * (d - 1) / 4 * math.log(math.pi) + gammaln(a)
+    for j in range(1, d):
+        total = total + gammaln(a - j / 2)
+    return total
+
+
+def i0e(x: Any) -> Any:
+    """The exponentially scaled modified Bessel function ``exp(-|x|) I0(x)``.
+
+    >>> round(float(i0e(0.0)), 12), round(float(i0e(1.0)), 12)
+    (1.0, 0.465759607594)
+    """
+    return lax.bessel_i0e(_real("i0e", x)[0])
+
+
+def i1e(x: Any) -> Any:
+    """The exponentially scaled modified Bessel function ``exp(-|x|) I1(x)``.
+
+    >>> round(float(i1e(1.0)), 12)
+    0.20791041535
+    """
+    return lax.bessel_i1e(_real("i1e", x)[0])
+
+
+def i0(x: Any) -> Any:
+    """The modified Bessel function ``I0(x)``.
+
+    >>> round(float(i0(1.0)), 12)
+    1.266065877752
+    """
+    x = _real("i0", x)[0]
+    return lax.exp(lax.abs(x)) * lax.bessel_i0e(x)
+
+
+def i1(x: Any) -> Any:
+    """The modified Bessel function ``I1(x)``.
+
+    >>> round(float(i1(1.0)), 12)
+    0.565159103992
+    """
+    x = _real("i1", x)[0]
+    return lax.exp(lax.abs(x)) * lax.bessel_i1e(x)
 
 
 def betaln(a: Any, b: Any) -> Any:
