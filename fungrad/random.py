@@ -1,7 +1,8 @@
 """``fungrad.random``: JAX's key-based random numbers, the same streams bit for bit.
 
-A key is a ``uint32[2]`` array (what ``jax.random.PRNGKey`` returns); functions take a key and
-never change it: ``split`` or ``fold_in`` make new ones. Bits come from the threefry2x32 hash of
+A key is a ``uint32[2]`` array (what ``jax.random.PRNGKey`` returns) or a typed key array
+(``key``, as ``jax.random.key``: dtype ``key<fry>`` over the same data); every function takes
+either and gives the same bits, and never changes it: ``split`` or ``fold_in`` make new ones. Bits come from the threefry2x32 hash of
 a counter, laid out as JAX lays them out by default (``jax_threefry_partitionable=True``, the
 default since JAX 0.5), so ``split``, ``fold_in``, ``bits``, ``uniform``, ``randint``,
 ``bernoulli``, ``permutation`` and ``choice`` give exactly JAX's values for the same key and
