@@ -84,7 +84,7 @@ def _log_gamma_prefactor(a: np.ndarray, x: np.ndarray) -> np.ndarray:
 def _iterate(step: Callable[..., tuple[Any, ...]], state: tuple[np.ndarray, ...],
              done: Callable[..., np.ndarray]) -> tuple[np.ndarray, ...]:
     """Run ``state = step(n, *state)`` for n = 1, 2, ... on the elements where ``done`` is
-    still False (the arrays shrink as elements converge); the final states, in place."""
+    still False (the arrays shrink as elements converge); the final states."""
     out = tuple(s.copy() for s in state)
     active = np.arange(state[0].size)
     cur = tuple(s.ravel() for s in state)
@@ -102,6 +102,48 @@ def _iterate(step: Callable[..., tuple[Any, ...]], state: tuple[np.ndarray, ...]
     for o, c in zip(out, cur):  # not converged in _MAX_TERMS: the last iterate
         o.ravel()[active] = c
     return out
+
+
+def _lentz(b0: np.ndarray, coef: Callable[..., tuple[Any, Any]],
+           params: tuple[np.ndarray, ...]) -> np.ndarray:
+    """``1 / (b0 + a1 / (b1 + a2 / (b2 + ...)))`` with ``(a_n, b_n) = coef(n, *params)``, by the
+    modified Lentz algorithm, to a relative change below eps."""
+    k = len(params)
+
+    def step(n: int, *state: Any) -> tuple[Any, ...]:
+        c, d, h = state[k:k + 3]
+        an, bn = coef(n, *state[:k])
+        d = bn + an * d
+        d = 1 / np.where(np.abs(d) < _TINY, _TINY, d)
+        c = bn + an / c
+        c = np.where(np.abs(c) < _TINY, _TINY, c)
+        delta = c * d
+        return (*state[:k], c, d, h * delta, delta)
+
+    def done(*state: Any) -> Any:
+        return np.abs(state[-1] - 1) <= _EPS
+
+    d = 1 / b0
+    start = (*params, np.full_like(b0, 1 / _TINY), d, d, np.full_like(b0, 2.0))
+    return _iterate(step, start, done)[k + 2]
+
+
+def _lower_series_value(a: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``sum_n x^n / ((a+1)...(a+n))``."""
+    def step(n: int, a: Any, x: Any, t: Any, s: Any) -> tuple[Any, ...]:
+        t = t * x / (a + n)
+        return a, x, t, s + t
+
+    def done(a: Any, x: Any, t: Any, s: Any) -> Any:
+        return t <= _EPS * s / 4
+
+    one = np.ones_like(a)
+    return _iterate(step, (a, x, one, one), done)[3]
+
+
+def _upper_fraction_value(a: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``1 / (x + 1 - a - 1 (1 - a) / (x + 3 - a - 2 (2 - a) / ...))``."""
+    return _lentz(x + 1 - a, lambda n, a, x: (-n * (n - a), x + 2 * n + 1 - a), (a, x))
 
 
 def _lower_series(a: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -173,9 +215,11 @@ def _igamma_f64(a: np.ndarray, x: np.ndarray, want: str) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             log_pref = _log_gamma_prefactor(aa, xx)
             pref = np.exp(log_pref)
-            s, ds = _lower_series(aa, xx)
-            p[use_series] = pref * s
-            if want == "da":
+            if want != "da":
+                p[use_series] = pref * _lower_series_value(aa, xx)
+            else:
+                s, ds = _lower_series(aa, xx)
+                p[use_series] = pref * s
                 dlog = np.log(xx) - polygamma_f64(0, aa + 1)
                 dpda[use_series] = pref * (s * dlog + ds)
     q = 1 - p
@@ -183,7 +227,8 @@ def _igamma_f64(a: np.ndarray, x: np.ndarray, want: str) -> np.ndarray:
         aa, xx = a[use_fraction], x[use_fraction]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             pref = np.exp(_log_gamma_prefactor(aa, xx))
-            f, df = _upper_fraction(aa, xx)
+            f, df = (_upper_fraction(aa, xx) if want == "da"
+                     else (_upper_fraction_value(aa, xx), None))
             qq = aa * pref * f
             q[use_fraction] = qq
             p[use_fraction] = 1 - qq
@@ -230,27 +275,14 @@ def _log_beta_prefactor(a: np.ndarray, b: np.ndarray, log_x: np.ndarray,
 
 
 def _beta_fraction(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``1 / (1 + d1 / (1 + d2 / (1 + ...)))`` with DLMF 8.17.22's ``d_m`` (Lentz)."""
-    def coef(n: int, a: Any, b: Any, x: Any) -> Any:
+    """``1 / (1 + d1 / (1 + d2 / (1 + ...)))`` with DLMF 8.17.22's ``d_m``."""
+    def coef(n: int, a: Any, b: Any, x: Any) -> tuple[Any, float]:
         m = n // 2
         if n % 2:
-            return -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
-        return m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
+            return -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)), 1.0
+        return m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)), 1.0
 
-    def step(n: int, a: Any, b: Any, x: Any, c: Any, d: Any, h: Any, delta: Any) -> tuple[Any, ...]:
-        an = coef(n, a, b, x)
-        d = 1 + an * d
-        d = 1 / np.where(np.abs(d) < _TINY, _TINY, d)
-        c = 1 + an / c
-        c = np.where(np.abs(c) < _TINY, _TINY, c)
-        delta = c * d
-        return a, b, x, c, d, h * delta, delta
-
-    def done(*state: Any) -> Any:
-        return np.abs(state[-1] - 1) <= _EPS
-
-    ones = np.ones_like(a)
-    return _iterate(step, (a, b, x, np.full_like(a, 1 / _TINY), ones, ones, ones), done)[5]
+    return _lentz(np.ones_like(a), coef, (a, b, x))
 
 
 def _betainc_f64(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
