@@ -73,3 +73,52 @@ def checked_input(x: np.ndarray, where: str = "an argument") -> np.ndarray:
     if not dtype.isnative:
         return x.astype(dtype.newbyteorder("="))
     return x
+
+
+class extended:
+    """The abstract base of dtypes NumPy does not have (``jax.dtypes.extended``): typed PRNG keys.
+
+    >>> issubdtype(prng_key, extended), issubdtype(np.float32, extended)
+    (True, False)
+    """
+
+
+class prng_key(extended):
+    """The abstract dtype of typed PRNG key arrays (``jax.dtypes.prng_key``): test with
+    ``issubdtype(keys.dtype, prng_key)``."""
+
+
+class KeyDType:
+    """The dtype of a typed key array made by ``fungrad.random.key`` (printed ``key<fry>`` for
+    the threefry generator, as in JAX); its ``type`` is ``prng_key``.
+
+    >>> KeyDType("threefry2x32"), issubdtype(KeyDType("threefry2x32"), prng_key)
+    (key<fry>, True)
+    """
+
+    type = prng_key
+
+    def __init__(self, impl: str) -> None:
+        self.impl = impl
+        self.name = "key<fry>" if impl == "threefry2x32" else f"key<{impl}>"
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, KeyDType) and other.impl == self.impl
+
+    def __hash__(self) -> int:
+        return hash((KeyDType, self.impl))
+
+
+def issubdtype(arg1: Any, arg2: Any) -> bool:
+    """NumPy's ``issubdtype`` that also knows the key dtypes (``jax.dtypes.issubdtype``).
+
+    >>> issubdtype(np.float32, np.floating), issubdtype(KeyDType("threefry2x32"), np.integer)
+    (True, False)
+    """
+    types = [a.type if isinstance(a, KeyDType) else a for a in (arg1, arg2)]
+    if any(isinstance(t, type) and issubclass(t, extended) for t in types):
+        return all(isinstance(t, type) for t in types) and issubclass(types[0], types[1])
+    return bool(np.issubdtype(arg1, arg2))

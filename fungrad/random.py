@@ -1,7 +1,8 @@
 """``fungrad.random``: JAX's key-based random numbers, the same streams bit for bit.
 
-A key is a ``uint32[2]`` array (what ``jax.random.PRNGKey`` returns); functions take a key and
-never change it: ``split`` or ``fold_in`` make new ones. Bits come from the threefry2x32 hash of
+A key is a ``uint32[2]`` array (what ``jax.random.PRNGKey`` returns) or a typed key array
+(``key``, as ``jax.random.key``: dtype ``key<fry>`` over the same data); every function takes
+either and gives the same bits, and never changes it: ``split`` or ``fold_in`` make new ones. Bits come from the threefry2x32 hash of
 a counter, laid out as JAX lays them out by default (``jax_threefry_partitionable=True``, the
 default since JAX 0.5), so ``split``, ``fold_in``, ``bits``, ``uniform``, ``randint``,
 ``bernoulli``, ``permutation`` and ``choice`` give exactly JAX's values for the same key and
@@ -31,12 +32,14 @@ import numpy as np
 import fungrad.numpy as fnp
 from fungrad import lax
 from fungrad.core import get_aval
+from fungrad.dtypes import KeyDType
 from fungrad.lax.bits import (bitcast_convert_type, shift_left, shift_right_logical,
                               threefry2x32)
 from fungrad.lax.special import erf_inv
 from fungrad.numpy.promotion import asarray
+from fungrad.tree_util import register_pytree_node_class
 
-__all__ = ["PRNGKey", "key", "key_data", "wrap_key_data", "split", "fold_in", "bits", "uniform",
+__all__ = ["KeyArray", "PRNGKey", "key", "key_data", "key_impl", "wrap_key_data", "split", "fold_in", "bits", "uniform",
            "normal", "randint", "bernoulli", "categorical", "permutation", "choice",
            "truncated_normal", "gumbel", "exponential", "laplace", "logistic", "cauchy",
            "rademacher", "lognormal", "multivariate_normal", "threefry_2x32"]
@@ -64,35 +67,153 @@ def PRNGKey(seed: Any) -> Any:
     return lax.concatenate([lax.reshape(hi, (1,)), lax.reshape(lo, (1,))], 0)
 
 
-def key(seed: Any) -> Any:
-    """The same as ``PRNGKey``: fungrad has no typed key arrays, keys are ``uint32[2]`` data
-    (JAX's ``key`` returns a typed scalar key; ``key_data`` of it is this array).
+_IMPL = "threefry2x32"
+
+
+class KeyArray:
+    """An array of typed PRNG keys, as ``jax.random.key`` makes them: shape ``key_shape``,
+    dtype ``key<fry>``, over ``uint32`` data of shape ``key_shape + (2,)``.
+
+    It is a pytree whose one leaf is that data, so it passes through ``jit``, ``vmap`` (its
+    key axes are the data's leading axes), ``lax.scan`` and friends; ``key_data`` and
+    ``wrap_key_data`` convert. Every ``fungrad.random`` function accepts it wherever it
+    accepts a raw ``uint32[2]`` key and gives the same bits; ``split`` and ``fold_in`` of a
+    typed key return typed keys.
+
+    >>> from fungrad.dtypes import prng_key
+    >>> keys = split(key(0), 3)
+    >>> keys.shape, keys.dtype, fnp.issubdtype(keys.dtype, prng_key)
+    ((3,), key<fry>, True)
+    >>> key_data(keys[1])
+    array([ 928981903, 3453687069], dtype=uint32)
+    """
+
+    __slots__ = ("_data",)
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(self, data: Any) -> None:
+        self._data = data
+
+    @property
+    def dtype(self) -> KeyDType:
+        return KeyDType(_IMPL)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(get_aval(self._data).shape[:-1])
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a scalar key array")
+        return self.shape[0]
+
+    def __iter__(self) -> Any:
+        return (self[i] for i in range(len(self)))
+
+    def __getitem__(self, index: Any) -> KeyArray:
+        index = index if isinstance(index, tuple) else (index,)
+        # the data's last axis (the two words of a key) is never indexed
+        return KeyArray(self._data[index + ((slice(None),) if Ellipsis in index else (Ellipsis,))])
+
+    def reshape(self, *shape: Any) -> KeyArray:
+        shape = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
+        return KeyArray(fnp.reshape(self._data, tuple(shape) + (2,)))
+
+    def ravel(self) -> KeyArray:
+        return self.reshape(-1)
+
+    def __eq__(self, other: object) -> Any:
+        if not isinstance(other, KeyArray):
+            return NotImplemented
+        return fnp.all(fnp.equal(self._data, other._data), axis=-1)
+
+    def __ne__(self, other: object) -> Any:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else fnp.logical_not(equal)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        raise TypeError("a typed PRNG key array cannot be converted to a NumPy array (its dtype "
+                        "is key<fry>). Use fungrad.random.key_data(keys) for the uint32 data")
+
+    def __repr__(self) -> str:
+        return f"Array({self.shape}, dtype={self.dtype}) overlaying:\n{self._data}"
+
+    def tree_flatten(self) -> tuple[tuple[Any], None]:
+        return (self._data,), None
+
+    @classmethod
+    def tree_unflatten(cls, aux: None, children: Sequence[Any]) -> KeyArray:
+        return cls(children[0])
+
+
+register_pytree_node_class(KeyArray)
+
+
+def _check_impl(name: str, impl: Any) -> None:
+    if impl is not None and str(impl) != _IMPL:
+        raise NotImplementedError(f"random.{name}: only the {_IMPL!r} generator is implemented, "
+                                  f"got impl={impl!r}")
+
+
+def key(seed: Any, *, impl: Any = None) -> KeyArray:
+    """A typed key from an integer seed (``jax.random.key``): a scalar of dtype ``key<fry>``
+    whose data is ``PRNGKey(seed)``.
 
     >>> key(1)
-    array([0, 1], dtype=uint32)
+    Array((), dtype=key<fry>) overlaying:
+    [0 1]
     """
-    return PRNGKey(seed)
+    _check_impl("key", impl)
+    return KeyArray(PRNGKey(seed))
 
 
 def key_data(keys: Any) -> Any:
-    """The ``uint32`` data of keys: keys are their data in fungrad.
+    """The ``uint32`` data of keys, shape ``keys.shape + (2,)`` (raw keys are their own data).
 
-    >>> key_data(PRNGKey(3))
+    >>> key_data(key(3))
     array([0, 3], dtype=uint32)
     """
     return _check_keys("key_data", keys, batched=True)
 
 
-def wrap_key_data(key_bits_array: Any) -> Any:
-    """Keys from their ``uint32`` data (the identity in fungrad, after checking).
+def wrap_key_data(key_bits_array: Any, *, impl: Any = None) -> KeyArray:
+    """Typed keys from their ``uint32`` data of shape ``(..., 2)``.
 
-    >>> wrap_key_data(np.array([0, 3], np.uint32))
-    array([0, 3], dtype=uint32)
+    >>> wrap_key_data(np.array([0, 3], np.uint32)).shape
+    ()
     """
-    return _check_keys("wrap_key_data", key_bits_array, batched=True)
+    _check_impl("wrap_key_data", impl)
+    if isinstance(key_bits_array, KeyArray):
+        raise TypeError("random.wrap_key_data: the argument is already a typed key array")
+    return KeyArray(_check_keys("wrap_key_data", key_bits_array, batched=True))
+
+
+def key_impl(keys: Any) -> str:
+    """The name of the generator behind ``keys`` (always ``'threefry2x32'`` in fungrad).
+
+    >>> key_impl(key(0)), key_impl(PRNGKey(0))
+    ('threefry2x32', 'threefry2x32')
+    """
+    _check_keys("key_impl", keys, batched=True)
+    return _IMPL
 
 
 def _check_keys(name: str, keys: Any, batched: bool = False) -> Any:
+    """The ``uint32`` data of one key (or of a batch of keys, when ``batched``): typed keys
+    are unwrapped, raw keys checked."""
+    if isinstance(keys, KeyArray):
+        if not batched and keys.shape:
+            raise TypeError(f"random.{name}: expected one key, got a key array of shape "
+                            f"{keys.shape} (for a batch of keys, use fungrad.vmap)")
+        keys = keys._data
     keys = asarray(keys)
     a = get_aval(keys)
     if a.dtype != _U32 or not a.shape or a.shape[-1] != 2 or (not batched and a.shape != (2,)):
@@ -126,11 +247,13 @@ def split(key: Any, num: int | Shape = 2) -> Any:
     >>> split(PRNGKey(0), 2).shape
     (2, 2)
     """
+    typed = isinstance(key, KeyArray)
     key = _check_keys("split", key)
     shape = (int(num),) if isinstance(num, (int, np.integer)) else tuple(int(n) for n in num)
     b1, b2 = _hash_counters(key, shape)
-    return lax.concatenate([lax.expand_dims(b1, (len(shape),)),
-                            lax.expand_dims(b2, (len(shape),))], len(shape))
+    out = lax.concatenate([lax.expand_dims(b1, (len(shape),)),
+                           lax.expand_dims(b2, (len(shape),))], len(shape))
+    return KeyArray(out) if typed else out
 
 
 def threefry_2x32(keypair: Any, count: Any) -> Any:
@@ -160,13 +283,15 @@ def fold_in(key: Any, data: Any) -> Any:
     >>> fold_in(PRNGKey(0), 1).dtype
     dtype('uint32')
     """
+    typed = isinstance(key, KeyArray)
     key = _check_keys("fold_in", key)
     data = asarray(data)
     if get_aval(data).shape:
         raise TypeError(f"random.fold_in: data must be a scalar, got shape {get_aval(data).shape}"
                         "; use fungrad.vmap for batches")
     data = lax.reshape(lax.convert_element_type(data, _U32), (1,))
-    return threefry_2x32(key, lax.concatenate([np.zeros(1, _U32), data], 0))
+    out = threefry_2x32(key, lax.concatenate([np.zeros(1, _U32), data], 0))
+    return KeyArray(out) if typed else out
 
 
 # ---------------------------------------------------------------- bits and uniforms

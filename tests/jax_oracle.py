@@ -24,3 +24,15 @@ def load_jax() -> Any:
         else:
             os.environ["XLA_FLAGS"] = saved
     return jax
+
+
+def summed_finite(lib: Any, f: Any, args: tuple[Any, ...], i: int) -> Any:
+    """``v -> sum of f(*args with args[i] = v)`` over its finite outputs, written with ``lib``
+    (fungrad or jax): the scalar whose gradient compares a function's derivatives in argument
+    ``i`` between the two libraries."""
+    def total(v: Any) -> Any:
+        full = list(args)
+        full[i] = v
+        out = f(*full)
+        return lib.numpy.sum(lib.numpy.where(lib.numpy.isfinite(out), out, 0.0))
+    return total

@@ -554,3 +554,51 @@ def test_documented_promotion_difference():
     x = np.ones(3, np.float32)
     assert f(fnp, x).dtype == np.float64
     assert jnp.asarray(f(jnp, x)).dtype == np.float32
+
+
+# ----------------------------------------------------------------------------- scipy and typed keys
+# Programs on fungrad.scipy (incomplete gamma/beta and the distribution functions built on them,
+# the Bessel and entropy functions) and on typed PRNG keys, through every transform above.
+
+import fungrad.scipy  # noqa: E402
+import jax.scipy.special  # noqa: E402
+import jax.scipy.stats  # noqa: E402
+
+FG.scipy, JX.scipy = fungrad.scipy, jax.scipy
+FG.random, JX.random = fungrad.random, jax.random
+
+
+def _incomplete(xp, L, x):
+    sp = L.scipy.special
+    return xp.stack([sp.gammainc(2.5, x), sp.gammaincc(0.7, 3.0 * x), sp.betainc(2.0, 3.5, x / 2),
+                     sp.gammainc(40.0, 35.0 * x)])
+
+
+def _distributions_and_small_special(xp, L, x):
+    st, sp = L.scipy.stats, L.scipy.special
+    return (st.gamma.cdf(x, 2.5, 0.1, 2.0) + st.beta.sf(x / 2, 2.0, 3.0)
+            + st.poisson.cdf(3.0, 1.0 + x) + st.gamma.logsf(x, 1.5) + st.beta.logcdf(x / 2, 0.5, 4.0)
+            + sp.i0e(x) + sp.i1e(x - 1.0) * x + sp.kl_div(x, 1.2) + sp.rel_entr(x, 0.8)
+            + sp.poch(x, 2.5) + sp.loggamma(x + 1.0) + sp.softmax(x) + sp.i1(x))
+
+
+def _typed_key_program(xp, L, mu):
+    keys = L.random.split(L.random.fold_in(L.random.key(3), 7), 2)
+    return mu + L.random.normal(keys[1], mu.shape) * mu ** 2 + L.random.uniform(keys[0], mu.shape)
+
+
+SCIPY_PROGRAMS = [
+    Program("scipy_incomplete", _incomplete, _args(_n(4, lo=0.5))),
+    Program("scipy_stats_special", _distributions_and_small_special, _args(_n(4, lo=0.5))),
+    Program("typed_keys", _typed_key_program, _args(_n(4))),
+]
+
+
+@pytest.mark.parametrize("program,transform", [
+    pytest.param(p, name, id=f"{p.name}-{name}") for p in SCIPY_PROGRAMS for name in _applicable(p)])
+def test_scipy_and_typed_keys_transform(program, transform):
+    args = program.args()
+    if transform == "grad":  # the value once per program too
+        assert_same(program.bind(FG)(*args), jax_results(program)["value"], rtol=program.rtol)
+    fg = TRANSFORMS[transform][2](FG, program, args, _extras(program, args))
+    assert_same(fg, jax_results(program)[transform], rtol=program.rtol)

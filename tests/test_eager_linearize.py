@@ -21,7 +21,7 @@ from fungrad import config, lax
 from fungrad.core import Primitive
 from fungrad.interpreters.ad import linearize_rules
 from fungrad.interpreters.reverse import linearize_flat
-from fungrad.lax import elementwise, special
+from fungrad.lax import bessel, elementwise, special
 
 # Each unary primitive with a one-step rule, on a domain where it is smooth.
 UNARY_DOMAINS = {
@@ -35,6 +35,9 @@ SPECIAL_DOMAINS = {"erf_inv": (-0.9, 0.9), "erfc": (-2, 2), "lgamma": (0.3, 3), 
                    "ndtri": (0.05, 0.95)}
 UNARY = {getattr(elementwise, name + "_p"): getattr(lax, name) for name in UNARY_DOMAINS}
 UNARY.update({getattr(special, name + "_p"): getattr(lax, name) for name in SPECIAL_DOMAINS})
+BESSEL_DOMAINS = {"bessel_i0e": (-3, 3), "bessel_i1e": (-3, 3)}
+UNARY.update({getattr(bessel, name + "_p"): getattr(lax, name) for name in BESSEL_DOMAINS})
+UNARY_DOMAINS.update(BESSEL_DOMAINS)
 UNARY_DOMAINS.update(SPECIAL_DOMAINS)
 BINARY = {elementwise.add_p: lax.add, elementwise.sub_p: lax.sub, elementwise.mul_p: lax.mul}
 

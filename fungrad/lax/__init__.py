@@ -10,6 +10,8 @@ from fungrad.lax.bits import (
     bitcast_convert_type, shift_left, shift_right_arithmetic, shift_right_logical,
 )
 from fungrad.lax.special import digamma, erf_inv, erfc, lgamma, ndtri, polygamma
+from fungrad.lax.incomplete import betainc, igamma, igamma_grad_a, igammac
+from fungrad.lax.bessel import bessel_i0e, bessel_i1e
 from fungrad.lax.shape_ops import (
     broadcast_in_dim, broadcast_to, broadcasted_iota, clamp, concatenate, expand_dims, full, iota,
     pad, reduce_sum, reshape, rev, squeeze, transpose,

@@ -23,11 +23,11 @@ from fungrad.lax.registry import defjvp, primitive, same_dtype, vectorized_batch
 _SQRT_PI = math.sqrt(math.pi)
 
 
-def _in_float64(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[..., Any]:
-    """``fn`` on a float64 copy of the operand, the result in the operand's dtype."""
-    def impl(x: Any) -> Any:
-        x = np.asarray(x)
-        return np.asarray(fn(x.astype(np.float64)), x.dtype)
+def in_float64(fn: Callable[..., np.ndarray]) -> Callable[..., Any]:
+    """``fn`` on float64 copies of the operands, the result in the first operand's dtype."""
+    def impl(*args: Any) -> Any:
+        dtype = np.asarray(args[0]).dtype
+        return np.asarray(fn(*(np.asarray(v, np.float64) for v in args)), dtype)
     return impl
 
 
@@ -124,7 +124,8 @@ def _ndtri(p: np.ndarray) -> np.ndarray:
     return np.where(low, -y, y)
 
 
-def _lgamma(x: np.ndarray) -> np.ndarray:
+def lgamma_f64(x: np.ndarray) -> np.ndarray:
+    """``log |Gamma(x)|`` in float64, elementwise (inf at the poles)."""
     return np.asarray(_lgamma1(x), np.float64)
 
 
@@ -147,7 +148,7 @@ def _polygamma_big(n: int, x: np.ndarray) -> np.ndarray:
     return sign * out  # type: ignore[no-any-return]
 
 
-def _polygamma_f64(n: int, x: np.ndarray) -> np.ndarray:
+def polygamma_f64(n: int, x: np.ndarray) -> np.ndarray:
     """psi^(n)(x): recurrence up to x >= 15, then the asymptotic series; reflection below 0
     for the digamma function (poles at the non-positive integers)."""
     x = np.asarray(x, np.float64)
@@ -171,20 +172,20 @@ def _polygamma_f64(n: int, x: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- the primitives
-erf_inv_p = unary("erf_inv", _in_float64(_erf_inv),
+erf_inv_p = unary("erf_inv", in_float64(_erf_inv),
                   times(lambda ans, x: mul(exp(integer_pow(ans, 2)), _SQRT_PI / 2)))
-erfc_p = unary("erfc", _in_float64(_erfc),
+erfc_p = unary("erfc", in_float64(_erfc),
                times(lambda ans, x: mul(exp(neg(integer_pow(x, 2))), -2 / _SQRT_PI)))
-ndtri_p = unary("ndtri", _in_float64(_ndtri),
+ndtri_p = unary("ndtri", in_float64(_ndtri),
                 times(lambda ans, x: mul(exp(mul(integer_pow(ans, 2), 0.5)), math.sqrt(2 * math.pi))))
-lgamma_p = unary("lgamma", _in_float64(_lgamma), times(lambda ans, x: digamma(x)))
-digamma_p = unary("digamma", _in_float64(lambda x: _polygamma_f64(0, x)),
+lgamma_p = unary("lgamma", in_float64(lgamma_f64), times(lambda ans, x: digamma(x)))
+digamma_p = unary("digamma", in_float64(lambda x: polygamma_f64(0, x)),
                   times(lambda ans, x: polygamma(1, x)))
 
 
 def _polygamma_impl(x: Any, *, n: int) -> Any:
     x = np.asarray(x)
-    return np.asarray(_polygamma_f64(n, x.astype(np.float64)), x.dtype)
+    return np.asarray(polygamma_f64(n, x.astype(np.float64)), x.dtype)
 
 
 def _polygamma_shape(x: ShapedArray, *, n: int) -> ShapedArray:

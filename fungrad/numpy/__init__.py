@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from fungrad.core import Tracer
+from fungrad.dtypes import issubdtype  # NumPy's, and it knows typed PRNG key dtypes
 
 from fungrad.numpy.creation import (
     arange, array, diag, diagflat, empty, empty_like, eye, full, full_like, identity, indices,
@@ -109,7 +110,7 @@ integer, floating, inexact, number = np.integer, np.floating, np.inexact, np.num
 signedinteger, unsignedinteger, complexfloating = np.signedinteger, np.unsignedinteger, \
     np.complexfloating
 dtype = np.dtype
-finfo, iinfo, issubdtype = np.finfo, np.iinfo, np.issubdtype
+finfo, iinfo = np.finfo, np.iinfo
 promote_types, can_cast = np.promote_types, np.can_cast
 
 
