@@ -19,10 +19,12 @@ from typing import Any, Callable, NamedTuple, Sequence, cast
 import numpy as np
 
 from fungrad import core
+from fungrad.array_type import Array, as_array
 from fungrad.api_util import StaticArgs, abstractify, as_leaf, flatten_fun
 from fungrad.config import config
 from fungrad.core import EVAL_TRACE, Tracer
 from fungrad.interpreters import named_axes
+from fungrad.interpreters.aliasing import memory_owner
 from fungrad.interpreters.staging import trace_to_jaxpr
 from fungrad.ir import Jaxpr, ShapedArray
 from fungrad.compiler.codegen import Compiled, compile_jaxpr
@@ -47,7 +49,10 @@ class _NotFast(Exception):
     """A leaf the fast path does not handle (scalar, tracer, anything but an ndarray)."""
 
 
-def _not_fast(x: Any) -> Any:
+def _fast_leaf(x: Any) -> Any:
+    """An ``Array`` leaf as the plain ndarray it views; other leaves leave the fast path."""
+    if type(x) is Array:
+        return x.view(_ndarray)
     raise _NotFast
 
 
@@ -164,30 +169,32 @@ class JitFunction:
     # ------------------------------------------------------------ calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._simple and not kwargs:
-            leaves, treedef = tree_flatten(args)
-            try:
-                key = (treedef, *[(x.shape, x.dtype) if type(x) is _ndarray else _not_fast(x)
-                                  for x in leaves])
+            raw, treedef = tree_flatten(args)
+            try:  # the compiled code gets plain ndarrays (an Array is viewed as one)
+                leaves = [x if type(x) is _ndarray else _fast_leaf(x) for x in raw]
             except _NotFast:
                 return self._call_general(args, kwargs)
+            key = (treedef, *[(x.shape, x.dtype) for x in leaves])
             entry = self._cache.get(key)
             if entry is not None and core.current_trace() is EVAL_TRACE:
                 if any_used_up():
-                    check_not_used_up(leaves, self._name)
+                    check_not_used_up(raw, self._name)
                 self._hits += 1
                 if len(self._cache) > 1:
                     self._touch(key)
-                return tree_unflatten(entry.out_tree, entry.fn(*leaves))
+                return tree_unflatten(entry.out_tree, [
+                    o.view(Array) if type(o) is _ndarray else as_array(o)
+                    for o in entry.fn(*leaves)])
         return self._call_general(args, kwargs)
 
     def _call_general(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        leaves, treedef, statics = self._split(args, kwargs)
-        weak = tuple(type(x) in _PY_SCALARS for x in leaves)
-        leaves = [as_leaf(x, f"an argument of jit({self._name})") for x in leaves]
+        raw, treedef, statics = self._split(args, kwargs)
+        weak = tuple(type(x) in _PY_SCALARS for x in raw)
+        leaves = [as_leaf(x, f"an argument of jit({self._name})") for x in raw]
         if any(weak):
             statics += (("weak", weak),)
         if any_used_up():
-            check_not_used_up(leaves, self._name)
+            check_not_used_up(raw, self._name)
         key = self._key(treedef, [core.get_aval(x) for x in leaves], statics)
         entry = self._lookup(key, args, kwargs, treedef, statics)
         staged = core.current_trace() is not EVAL_TRACE or any(
@@ -196,12 +203,13 @@ class JitFunction:
             jaxpr, consts = entry.closed_call()
             outs = call(jaxpr, consts, leaves, self._name)
         elif self._donate:
-            donated = self._donated(args, kwargs, leaves)
+            donated = self._donated(args, kwargs, raw, leaves)
             outs = use_up([x for x, d in zip(leaves, donated) if d],
                           entry.compiled(donated).fn(*leaves))
+            use_up([r for r, x, d in zip(raw, leaves, donated) if d and r is not x], [])
         else:
             outs = entry.fn(*leaves)
-        return tree_unflatten(entry.out_tree, outs)
+        return tree_unflatten(entry.out_tree, [as_array(o) for o in outs])
 
     def _split(self, args: tuple[Any, ...], kwargs: dict[str, Any]
                ) -> tuple[list[Any], PyTreeDef, tuple[Any, ...]]:
@@ -269,13 +277,13 @@ class JitFunction:
         jaxpr = trace_to_jaxpr(flat, avals)
         # Arrays the function closes over are captured as they are now (JAX's rule): editing
         # them later changes nothing until the cache is cleared, whatever the optimizer folds.
-        jaxpr.consts[:] = [c.copy() if type(c) is np.ndarray else c for c in jaxpr.consts]
+        jaxpr.consts[:] = [np.array(c) if isinstance(c, np.ndarray) else c for c in jaxpr.consts]
         cacheable = not any(isinstance(c, Tracer) for c in jaxpr.consts)
         if config.jit_optimize:
             jaxpr = optimize(jaxpr)
         return _Entry(jaxpr, out_tree()), cacheable
 
-    def _donated(self, args: tuple[Any, ...], kwargs: dict[str, Any],
+    def _donated(self, args: tuple[Any, ...], kwargs: dict[str, Any], raw: Sequence[Any],
                  leaves: Sequence[Any]) -> tuple[bool, ...]:
         """Per leaf: may the compiled code overwrite it? (donated, writable, not aliased)."""
         mark = [False] * len(leaves)
@@ -292,7 +300,7 @@ class JitFunction:
             dyn_index += 1
         for j, flag in enumerate(mark):
             x = leaves[j]
-            if flag and not (can_take(x)
+            if flag and not (_takeable(raw[j], x)
                              and not any(k != j and np.may_share_memory(x, y)
                                          for k, y in enumerate(leaves))):
                 mark[j] = False
@@ -374,6 +382,16 @@ class JitFunction:
             n = kid.num_leaves
             names += [label] if n == 1 else [f"{label} (leaf {j})" for j in range(n)]
         return names + [f"leaf {k}" for k in range(len(names), treedef.num_leaves)]
+
+
+def _takeable(raw: Any, leaf: Any) -> bool:
+    """May the compiled code write into ``leaf`` (the ndarray passed for the argument ``raw``)?
+    An ``Array`` that views the whole of a buffer (a result) stands for that buffer."""
+    if type(raw) is Array:
+        owner = memory_owner(raw)
+        return type(owner) is np.ndarray and owner.nbytes == raw.nbytes and \
+            bool(raw.flags.c_contiguous and raw.flags.writeable)
+    return can_take(leaf)
 
 
 def _is_kwargs_split(treedef: PyTreeDef) -> bool:
