@@ -29,7 +29,7 @@ from fungrad.interpreters.staging import trace_to_jaxpr
 from fungrad.ir import Jaxpr, ShapedArray
 from fungrad.compiler.codegen import Compiled, compile_jaxpr
 from fungrad.compiler.passes import optimize
-from fungrad.jit.donation import any_used_up, can_take, check_not_used_up, use_up
+from fungrad.jit.donation import any_used_up, check_not_used_up, donatable, use_up
 from fungrad.jit.primitive import call
 from fungrad.lax.jaxpr_util import split_consts
 from fungrad.tree_util import PyTreeDef, tree_flatten, tree_unflatten
@@ -54,6 +54,17 @@ def _fast_leaf(x: Any) -> Any:
     if type(x) is Array:
         return x.view(_ndarray)
     raise _NotFast
+
+
+def _buffer(raw: Any, leaf: Any) -> Any:
+    """What a donating call passes for the argument ``raw``: an ``Array`` that views the whole
+    of a buffer (a result of an earlier call) stands for that buffer, which may be taken."""
+    if type(raw) is Array:
+        owner = memory_owner(raw)
+        if type(owner) is _ndarray and owner.shape == raw.shape and owner.dtype == raw.dtype \
+                and owner.flags.c_contiguous and raw.flags.c_contiguous:
+            return owner
+    return leaf
 
 
 class Lowered:
@@ -138,7 +149,8 @@ class JitFunction:
         self._params = self._static.params
         self._static_nums = self._static.nums
         self._donate = tuple(sorted(set(donate_argnums)))
-        self._simple = not self._static and not self._donate
+        self._donated_leaves: dict[Any, list[bool]] = {}
+        self._simple = not self._static
         self._cache, self._lock = shared_cache(
             fun, (self._static_nums, tuple(static_argnames), self._donate))
         self._maxsize = int(config.jit_cache_size)
@@ -182,9 +194,10 @@ class JitFunction:
                 self._hits += 1
                 if len(self._cache) > 1:
                     self._touch(key)
+                outs = self._call_donating(entry, args, raw, leaves, (treedef, ())) \
+                    if self._donate else entry.fn(*leaves)
                 return tree_unflatten(entry.out_tree, [
-                    o.view(Array) if type(o) is _ndarray else as_array(o)
-                    for o in entry.fn(*leaves)])
+                    o.view(Array) if type(o) is _ndarray else as_array(o) for o in outs])
         return self._call_general(args, kwargs)
 
     def _call_general(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -203,10 +216,7 @@ class JitFunction:
             jaxpr, consts = entry.closed_call()
             outs = call(jaxpr, consts, leaves, self._name)
         elif self._donate:
-            donated = self._donated(args, kwargs, raw, leaves)
-            outs = use_up([x for x, d in zip(leaves, donated) if d],
-                          entry.compiled(donated).fn(*leaves))
-            use_up([r for r, x, d in zip(raw, leaves, donated) if d and r is not x], [])
+            outs = self._call_donating(entry, args, raw, leaves, (treedef, statics))
         else:
             outs = entry.fn(*leaves)
         return tree_unflatten(entry.out_tree, [as_array(o) for o in outs])
@@ -283,28 +293,29 @@ class JitFunction:
             jaxpr = optimize(jaxpr)
         return _Entry(jaxpr, out_tree()), cacheable
 
-    def _donated(self, args: tuple[Any, ...], kwargs: dict[str, Any], raw: Sequence[Any],
-                 leaves: Sequence[Any]) -> tuple[bool, ...]:
-        """Per leaf: may the compiled code overwrite it? (donated, writable, not aliased)."""
-        mark = [False] * len(leaves)
-        pos = 0
-        dyn_index = 0
-        for i, a in enumerate(args):
-            if i in self._static_nums:
-                continue
-            n = tree_flatten(a)[1].num_leaves
-            if i in self._donate:
-                for j in range(pos, pos + n):
-                    mark[j] = True
-            pos += n
-            dyn_index += 1
-        for j, flag in enumerate(mark):
-            x = leaves[j]
-            if flag and not (_takeable(raw[j], x)
-                             and not any(k != j and np.may_share_memory(x, y)
-                                         for k, y in enumerate(leaves))):
-                mark[j] = False
-        return tuple(mark)
+    def _call_donating(self, entry: _Entry, args: tuple[Any, ...], raw: Sequence[Any],
+                       leaves: Sequence[Any], structure: Any) -> list[Any]:
+        """Run the code compiled for the leaves that may be overwritten; those are used up, and
+        so are the caller's ``raw`` objects they came from (an ``Array`` stands for its buffer)."""
+        leaves = [_buffer(r, x) for r, x in zip(raw, leaves)]
+        donated = self._donated(args, leaves, structure)
+        outs = use_up([x for x, d in zip(leaves, donated) if d],
+                      entry.compiled(donated).fn(*leaves))
+        use_up([r for r, x, d in zip(raw, leaves, donated) if d and r is not x], [])
+        return outs
+
+    def _donated(self, args: tuple[Any, ...], leaves: Sequence[Any], structure: Any) -> tuple[bool, ...]:
+        """Per leaf: may the compiled code overwrite it? (donated, writable, not aliased).
+        Which leaves are donated depends only on the arguments' ``structure``: kept per structure."""
+        mark = self._donated_leaves.get(structure)
+        if mark is None:
+            mark = []
+            for i, a in enumerate(args):
+                if i not in self._static_nums:
+                    mark += [i in self._donate] * tree_flatten(a)[1].num_leaves
+            mark += [False] * (len(leaves) - len(mark))
+            self._donated_leaves[structure] = mark
+        return donatable(leaves, mark)
 
     # ------------------------------------------------------------ introspection
     def lower(self, *args: Any, **kwargs: Any) -> Lowered:
@@ -382,16 +393,6 @@ class JitFunction:
             n = kid.num_leaves
             names += [label] if n == 1 else [f"{label} (leaf {j})" for j in range(n)]
         return names + [f"leaf {k}" for k in range(len(names), treedef.num_leaves)]
-
-
-def _takeable(raw: Any, leaf: Any) -> bool:
-    """May the compiled code write into ``leaf`` (the ndarray passed for the argument ``raw``)?
-    An ``Array`` that views the whole of a buffer (a result) stands for that buffer."""
-    if type(raw) is Array:
-        owner = memory_owner(raw)
-        return type(owner) is np.ndarray and owner.nbytes == raw.nbytes and \
-            bool(raw.flags.c_contiguous and raw.flags.writeable)
-    return can_take(leaf)
 
 
 def _is_kwargs_split(treedef: PyTreeDef) -> bool:
