@@ -49,10 +49,7 @@ class _NotFast(Exception):
     """A leaf the fast path does not handle (scalar, tracer, anything but an ndarray)."""
 
 
-def _fast_leaf(x: Any) -> Any:
-    """An ``Array`` leaf as the plain ndarray it views; other leaves leave the fast path."""
-    if type(x) is Array:
-        return x.view(_ndarray)
+def _not_fast(x: Any) -> Any:
     raise _NotFast
 
 
@@ -183,7 +180,8 @@ class JitFunction:
         if self._simple and not kwargs:
             raw, treedef = tree_flatten(args)
             try:  # the compiled code gets plain ndarrays (an Array is viewed as one)
-                leaves = [x if type(x) is _ndarray else _fast_leaf(x) for x in raw]
+                leaves = [x if type(x) is _ndarray else
+                          x.view(_ndarray) if type(x) is Array else _not_fast(x) for x in raw]
             except _NotFast:
                 return self._call_general(args, kwargs)
             key = (treedef, *[(x.shape, x.dtype) for x in leaves])
