@@ -1,4 +1,5 @@
 """fungrad: composable function transforms (grad, jit, vmap) for NumPy programs."""
+from fungrad.array_type import Array as Array, block_until_ready as block_until_ready
 from fungrad import lax as lax
 from fungrad import tree_util as tree_util
 from fungrad import tree as tree

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from fungrad.array_type import plain
 from fungrad.errors import InvalidArgumentError
 
 float0: np.dtype[Any] = np.dtype([("float0", np.void, 0)])
@@ -46,7 +47,8 @@ def checked_input(x: np.ndarray, where: str = "an argument") -> np.ndarray:
 
     Masked arrays (whose mask fungrad would ignore), ``np.matrix`` (whose ``*`` is a matrix
     product) and non-numeric dtypes (object, strings, structured, datetimes) are refused;
-    big-endian data is converted to native byte order.
+    big-endian data is converted to native byte order. A ``fungrad.Array`` becomes the plain
+    ``ndarray`` it views, which fungrad computes with.
 
     >>> checked_input(np.arange(3, dtype=">f8")).dtype.isnative
     True
@@ -56,6 +58,7 @@ def checked_input(x: np.ndarray, where: str = "an argument") -> np.ndarray:
     ...     print(str(e)[:35])
     an argument is a masked array: fung
     """
+    x = plain(x)
     if isinstance(x, np.ma.MaskedArray):
         raise InvalidArgumentError(
             f"{where} is a masked array: fungrad would ignore its mask. Pass x.filled(value) (or "

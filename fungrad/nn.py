@@ -17,6 +17,7 @@ import numpy as np
 
 from fungrad import lax
 from fungrad import numpy as fnp
+from fungrad.numpy.array_methods import wrap_namespace
 from fungrad.numpy.promotion import asarray, promote_inexact
 
 
@@ -272,3 +273,7 @@ def one_hot(x: Any, num_classes: int, dtype: Any = np.float64, axis: int = -1) -
     hit = fnp.equal(fnp.expand_dims(x, -1), classes)
     out = fnp.astype(hit, dtype)
     return fnp.moveaxis(out, -1, axis) if axis != -1 else out
+
+
+# Concrete results are fungrad.Arrays, as jax.nn's are (tracers pass through).
+wrap_namespace(globals())

@@ -16,7 +16,7 @@ LAYERS = [
     # 1: values, programs, pytrees: no primitive knowledge
     ["fungrad.ir", "fungrad.tree_util", "fungrad.config", "fungrad.errors",
      "fungrad.source_info", "fungrad.pretty", "fungrad.version", "fungrad.dtypes",
-     "fungrad.stack"],
+     "fungrad.stack", "fungrad.array_type"],
     # 2: Primitive, bind, Trace/Tracer, the current trace
     ["fungrad.core"],
     # 3: the interpreters and their rule tables; jit's compiler and its tables; traced functions

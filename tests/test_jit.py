@@ -44,7 +44,7 @@ def test_jit_matches_eager(name: str, f: Callable[..., Any], shape: Any, seed: i
     x0, y0 = x.copy(), y.copy()
     out = fungrad.jit(f)(x, y)
     np.testing.assert_allclose(out, f(x, y), rtol=1e-13, atol=1e-13)
-    assert type(out) is np.ndarray and out.flags.writeable
+    assert type(out) is fungrad.Array and out.flags.writeable  # a NumPy array (a subclass)
     np.testing.assert_array_equal(x, x0)  # inputs are never written to
     np.testing.assert_array_equal(y, y0)
 
@@ -236,7 +236,7 @@ def test_outputs_are_fresh_writable_arrays() -> None:
                                fnp.sum(x)))
     a, b, c, d, e = f(x)
     for o in (a, b, c, d, e):
-        assert type(o) is np.ndarray and o.flags.writeable
+        assert type(o) is fungrad.Array and o.flags.writeable
         assert not np.shares_memory(o, x)
     a[0] = 10.0
     assert x[0] == 0.0 and d == 1.0 and e == 3.0

@@ -54,7 +54,7 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
 
     >>> import fungrad, fungrad.numpy as fnp
     >>> fungrad.jvp(fnp.sin, (0.0,), (1.0,))
-    (0.0, 1.0)
+    (array(0.), array(1.))
     """
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("jvp: primals and tangents must be tuples (or lists) of arguments")
@@ -81,7 +81,7 @@ def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[...
     >>> import fungrad, fungrad.numpy as fnp
     >>> y, f_jvp = fungrad.linearize(fnp.exp, 0.0)
     >>> f_jvp(2.0)
-    2.0
+    array(2.)
     """
     leaves, in_tree = flatten_leaves(primals, "a linearize primal")
     flat, out_store = flatten_fun(fun, in_tree)
@@ -130,7 +130,7 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     >>> import fungrad, fungrad.numpy as fnp
     >>> y, vjp_fun = fungrad.vjp(fnp.sin, 0.0)
     >>> vjp_fun(1.0)
-    (1.0,)
+    (array(1.),)
     """
     leaves, in_tree = flatten_leaves(primals, "a vjp primal")
     flat, both_store = flatten_fun(_with_aux(fun, has_aux, "vjp"), in_tree)
@@ -155,9 +155,9 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
 
     >>> import fungrad, fungrad.numpy as fnp
     >>> fungrad.value_and_grad(lambda x: x ** 2)(3.0)
-    (9.0, 6.0)
+    (array(9.), array(6.))
     >>> fungrad.value_and_grad(lambda z: z ** 2, holomorphic=True)(1j)
-    ((-1+0j), 2j)
+    (array(-1.+0.j), array(0.+2.j))
     """
     fname = "value_and_grad"
 
@@ -187,8 +187,8 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
         g_out = g_tree[0] if isinstance(argnums, int) else tuple(g_tree)
         if has_aux:
             aux = tree_unflatten(aux_store[0], outs[1:])
-            return (value, finalize_tree(aux)), g_out
-        return value, g_out
+            return (finalize(value), finalize_tree(aux)), g_out
+        return finalize(value), g_out
 
     return value_and_grad_f
 
@@ -203,12 +203,12 @@ def grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
     inputs gets JAX's convention, ``df/dx - i df/dy`` (for ``|z|**2``: ``2 conj(z)``).
 
     >>> import fungrad, fungrad.numpy as fnp
-    >>> fungrad.grad(lambda x: fnp.sin(x) * x)(0.0)
-    0.0
+    >>> fungrad.grad(lambda x: fnp.sin(x) * x)(0.0)    # a scalar gradient is a 0-d Array
+    array(0.)
     >>> fungrad.grad(lambda z: z ** 2, holomorphic=True)(1 + 2j)
-    (2+4j)
+    array(2.+4.j)
     >>> fungrad.grad(lambda z: fnp.abs(z) ** 2)(1 + 2j)
-    (2-4j)
+    array(2.-4.j)
     """
     vg = value_and_grad(fun, argnums, has_aux, holomorphic, allow_int)
 

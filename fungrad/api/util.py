@@ -5,6 +5,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from fungrad.array_type import as_array
 from fungrad.core import Tracer, get_aval
 from fungrad.dtypes import float0, float0_zeros, has_tangent_space
 from fungrad.errors import NotDifferentiableError
@@ -71,10 +72,11 @@ def check_scalar_output(out: Any, fname: str, holomorphic: bool = False) -> None
 
 
 def finalize(x: Any) -> Any:
-    """Make a result safe to hand to the user: read-only views become writable arrays."""
+    """Make a result safe to hand to the user: a ``fungrad.Array`` (a NumPy scalar becomes a
+    0-d one), writable (read-only views are copied); tracers stay as they are."""
     if type(x) is np.ndarray and not x.flags.writeable:
-        return x.copy()
-    return x
+        x = x.copy()
+    return as_array(x)
 
 
 def finalize_tree(tree: Any) -> Any:

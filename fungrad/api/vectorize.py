@@ -111,7 +111,7 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
                                      f"axis)")
                 o = moveaxis(bdim_to_front(o, d, int(size)), 0, ax)  # type: ignore[arg-type]
             # An output the mapped axis never touched may be a closed-over array itself.
-            final.append(o.copy() if d is None and type(o) is np.ndarray else detach(o, callers))
+            final.append(o.copy() if d is None and isinstance(o, np.ndarray) else detach(o, callers))
         return finalize_tree(tree_unflatten(out_tree, final))
 
     return vmapped

@@ -45,7 +45,7 @@ def pmap(fun: Callable[..., Any], axis_name: Any = None, *, comm: Any = None,
     >>> import fungrad, numpy as np
     >>> from fungrad import lax
     >>> pmap(fungrad.grad(lambda w: lax.pmean(w * w, "dp")), "dp")(3.0)
-    6.0
+    array(6.)
     """
     @functools.wraps(fun)
     def mapped(*args: Any, **kwargs: Any) -> Any:

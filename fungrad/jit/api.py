@@ -19,10 +19,12 @@ from typing import Any, Callable, NamedTuple, Sequence, cast
 import numpy as np
 
 from fungrad import core
+from fungrad.array_type import Array, as_array
 from fungrad.api_util import StaticArgs, abstractify, as_leaf, flatten_fun
 from fungrad.config import config
 from fungrad.core import EVAL_TRACE, Tracer
 from fungrad.interpreters import named_axes
+from fungrad.interpreters.aliasing import memory_owner
 from fungrad.interpreters.staging import trace_to_jaxpr
 from fungrad.ir import Jaxpr, ShapedArray
 from fungrad.compiler.codegen import Compiled, compile_jaxpr
@@ -49,6 +51,17 @@ class _NotFast(Exception):
 
 def _not_fast(x: Any) -> Any:
     raise _NotFast
+
+
+def _buffer(raw: Any, leaf: Any) -> Any:
+    """What a donating call passes for the argument ``raw``: an ``Array`` that views the whole
+    of a buffer (a result of an earlier call) stands for that buffer, which may be taken."""
+    if type(raw) is Array:
+        owner = memory_owner(raw)
+        if type(owner) is _ndarray and owner.shape == raw.shape and owner.dtype == raw.dtype \
+                and owner.flags.c_contiguous and raw.flags.c_contiguous:
+            return owner
+    return leaf
 
 
 class Lowered:
@@ -165,32 +178,34 @@ class JitFunction:
     # ------------------------------------------------------------ calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._simple and not kwargs:
-            leaves, treedef = tree_flatten(args)
-            try:
-                key = (treedef, *[(x.shape, x.dtype) if type(x) is _ndarray else _not_fast(x)
-                                  for x in leaves])
+            raw, treedef = tree_flatten(args)
+            try:  # the compiled code gets plain ndarrays (an Array is viewed as one)
+                leaves = [x if type(x) is _ndarray else
+                          x.view(_ndarray) if type(x) is Array else _not_fast(x) for x in raw]
             except _NotFast:
                 return self._call_general(args, kwargs)
+            key = (treedef, *[(x.shape, x.dtype) for x in leaves])
             entry = self._cache.get(key)
             if entry is not None and core.current_trace() is EVAL_TRACE:
                 if any_used_up():
-                    check_not_used_up(leaves, self._name)
+                    check_not_used_up(raw, self._name)
                 self._hits += 1
                 if len(self._cache) > 1:
                     self._touch(key)
-                if self._donate:
-                    return tree_unflatten(entry.out_tree, self._call_donating(entry, args, leaves, (treedef, ())))
-                return tree_unflatten(entry.out_tree, entry.fn(*leaves))
+                outs = self._call_donating(entry, args, raw, leaves, (treedef, ())) \
+                    if self._donate else entry.fn(*leaves)
+                return tree_unflatten(entry.out_tree, [
+                    o.view(Array) if type(o) is _ndarray else as_array(o) for o in outs])
         return self._call_general(args, kwargs)
 
     def _call_general(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        leaves, treedef, statics = self._split(args, kwargs)
-        weak = tuple(type(x) in _PY_SCALARS for x in leaves)
-        leaves = [as_leaf(x, f"an argument of jit({self._name})") for x in leaves]
+        raw, treedef, statics = self._split(args, kwargs)
+        weak = tuple(type(x) in _PY_SCALARS for x in raw)
+        leaves = [as_leaf(x, f"an argument of jit({self._name})") for x in raw]
         if any(weak):
             statics += (("weak", weak),)
         if any_used_up():
-            check_not_used_up(leaves, self._name)
+            check_not_used_up(raw, self._name)
         key = self._key(treedef, [core.get_aval(x) for x in leaves], statics)
         entry = self._lookup(key, args, kwargs, treedef, statics)
         staged = core.current_trace() is not EVAL_TRACE or any(
@@ -199,10 +214,10 @@ class JitFunction:
             jaxpr, consts = entry.closed_call()
             outs = call(jaxpr, consts, leaves, self._name)
         elif self._donate:
-            outs = self._call_donating(entry, args, leaves, (treedef, statics))
+            outs = self._call_donating(entry, args, raw, leaves, (treedef, statics))
         else:
             outs = entry.fn(*leaves)
-        return tree_unflatten(entry.out_tree, outs)
+        return tree_unflatten(entry.out_tree, [as_array(o) for o in outs])
 
     def _split(self, args: tuple[Any, ...], kwargs: dict[str, Any]
                ) -> tuple[list[Any], PyTreeDef, tuple[Any, ...]]:
@@ -270,17 +285,22 @@ class JitFunction:
         jaxpr = trace_to_jaxpr(flat, avals)
         # Arrays the function closes over are captured as they are now (JAX's rule): editing
         # them later changes nothing until the cache is cleared, whatever the optimizer folds.
-        jaxpr.consts[:] = [c.copy() if type(c) is np.ndarray else c for c in jaxpr.consts]
+        jaxpr.consts[:] = [np.array(c) if isinstance(c, np.ndarray) else c for c in jaxpr.consts]
         cacheable = not any(isinstance(c, Tracer) for c in jaxpr.consts)
         if config.jit_optimize:
             jaxpr = optimize(jaxpr)
         return _Entry(jaxpr, out_tree()), cacheable
 
-    def _call_donating(self, entry: _Entry, args: tuple[Any, ...], leaves: Sequence[Any],
-                       structure: Any) -> list[Any]:
-        """Run the code compiled for the leaves that may be overwritten; those are used up."""
+    def _call_donating(self, entry: _Entry, args: tuple[Any, ...], raw: Sequence[Any],
+                       leaves: Sequence[Any], structure: Any) -> list[Any]:
+        """Run the code compiled for the leaves that may be overwritten; those are used up, and
+        so are the caller's ``raw`` objects they came from (an ``Array`` stands for its buffer)."""
+        leaves = [_buffer(r, x) for r, x in zip(raw, leaves)]
         donated = self._donated(args, leaves, structure)
-        return use_up([x for x, d in zip(leaves, donated) if d], entry.compiled(donated).fn(*leaves))
+        outs = use_up([x for x, d in zip(leaves, donated) if d],
+                      entry.compiled(donated).fn(*leaves))
+        use_up([r for r, x, d in zip(raw, leaves, donated) if d and r is not x], [])
+        return outs
 
     def _donated(self, args: tuple[Any, ...], leaves: Sequence[Any], structure: Any) -> tuple[bool, ...]:
         """Per leaf: may the compiled code overwrite it? (donated, writable, not aliased).

@@ -57,7 +57,7 @@ def is_used_up(x: Any) -> bool:
 def check_not_used_up(leaves: Sequence[Any], name: str) -> None:
     """Raise if one of ``leaves`` was donated to an earlier call."""
     for i, x in enumerate(leaves):
-        if type(x) is np.ndarray and is_used_up(x):
+        if isinstance(x, np.ndarray) and is_used_up(x):  # (a fungrad.Array too)
             raise InvalidArgumentError(
                 f"argument {i} of jit({name}) was donated to an earlier call (donate_argnums), so "
                 f"its buffer now holds that call's results and it cannot be used again. Pass the "

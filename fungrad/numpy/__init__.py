@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from fungrad.array_type import Array as _Array
 from fungrad.core import Tracer
 from fungrad.dtypes import issubdtype  # NumPy's, and it knows typed PRNG key dtypes
 
@@ -124,18 +125,12 @@ def isrealobj(x: Any) -> bool:
     return not iscomplexobj(x)
 
 
-class _ArrayMeta(type):
-    def __instancecheck__(cls, obj: object) -> bool:
-        return isinstance(obj, (np.ndarray, Tracer))
-
-
-class ndarray(metaclass=_ArrayMeta):
-    """The array type for ``isinstance`` checks: NumPy arrays and tracers both count."""
-
-
-Array = ndarray
-
 from fungrad.numpy import array_methods as _array_methods  # noqa: E402  (it uses the names above)
 
 _array_methods.install(Tracer, {"__add__": add, "__sub__": subtract, "__mul__": multiply,
                                 "__truediv__": true_divide})
+at = _array_methods.at
+# Concrete results are fungrad.Arrays (tracers count as Arrays too), as jax.numpy's are.
+_array_methods.wrap_namespace(globals())
+_array_methods.wrap_namespace(vars(linalg))
+ndarray = Array = _Array

@@ -1,31 +1,128 @@
-"""Array behaviour for tracers: operators, properties and methods, all routed to ``fungrad.numpy``.
+"""Array behaviour: for tracers, operators, properties and methods, all routed to
+``fungrad.numpy``; for ``fungrad.Array``, JAX's ``x.at[...]``; results of ``fungrad.numpy`` as
+``fungrad.Array``.
 
 ``Tracer`` (in ``fungrad.core``) knows only what a trace knows: its abstract value and how to
 become concrete. The numpy layer gives it the rest of ``ndarray``'s face: ``install`` copies the
 methods below onto ``Tracer`` when ``fungrad.numpy`` is imported, so nothing below this layer
-ever imports it (late binding done once, on purpose).
+ever imports it (late binding done once, on purpose). The same step registers ``Tracer`` as a
+``fungrad.Array`` and gives ``Array`` its ``.at``; ``returning_arrays`` wraps the public
+functions of ``fungrad.numpy`` so that their concrete results are ``Array`` values.
 
 >>> import fungrad, fungrad.numpy as fnp
 >>> fungrad.grad(lambda x: (x * 2.0 + 1.0).sum())(np.ones(3))
 array([2., 2., 2.])
+>>> type(fnp.sum(np.ones(3))).__name__, fnp.zeros(2).at[1].add(5.0)
+('Array', array([0., 5.]))
 """
 from __future__ import annotations
 
-from typing import Any
+import functools
+import types
+from typing import Any, Callable, TypeVar
 
-import fungrad.numpy as fnp
-from fungrad.numpy.indexing import IndexUpdateHelper, getitem
+import numpy as np
+
+import fungrad.numpy as _package
+from fungrad.array_type import Array, as_array
+from fungrad.core import Tracer
+from fungrad.numpy.indexing import IndexUpdateHelper, IndexUpdateRef, getitem
 from fungrad.numpy.protocols import array_function, array_ufunc
+
+F = TypeVar("F", bound=Callable[..., Any])
+_ndarray = np.ndarray
+
+# The functions the methods below call: fungrad.numpy's, as they are before ``wrap_namespace``
+# (a tracer's methods give tracers, so they skip the wrapper's check).
+fnp: Any = _package
 
 
 def install(cls: type, operators: dict[str, Any]) -> None:
     """Give ``cls`` every method of ``ArrayMethods``, and bind the forward ``operators``
-    (``__add__``...) straight to their ``fungrad.numpy`` functions: ``x * y`` costs one call."""
+    (``__add__``...) straight to their ``fungrad.numpy`` functions: ``x * y`` costs one call.
+    Make ``cls`` count as a ``fungrad.Array`` and give ``Array`` its ``.at``."""
+    global fnp
+    fnp = types.SimpleNamespace(**vars(_package))
     for name, value in vars(ArrayMethods).items():
         if name not in _NOT_METHODS:
             setattr(cls, name, value)
     for name, fn in operators.items():
         setattr(cls, name, fn)
+    Array.register(cls)
+    setattr(Array, "at", property(ArrayUpdateHelper, doc=ArrayUpdateHelper.__doc__))
+
+
+def _result(out: Any) -> Any:
+    """``out`` with its NumPy arrays and scalars as ``Array`` values (through tuples and lists)."""
+    if isinstance(out, (tuple, list)):
+        items = [_result(o) for o in out]
+        return type(out)(*items) if hasattr(out, "_fields") else type(out)(items)
+    return as_array(out)
+
+
+def returning_arrays(fn: F) -> F:
+    """``fn`` with its concrete results as ``fungrad.Array`` values (tracers pass as they are).
+
+    >>> f = returning_arrays(lambda: (np.ones(2), np.float64(1.0), 3))
+    >>> [type(r).__name__ for r in f()]
+    ['Array', 'Array', 'int']
+    """
+    @functools.wraps(fn)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        out = fn(*args, **kwargs)
+        if type(out) is _ndarray:
+            return out.view(Array)
+        if isinstance(out, Tracer):
+            return out
+        return _result(out)
+    return wrapped  # type: ignore[return-value]
+
+
+def wrap_namespace(namespace: dict[str, Any]) -> None:
+    """Every public function of fungrad in ``namespace`` (a module's globals) replaced by its
+    ``returning_arrays`` version."""
+    for name, value in list(namespace.items()):
+        if (not name.startswith("_") and isinstance(value, types.FunctionType)
+                and value.__module__.startswith("fungrad.")):
+            namespace[name] = returning_arrays(value)
+
+
+class ArrayUpdateRef(IndexUpdateRef):
+    """``x.at[idx]`` of a concrete ``Array``: the same updates, results as ``Array`` values."""
+
+    __slots__ = ()
+
+
+for _name in ("get", "set", "add", "multiply", "mul", "min", "max", "divide", "power",
+              "subtract", "apply"):
+    setattr(ArrayUpdateRef, _name, returning_arrays(getattr(IndexUpdateRef, _name)))
+
+
+class ArrayUpdateHelper(IndexUpdateHelper):
+    """``x.at`` of a ``fungrad.Array``: ``x.at[idx].set(v)`` (``.add``, ``.multiply``,
+    ``.divide``, ``.power``, ``.min``, ``.max``, ``.apply``, ``.get``) returns a new array;
+    ``x`` itself is never changed. Out-of-bounds updates are dropped, as in JAX.
+
+    >>> import fungrad.numpy as fnp
+    >>> x = fnp.arange(4.0)
+    >>> x.at[[0, 0, 9]].add(1.0), x
+    (array([2., 1., 2., 3.]), array([0., 1., 2., 3.]))
+    """
+
+    __slots__ = ()
+
+    def __getitem__(self, index: Any) -> ArrayUpdateRef:
+        return ArrayUpdateRef(self.array, index)
+
+
+def at(x: Any) -> Any:
+    """``x.at`` for any array, NumPy arrays included: ``fnp.at(x)[i].set(v)``.
+
+    >>> import fungrad.numpy as fnp
+    >>> fnp.at(np.zeros(2))[0].set(1.0)
+    array([1., 0.])
+    """
+    return x.at if isinstance(x, Tracer) else ArrayUpdateHelper(_package.asarray(x))
 
 
 class ArrayMethods:

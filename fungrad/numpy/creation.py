@@ -33,7 +33,8 @@ def _shape(shape: Any, fname: str = "an array constructor") -> tuple[int, ...]:
 def array(object: Any, dtype: Any = None, copy: bool = True, ndmin: int = 0) -> Any:  # noqa: A002
     """An array from ``object`` (an array, a tracer, a scalar, or nested lists of them)."""
     out = asarray(object, dtype)
-    if isinstance(out, np.ndarray) and copy and out is object:
+    if isinstance(out, np.ndarray) and copy and isinstance(object, np.ndarray) and \
+            np.may_share_memory(out, object):  # (``object`` itself, or a fungrad.Array's view)
         out = out.copy()
     if out.ndim < ndmin:
         out = reshape(out, (1,) * (ndmin - out.ndim) + tuple(out.shape))
