@@ -38,6 +38,7 @@ from fungrad.lax.bits import (bitcast_convert_type, shift_left, shift_right_logi
 from fungrad.lax.special import erf_inv
 from fungrad.numpy.promotion import asarray
 from fungrad.tree_util import register_pytree_node_class
+from fungrad.numpy.array_methods import wrap_namespace
 
 __all__ = ["KeyArray", "PRNGKey", "key", "key_data", "key_impl", "wrap_key_data", "split", "fold_in", "bits", "uniform",
            "normal", "randint", "bernoulli", "categorical", "permutation", "choice",
@@ -671,3 +672,7 @@ def multivariate_normal(key: Any, mean: Any, cov: Any, shape: Shape | None = Non
                          f"'svd', got {method!r}")
     z = normal(key, (*_shape("multivariate_normal", shape), ma.shape[-1]), dtype)
     return fnp.add(mean, fnp.einsum("...ij,...j->...i", factor, z))
+
+
+# Concrete results are fungrad.Arrays, as JAX's are (tracers pass through).
+wrap_namespace(globals())

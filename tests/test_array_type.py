@@ -12,6 +12,10 @@ from hypothesis.extra import numpy as hnp
 
 import fungrad
 import fungrad.numpy as fnp
+import fungrad.random
+import fungrad.scipy.linalg
+import fungrad.scipy.special
+import fungrad.scipy.stats
 from fungrad import Array
 from fungrad.core import concrete_or_none
 
@@ -367,3 +371,23 @@ def test_dtypes_are_preserved(dtype):
         # results are strong (NumPy's 0-d arrays are, under NEP 50): float32 * f64 0-d is f64
         g = fungrad.grad(lambda x: x * 2.0)(dtype(1.0))
         assert is_result(g, (), np.dtype(dtype))
+
+
+OTHER_NAMESPACES = {
+    "scipy.special.gammaln": lambda: fungrad.scipy.special.gammaln(2.5),
+    "scipy.special.logit (a custom_jvp)": lambda: fungrad.scipy.special.logit(0.3),
+    "scipy.special.xlogy (a custom_jvp)": lambda: fungrad.scipy.special.xlogy(2.0, np.ones(3)),
+    "scipy.special.logsumexp": lambda: fungrad.scipy.special.logsumexp(np.ones(3)),
+    "scipy.linalg.solve": lambda: fungrad.scipy.linalg.solve(np.eye(2), np.ones(2)),
+    "scipy.stats.norm.cdf": lambda: fungrad.scipy.stats.norm.cdf(np.ones(2)),
+    "scipy.stats.gamma.cdf": lambda: fungrad.scipy.stats.gamma.cdf(1.5, 2.0),
+    "random.normal": lambda: fungrad.random.normal(fungrad.random.PRNGKey(0), (3,)),
+    "random.split": lambda: fungrad.random.split(fungrad.random.PRNGKey(0)),
+    "random.key_data": lambda: fungrad.random.key_data(fungrad.random.key(0)),
+}
+
+
+@pytest.mark.parametrize("name", list(OTHER_NAMESPACES))
+def test_scipy_and_random_return_arrays(name):
+    out = OTHER_NAMESPACES[name]()
+    assert isinstance(out, fungrad.Array) and type(out) is not np.ndarray

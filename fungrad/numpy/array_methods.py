@@ -26,6 +26,7 @@ import numpy as np
 import fungrad.numpy as _package
 from fungrad.array_type import Array, as_array
 from fungrad.core import Tracer
+from fungrad.custom_derivatives import custom_jvp, custom_vjp
 from fungrad.numpy.indexing import IndexUpdateHelper, IndexUpdateRef, getitem
 from fungrad.numpy.protocols import array_function, array_ufunc
 
@@ -82,8 +83,8 @@ def wrap_namespace(namespace: dict[str, Any]) -> None:
     """Every public function of fungrad in ``namespace`` (a module's globals) replaced by its
     ``returning_arrays`` version."""
     for name, value in list(namespace.items()):
-        if (not name.startswith("_") and isinstance(value, types.FunctionType)
-                and value.__module__.startswith("fungrad.")):
+        if (not name.startswith("_") and isinstance(value, (types.FunctionType, custom_jvp, custom_vjp))
+                and getattr(value, "__module__", "").startswith("fungrad.")):
             namespace[name] = returning_arrays(value)
 
 

@@ -16,6 +16,7 @@ import fungrad.numpy as fnp
 from fungrad.lax import linalg as lax_linalg
 from fungrad.numpy import linalg as np_linalg
 from fungrad.numpy.linalg import inexact_operands
+from fungrad.numpy.array_methods import wrap_namespace
 
 __all__ = ["cho_factor", "cho_solve", "cholesky", "det", "eigh", "inv", "solve",
            "solve_triangular"]
@@ -139,3 +140,7 @@ def eigh(a: Any, b: Any = None, lower: bool = True, eigvals_only: bool = False,
         raise NotImplementedError("eigh: the generalized eigenproblem (b) is not supported")
     w, v = np_linalg.eigh(_symmetric_from(a, lower))
     return w if eigvals_only else (w, v)
+
+
+# Concrete results are fungrad.Arrays, as JAX's are (tracers pass through).
+wrap_namespace(globals())

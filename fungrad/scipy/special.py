@@ -16,6 +16,7 @@ from fungrad import lax
 from fungrad import nn
 from fungrad.custom_derivatives import custom_jvp
 from fungrad.numpy.promotion import asarray, promote_inexact
+from fungrad.numpy.array_methods import wrap_namespace
 
 __all__ = ["beta", "betainc", "betaln", "digamma", "entr", "erf", "erfc", "erfinv", "expit",
            "factorial", "gamma", "gammainc", "gammaincc", "gammaln", "gammasgn", "i0", "i0e",
@@ -395,3 +396,7 @@ def log_softmax(x: Any, /, *, axis: Any = None) -> Any:
     -5.545177444
     """
     return nn.log_softmax(x, axis=axis)
+
+
+# Concrete results are fungrad.Arrays, as JAX's are (tracers pass through).
+wrap_namespace(globals())

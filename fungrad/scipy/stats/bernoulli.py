@@ -11,6 +11,7 @@ import fungrad.numpy as fnp
 from fungrad import lax
 from fungrad.numpy.promotion import promote_inexact
 from fungrad.scipy.special import xlog1py, xlogy
+from fungrad.numpy.array_methods import wrap_namespace
 
 
 def logpmf(k: Any, p: Any, loc: Any = 0) -> Any:
@@ -37,3 +38,7 @@ def ppf(q: Any, p: Any) -> Any:
     q, p = promote_inexact(q, p)
     bad = fnp.logical_or(fnp.logical_or(lax.lt(q, 0.0), lax.gt(q, 1.0)), fnp.isnan(q))
     return fnp.where(bad, fnp.nan, fnp.where(lax.le(q, 1.0 - p), 0.0, 1.0))
+
+
+# Concrete results are fungrad.Arrays, as JAX's are (tracers pass through).
+wrap_namespace(globals())

@@ -14,6 +14,7 @@ import fungrad.numpy as fnp
 from fungrad import lax
 from fungrad.numpy.promotion import promote_inexact
 from fungrad.scipy.special import betainc, betaln, xlog1py, xlogy
+from fungrad.numpy.array_methods import wrap_namespace
 
 
 def logpdf(x: Any, a: Any, b: Any, loc: Any = 0, scale: Any = 1) -> Any:
@@ -63,3 +64,7 @@ def sf(x: Any, a: Any, b: Any, loc: Any = 0, scale: Any = 1) -> Any:
 def logsf(x: Any, a: Any, b: Any, loc: Any = 0, scale: Any = 1) -> Any:
     """``log(sf)``."""
     return lax.log(sf(x, a, b, loc, scale))
+
+
+# Concrete results are fungrad.Arrays, as JAX's are (tracers pass through).
+wrap_namespace(globals())

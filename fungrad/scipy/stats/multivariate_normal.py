@@ -13,6 +13,7 @@ import fungrad.numpy as fnp
 from fungrad import lax
 from fungrad.numpy.promotion import promote_inexact
 from fungrad.scipy.linalg import solve_triangular
+from fungrad.numpy.array_methods import wrap_namespace
 
 
 def logpdf(x: Any, mean: Any, cov: Any, allow_singular: Any = None) -> Any:
@@ -34,3 +35,7 @@ def logpdf(x: Any, mean: Any, cov: Any, allow_singular: Any = None) -> Any:
 def pdf(x: Any, mean: Any, cov: Any) -> Any:
     """Density."""
     return lax.exp(logpdf(x, mean, cov))
+
+
+# Concrete results are fungrad.Arrays, as JAX's are (tracers pass through).
+wrap_namespace(globals())

@@ -11,6 +11,7 @@ from typing import Any
 from fungrad import lax
 from fungrad.numpy.promotion import promote_inexact
 from fungrad.scipy.special import log_ndtr, ndtr, ndtri
+from fungrad.numpy.array_methods import wrap_namespace
 
 
 def _z(x: Any, loc: Any, scale: Any) -> Any:
@@ -60,3 +61,7 @@ def isf(q: Any, loc: Any = 0, scale: Any = 1) -> Any:
     """Inverse survival function."""
     q, loc, scale = promote_inexact(q, loc, scale)
     return ppf(1.0 - q, loc, scale)
+
+
+# Concrete results are fungrad.Arrays, as JAX's are (tracers pass through).
+wrap_namespace(globals())

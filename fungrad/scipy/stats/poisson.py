@@ -11,6 +11,7 @@ import fungrad.numpy as fnp
 from fungrad import lax
 from fungrad.numpy.promotion import promote_inexact
 from fungrad.scipy.special import gammaincc, gammaln, xlogy
+from fungrad.numpy.array_methods import wrap_namespace
 
 
 def logpmf(k: Any, mu: Any, loc: Any = 0) -> Any:
@@ -36,3 +37,7 @@ def cdf(k: Any, mu: Any, loc: Any = 0) -> Any:
     k, mu, loc = promote_inexact(k, mu, loc)
     x = k - loc
     return fnp.where(lax.lt(x, 0.0), 0.0, gammaincc(lax.floor(x + 1.0), mu))
+
+
+# Concrete results are fungrad.Arrays, as JAX's are (tracers pass through).
+wrap_namespace(globals())

@@ -16,6 +16,7 @@ import fungrad.numpy as fnp
 from fungrad import lax
 from fungrad.numpy.promotion import promote_inexact
 from fungrad.scipy.special import betainc, gammaln
+from fungrad.numpy.array_methods import wrap_namespace
 
 
 def logpdf(x: Any, df: Any, loc: Any = 0, scale: Any = 1) -> Any:
@@ -58,3 +59,7 @@ def sf(x: Any, df: Any, loc: Any = 0, scale: Any = 1) -> Any:
     y = (x - loc) / scale
     tail = _lower_tail(y, df)
     return fnp.where(lax.gt(y, 0.0), tail, 1.0 - tail)
+
+
+# Concrete results are fungrad.Arrays, as JAX's are (tracers pass through).
+wrap_namespace(globals())
