@@ -29,6 +29,7 @@ import numpy as np
 
 from fungrad.core import Primitive, impl_rules
 from fungrad.ir import Eqn, Jaxpr, Literal, Var
+from fungrad.compiler.chunks import Statement, chunked
 from fungrad.compiler.liveness import Kind, plan_buffers
 
 Emitter = Callable[["EmitContext", Eqn, list[str], list[str]], list[str]]
@@ -125,6 +126,12 @@ class EmitContext:
         """
         if self._depth >= MAX_INLINE_DEPTH:
             return self._block_as_function(jaxpr, in_names, owned)
+        stmts, out_names = self.statements(jaxpr, in_names, owned)
+        return [line for st in stmts for line in st.lines], out_names
+
+    def statements(self, jaxpr: Jaxpr, in_names: Sequence[str],
+                   owned: Sequence[bool] = ()) -> tuple[list[Statement], list[str]]:
+        """``block``'s lines as one ``Statement`` per equation (with what it reads and binds)."""
         self._depth += 1
         try:
             return self._inline_block(jaxpr, in_names, owned)
@@ -132,14 +139,14 @@ class EmitContext:
             self._depth -= 1
 
     def _inline_block(self, jaxpr: Jaxpr, in_names: Sequence[str],
-                      owned: Sequence[bool]) -> tuple[list[str], list[str]]:
+                      owned: Sequence[bool]) -> tuple[list[Statement], list[str]]:
         names: dict[Var, str] = dict(zip(jaxpr.invars, in_names))
         for v, c in zip(jaxpr.constvars, jaxpr.consts):
             names[v] = self.ref(c)
             self.constants[v] = c
         plan = plan_buffers(jaxpr, kind_of, owned)
         outer = set(jaxpr.invars) | set(jaxpr.constvars)
-        lines: list[str] = []
+        stmts: list[Statement] = []
         for i, eqn in enumerate(jaxpr.eqns):
             ins = [self.literal(a) if type(a) is Literal else names[a]  # type: ignore[index]
                    for a in eqn.inputs]
@@ -150,16 +157,17 @@ class EmitContext:
             else:
                 self.inplace = None
                 outs = [self.new_name() for _ in eqn.outvars]
-            lines += emitter_of(eqn)(self, eqn, ins, outs)
+            lines = emitter_of(eqn)(self, eqn, ins, outs)
             self.inplace = None
             names.update(zip(eqn.outvars, outs))
             dead = [names[v] for v in plan.dies[i] if v not in outer and v is not donor]
             if dead:
                 lines.append(f"del {', '.join(dead)}")
+            stmts.append(Statement(lines, ins, outs))
         out_names = [self.literal(a) if type(a) is Literal else names[a]  # type: ignore[index]
                      for a in jaxpr.outvars]
         self.out_actions = plan.out_action
-        return lines, out_names
+        return stmts, out_names
 
 
 # ---------------------------------------------------------------- choosing a statement
@@ -238,7 +246,7 @@ def compile_jaxpr(jaxpr: Jaxpr, donated: Sequence[bool] = ()) -> Compiled:
     """Compile ``jaxpr`` (its consts included) into one Python function of its invars."""
     ctx = EmitContext()
     args = [ctx.new_name("a") for _ in jaxpr.invars]
-    body, out_names = ctx.block(jaxpr, args, donated)
+    body, out_names = ctx.statements(jaxpr, args, donated)
     rets = []
     for a, name, action in zip(jaxpr.outvars, out_names, ctx.out_actions):
         if action == "copy":
@@ -247,9 +255,13 @@ def compile_jaxpr(jaxpr: Jaxpr, donated: Sequence[bool] = ()) -> Compiled:
             rets.append(f"{ctx.ref(_owned_result)}({name})")
         else:
             rets.append(name)
-    functions = [[f"def jitted({', '.join(args)}):"] + ["    " + line for line in body + [_return(rets)]]]
-    source = "".join("\n".join(lines) + "\n" for lines in functions + ctx.functions)
-    code = compile(source, f"<fungrad-jit-{next(_program_ids)}>", "exec")
+    ret = Statement([_return(rets)], out_names, [])
+    # Each function is compiled on its own: Python's compiler holds one function at a time.
     namespace = dict(ctx.globals)
-    exec(code, namespace)
-    return Compiled(namespace["jitted"], source, namespace)
+    filename = f"<fungrad-jit-{next(_program_ids)}>"
+    texts = []
+    for lines in chunked("jitted", args, body, ret) + ctx.functions:
+        text = "\n".join(lines) + "\n"
+        exec(compile(text, filename, "exec"), namespace)
+        texts.append(text)
+    return Compiled(namespace["jitted"], "".join(texts), namespace)

@@ -1,0 +1,92 @@
+"""Long programs compile as chunks of functions (``fungrad.compiler.chunks``): the same results as
+the single function, the same statements, and buffers still freed where the program stops using them."""
+import re
+
+import numpy as np
+import pytest
+
+import fungrad
+import fungrad.numpy as fnp
+from fungrad import lax
+from fungrad.compiler import chunks, codegen, passes
+
+x3 = np.array([0.3, -1.2, 2.0])
+# The lines of a chunked program that the single function does not have.
+plumbing = re.compile(r"^\s*(def |s\[\d+\] = |[av]\d+ = s\[|s = \[|f_\d+\(s\)|return f_|pass$)")
+
+
+def chain(x, n=60):
+    """Values that live long (kept for the sum at the end) and short, branches and loops."""
+    kept = []
+    for i in range(n):
+        x = fnp.sin(x) if i % 3 == 0 else (x * 1.01 if i % 3 == 1 else x + 0.5)
+        if i % 7 == 0:
+            kept.append(fnp.cos(x))
+        if i % 20 == 5:
+            x = lax.cond(x.sum() > 0, lambda y: y * 2.0, lambda y: -y, x)
+        if i % 20 == 12:
+            x = lax.fori_loop(0, 2, lambda j, y: y * 0.9, x)
+    return x.sum() + sum(k.sum() for k in kept), x, 3.0
+
+
+PROGRAMS = {
+    "chain": chain,
+    "grad": fungrad.grad(lambda x: chain(x)[0]),
+    "value_and_grad": fungrad.value_and_grad(lambda x: chain(x)[0]),
+    "identity_and_literal": lambda x: (x, 2.0, x * 2.0),
+}
+
+
+@pytest.mark.parametrize("size", [1, 4, 25])
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_chunked_programs_agree_with_the_single_function(monkeypatch, name, size):
+    jaxpr = passes.optimize(fungrad.make_jaxpr(PROGRAMS[name])(x3))
+    whole = codegen.compile_jaxpr(jaxpr)
+    monkeypatch.setattr(chunks, "CHUNK_LINES", size)
+    split = codegen.compile_jaxpr(jaxpr)
+    assert split.source.count("\ndef f_") >= 2 or len(whole.source.splitlines()) <= size + 2
+    # the same statements, plus the slot traffic and the chunk calls
+    assert ([line.strip() for line in split.source.splitlines() if not plumbing.match(line)]
+            == [line.strip() for line in whole.source.splitlines() if not plumbing.match(line)])
+    for got, want in zip(split.fn(x3.copy()), whole.fn(x3.copy())):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_donated_arguments_are_overwritten_in_place_across_chunks(monkeypatch):
+    monkeypatch.setattr(chunks, "CHUNK_LINES", 2)
+    f = fungrad.jit(lambda a: fnp.sin(a * 2.0) * 3.0 + 1.0, donate_argnums=0)
+    a = np.linspace(0.0, 1.0, 5).copy()
+    buf = a.__array_interface__["data"][0]
+    out = f(a)
+    np.testing.assert_allclose(out, np.sin(np.linspace(0.0, 1.0, 5) * 2.0) * 3.0 + 1.0)
+    assert out.__array_interface__["data"][0] == buf
+
+
+def test_a_value_is_freed_in_the_chunk_that_reads_it_last(monkeypatch):
+    # The slot of a value is cleared when it is loaded for the last time, so the buffer goes
+    # where the single function would delete it, not when the whole program returns.
+    monkeypatch.setattr(chunks, "CHUNK_LINES", 2)
+    def f(x):
+        big = fnp.exp(x) + 1.0
+        y = big.sum()
+        for _ in range(6):
+            y = fnp.sin(y)
+        return y
+
+    jaxpr = passes.optimize(fungrad.make_jaxpr(f)(np.ones(1000)))
+    c = codegen.compile_jaxpr(jaxpr)
+    assert c.source.count("\ndef f_") >= 3
+    loads = re.findall(r"(v\d+) = s\[(\d+)\]\n\s*s\[(\d+)\] = None", c.source)
+    assert loads and all(i == j for _, i, j in loads), c.source
+    np.testing.assert_allclose(c.fn(np.ones(1000))[0], f(np.ones(1000)))
+
+
+def test_long_programs_are_split_and_short_ones_are_not():
+    short = fungrad.jit(lambda x: fnp.sin(x) * 2.0).lower(x3).source
+    assert "f_0" not in short
+    long_src = fungrad.jit(lambda x: chain(x, 2000)).lower(x3).source
+    n_chunks = long_src.count("\ndef f_")
+    assert n_chunks >= len(long_src.splitlines()) // (2 * chunks.CHUNK_LINES)
+    longest = max(sum(not plumbing.match(line) for line in f.splitlines())
+                  for f in long_src.split("\ndef "))
+    assert longest <= chunks.CHUNK_LINES + 10
