@@ -90,3 +90,28 @@ def test_long_programs_are_split_and_short_ones_are_not():
     longest = max(sum(not plumbing.match(line) for line in f.splitlines())
                   for f in long_src.split("\ndef "))
     assert longest <= chunks.CHUNK_LINES + 10
+
+
+def test_the_collector_is_paused_while_jit_traces_and_restored_after_errors():
+    import gc
+    seen = []
+
+    def f(x):
+        seen.append(gc.isenabled())
+        return x * 2.0
+
+    assert gc.isenabled()
+    fungrad.jit(f)(x3)
+    assert seen == [False] and gc.isenabled()
+
+    def bad(x):
+        raise RuntimeError("user error")
+    with pytest.raises(RuntimeError, match="user error"):
+        fungrad.jit(bad)(x3)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        fungrad.jit(lambda x: x + 1.0)(x3)
+        assert not gc.isenabled()   # a user's choice is left alone
+    finally:
+        gc.enable()

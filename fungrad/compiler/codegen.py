@@ -30,6 +30,7 @@ import numpy as np
 from fungrad.core import Primitive, impl_rules
 from fungrad.ir import Eqn, Jaxpr, Literal, Var
 from fungrad.compiler.chunks import Statement, chunked
+from fungrad.compiler.gc_pause import gc_paused
 from fungrad.compiler.liveness import Kind, plan_buffers
 
 Emitter = Callable[["EmitContext", Eqn, list[str], list[str]], list[str]]
@@ -109,10 +110,13 @@ class EmitContext:
 
     def literal(self, lit: Literal) -> str:
         """The global name of a literal's value (one per distinct value and dtype)."""
-        key = ("literal", lit.val.dtype, lit.val.tobytes())
-        name = self._literal_names.get(key)
+        name = self._literal_names.get(lit)   # the same literal object: most uses
         if name is None:
-            name = self._literal_names[key] = self.ref(lit.val[()])
+            key = ("literal", lit.val.dtype, lit.val.tobytes())
+            name = self._literal_names.get(key)
+            if name is None:
+                name = self._literal_names[key] = self.ref(lit.val[()])
+            self._literal_names[lit] = name
         return name
 
     def block(self, jaxpr: Jaxpr, in_names: Sequence[str],
@@ -243,7 +247,13 @@ class Compiled:
 
 
 def compile_jaxpr(jaxpr: Jaxpr, donated: Sequence[bool] = ()) -> Compiled:
-    """Compile ``jaxpr`` (its consts included) into one Python function of its invars."""
+    """Compile ``jaxpr`` (its consts included) into one Python function of its invars
+    (its chunks, when long: see ``fungrad.compiler.chunks``)."""
+    with gc_paused():
+        return _compile(jaxpr, donated)
+
+
+def _compile(jaxpr: Jaxpr, donated: Sequence[bool]) -> Compiled:
     ctx = EmitContext()
     args = [ctx.new_name("a") for _ in jaxpr.invars]
     body, out_names = ctx.statements(jaxpr, args, donated)

@@ -26,6 +26,7 @@ from fungrad.interpreters import named_axes
 from fungrad.interpreters.staging import trace_to_jaxpr
 from fungrad.ir import Jaxpr, ShapedArray
 from fungrad.compiler.codegen import Compiled, compile_jaxpr
+from fungrad.compiler.gc_pause import gc_paused
 from fungrad.compiler.passes import optimize
 from fungrad.jit.donation import any_used_up, can_take, check_not_used_up, use_up
 from fungrad.jit.primitive import call
@@ -266,13 +267,14 @@ class JitFunction:
 
         flat, out_tree = flatten_fun(self._fun, treedef, rebuild,
                                      f"the output of jit({self._name})")
-        jaxpr = trace_to_jaxpr(flat, avals)
-        # Arrays the function closes over are captured as they are now (JAX's rule): editing
-        # them later changes nothing until the cache is cleared, whatever the optimizer folds.
-        jaxpr.consts[:] = [c.copy() if type(c) is np.ndarray else c for c in jaxpr.consts]
-        cacheable = not any(isinstance(c, Tracer) for c in jaxpr.consts)
-        if config.jit_optimize:
-            jaxpr = optimize(jaxpr)
+        with gc_paused():
+            jaxpr = trace_to_jaxpr(flat, avals)
+            # Arrays the function closes over are captured as they are now (JAX's rule): editing
+            # them later changes nothing until the cache is cleared, whatever the optimizer folds.
+            jaxpr.consts[:] = [c.copy() if type(c) is np.ndarray else c for c in jaxpr.consts]
+            cacheable = not any(isinstance(c, Tracer) for c in jaxpr.consts)
+            if config.jit_optimize:
+                jaxpr = optimize(jaxpr)
         return _Entry(jaxpr, out_tree()), cacheable
 
     def _donated(self, args: tuple[Any, ...], kwargs: dict[str, Any],
