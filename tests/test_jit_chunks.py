@@ -115,3 +115,15 @@ def test_the_collector_is_paused_while_jit_traces_and_restored_after_errors():
         assert not gc.isenabled()   # a user's choice is left alone
     finally:
         gc.enable()
+
+
+def test_a_program_traced_again_reuses_its_code_with_its_own_constants():
+    def make(c):
+        return fungrad.jit(lambda x: fnp.sin(x) * c + c)   # a new function each time
+    c1, c2 = np.array([1.0, 2.0, 3.0]), np.array([-1.0, 0.5, 4.0])
+    f1, f2 = make(c1), make(c2)
+    np.testing.assert_allclose(f1(x3), np.sin(x3) * c1 + c1)
+    np.testing.assert_allclose(f2(x3), np.sin(x3) * c2 + c2)
+    l1, l2 = f1.lower(x3).compiled, f2.lower(x3).compiled
+    assert l1.source == l2.source and l1.fn.__code__ is l2.fn.__code__
+    assert l1.globals is not l2.globals

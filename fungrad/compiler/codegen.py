@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+from types import CodeType
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -268,10 +269,28 @@ def _compile(jaxpr: Jaxpr, donated: Sequence[bool]) -> Compiled:
     ret = Statement([_return(rets)], out_names, [])
     # Each function is compiled on its own: Python's compiler holds one function at a time.
     namespace = dict(ctx.globals)
-    filename = f"<fungrad-jit-{next(_program_ids)}>"
     texts = []
     for lines in chunked("jitted", args, body, ret) + ctx.functions:
         text = "\n".join(lines) + "\n"
-        exec(compile(text, filename, "exec"), namespace)
+        exec(_code_of(text), namespace)
         texts.append(text)
     return Compiled(namespace["jitted"], "".join(texts), namespace)
+
+
+# Python code of recent generated functions by their text: the source names only generated names
+# (the values come in through the globals), so a program traced again (a new function object of
+# the same structure, a jit in a loop, one least_squares solve after another) reuses its code.
+_codes: dict[str, CodeType] = {}
+CODE_CACHE_SIZE = 256          # functions
+CODE_CACHE_MAX_CHARS = 20_000  # longer functions (rarely compiled twice) are not kept
+
+
+def _code_of(text: str) -> CodeType:
+    code = _codes.get(text)
+    if code is None:
+        code = compile(text, f"<fungrad-jit-{next(_program_ids)}>", "exec")
+        if len(text) <= CODE_CACHE_MAX_CHARS:
+            if len(_codes) >= CODE_CACHE_SIZE:
+                _codes.pop(next(iter(_codes)), None)   # the oldest
+            _codes[text] = code
+    return code
