@@ -121,12 +121,14 @@ class StagingTrace(Trace):
 
     def add_eqn(self, prim: Primitive, inputs: list[Atom], params: dict[str, Any],
                 out_avals: Any) -> Any:
-        multiple = prim.multiple_results
-        outvars = [Var(a) for a in out_avals] if multiple else [Var(out_avals)]
         source = user_frame_summary() if self.record_source else None
-        self.eqns.append(Eqn(prim, inputs, params, outvars, source))
-        outs = [StagingTracer(self, v) for v in outvars]
-        return outs if multiple else outs[0]
+        if prim.multiple_results:
+            outvars = [Var(a) for a in out_avals]
+            self.eqns.append(Eqn(prim, inputs, params, outvars, source))
+            return [StagingTracer(self, v) for v in outvars]
+        var = Var(out_avals)
+        self.eqns.append(Eqn(prim, inputs, params, [var], source))
+        return StagingTracer(self, var)
 
     def is_known(self, x: Any) -> bool:
         """Under partial evaluation: is ``x`` a known value (anything but our own tracer)?"""
