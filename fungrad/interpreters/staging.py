@@ -20,6 +20,9 @@ from fungrad.source_info import at_user_line, user_frame_summary
 
 _SCALARS = (bool, int, float, complex, np.generic)
 
+# The params of every staged equation that has none (a jaxpr's params are read, never edited).
+NO_PARAMS: dict[str, Any] = {}
+
 # Rules for primitives that need more than "stage it whole" under partial evaluation
 # (control flow, jit, checkpoint): ``rule(trace, args, params)`` returns the outputs, a mix of
 # known values (computed now, on the parent trace) and unknown tracers of ``trace``.
@@ -112,6 +115,8 @@ class StagingTrace(Trace):
         inputs = [a.ir_var if type(a) is StagingTracer and a._trace is self else self.to_atom(a)
                   for a in args]
         out_avals = abstract_eval(prim, [a.aval for a in inputs], params)
+        if not params:   # most equations: one shared empty dict (params are never edited)
+            params = NO_PARAMS
         if prim.multiple_results or self.record_source:
             return self.add_eqn(prim, inputs, params, out_avals)
         # The common case under linearize: one output, no source line to look up.
