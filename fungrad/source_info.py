@@ -1,7 +1,7 @@
 """Find the user's line: the innermost stack frame outside the fungrad package.
 
-Staging asks for it once per equation, so the walk is cheap: whether a code object is fungrad's
-is decided once per code object, and the text of a line is made once and shared by every
+Staging asks for it once per equation, so the walk is cheap: fungrad's code objects are
+recognized by a set lookup (the file name is tested once per code object), and the text of a line is made once and shared by every
 equation staged from that line (a long program holds a few distinct strings, not one per
 equation).
 """
@@ -13,9 +13,9 @@ from types import CodeType
 
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
-# Per code object: is it the user's (not fungrad's)? Bounded: cleared when it grows past _LIMIT.
-_is_user: dict[CodeType, bool] = {}
-# Per (code object, line): the summary text.
+# Code objects known to be fungrad's, and the summary text per (user code object, line): both
+# bounded, cleared when they grow past _LIMIT.
+_ours: set[CodeType] = set()
 _summaries: dict[tuple[CodeType, int], str] = {}
 _LIMIT = 4096
 
@@ -27,23 +27,25 @@ def user_frame_summary() -> str | None:
     True
     """
     frame = sys._getframe(1)
-    is_user = _is_user
+    ours = _ours
     while frame is not None:
         code = frame.f_code
-        mine = is_user.get(code)
-        if mine is None:
-            if len(is_user) >= _LIMIT:
-                is_user.clear()
-            mine = is_user[code] = not code.co_filename.startswith(_PKG_DIR)
-        if mine:
-            key = (code, frame.f_lineno)
-            text = _summaries.get(key)
-            if text is None:
-                if len(_summaries) >= _LIMIT:
-                    _summaries.clear()
-                text = _summaries[key] = f"{code.co_filename}:{key[1]} ({code.co_name})"
-            return text
-        frame = frame.f_back  # type: ignore[assignment]
+        if code in ours:
+            frame = frame.f_back  # type: ignore[assignment]
+            continue
+        if code.co_filename.startswith(_PKG_DIR):
+            if len(ours) >= _LIMIT:
+                ours.clear()
+            ours.add(code)
+            frame = frame.f_back  # type: ignore[assignment]
+            continue
+        key = (code, frame.f_lineno)
+        text = _summaries.get(key)
+        if text is None:
+            if len(_summaries) >= _LIMIT:
+                _summaries.clear()
+            text = _summaries[key] = f"{code.co_filename}:{key[1]} ({code.co_name})"
+        return text
     return None
 
 

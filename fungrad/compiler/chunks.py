@@ -41,7 +41,7 @@ from __future__ import annotations
 from typing import Sequence
 
 # A generated function longer than this many lines is split into chunks of about this many.
-CHUNK_LINES = 1000
+CHUNK_LINES = 500
 
 
 class Statement:

@@ -434,7 +434,8 @@ def jit(fun: Callable[..., Any] | None = None, *, static_argnums: int | Sequence
                              donate_argnums=donate_argnums)
     if not callable(fun):
         raise TypeError(f"jit expects a callable, got {type(fun).__name__}")
-    _check_arguments_exist(fun, kw)
+    if any(kw.values()):   # (reading the signature costs more than the rest of jit(f))
+        _check_arguments_exist(fun, kw)
     return JitFunction(fun, **kw)  # type: ignore[arg-type]
 
 
