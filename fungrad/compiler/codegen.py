@@ -98,7 +98,9 @@ class EmitContext:
 
     def new_name(self, prefix: str = "v") -> str:
         """A fresh local name (``v0``, ``v1``...)."""
-        counter = self._counts.setdefault(prefix, itertools.count())
+        counter = self._counts.get(prefix)
+        if counter is None:
+            counter = self._counts[prefix] = itertools.count()
         return f"{prefix}{next(counter)}"
 
     def ref(self, value: Any) -> str:
@@ -152,8 +154,9 @@ class EmitContext:
         plan = plan_buffers(jaxpr, kind_of, owned)
         outer = set(jaxpr.invars) | set(jaxpr.constvars)
         stmts: list[Statement] = []
+        literal, rules, dies = self.literal, codegen_rules, plan.dies
         for i, eqn in enumerate(jaxpr.eqns):
-            ins = [self.literal(a) if type(a) is Literal else names[a]  # type: ignore[index]
+            ins = [literal(a) if type(a) is Literal else names[a]  # type: ignore[index]
                    for a in eqn.inputs]
             donor = plan.donor[i]
             if donor is not None:
@@ -162,12 +165,13 @@ class EmitContext:
             else:
                 self.inplace = None
                 outs = [self.new_name() for _ in eqn.outvars]
-            lines = emitter_of(eqn)(self, eqn, ins, outs)
+            lines = rules.get(eqn.primitive, emit_impl)(self, eqn, ins, outs)  # emitter_of
             self.inplace = None
             names.update(zip(eqn.outvars, outs))
-            dead = [names[v] for v in plan.dies[i] if v not in outer and v is not donor]
-            if dead:
-                lines.append(f"del {', '.join(dead)}")
+            if dies[i]:
+                dead = [names[v] for v in dies[i] if v not in outer and v is not donor]
+                if dead:
+                    lines.append(f"del {', '.join(dead)}")
             stmts.append(Statement(lines, ins, outs))
         out_names = [self.literal(a) if type(a) is Literal else names[a]  # type: ignore[index]
                      for a in jaxpr.outvars]
