@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import threading
 from types import CodeType
 from typing import Any, Callable, Sequence
 
@@ -285,6 +286,7 @@ def _compile(jaxpr: Jaxpr, donated: Sequence[bool]) -> Compiled:
 # (the values come in through the globals), so a program traced again (a new function object of
 # the same structure, a jit in a loop, one least_squares solve after another) reuses its code.
 _codes: dict[str, CodeType] = {}
+_codes_lock = threading.Lock()
 CODE_CACHE_SIZE = 256          # functions
 CODE_CACHE_MAX_CHARS = 20_000  # longer functions (rarely compiled twice) are not kept
 
@@ -294,7 +296,8 @@ def _code_of(text: str) -> CodeType:
     if code is None:
         code = compile(text, f"<fungrad-jit-{next(_program_ids)}>", "exec")
         if len(text) <= CODE_CACHE_MAX_CHARS:
-            if len(_codes) >= CODE_CACHE_SIZE:
-                _codes.pop(next(iter(_codes)), None)   # the oldest
-            _codes[text] = code
+            with _codes_lock:   # (threads compiling at once)
+                if len(_codes) >= CODE_CACHE_SIZE:
+                    del _codes[next(iter(_codes))]   # the oldest
+                _codes[text] = code
     return code
