@@ -297,7 +297,7 @@ def _code_of(text: str) -> CodeType:
         code = compile(text, f"<fungrad-jit-{next(_program_ids)}>", "exec")
         if len(text) <= CODE_CACHE_MAX_CHARS:
             with _codes_lock:   # (threads compiling at once)
-                if len(_codes) >= CODE_CACHE_SIZE:
+                while _codes and len(_codes) >= CODE_CACHE_SIZE:
                     del _codes[next(iter(_codes))]   # the oldest
                 _codes[text] = code
     return code
