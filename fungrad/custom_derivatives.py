@@ -1,7 +1,18 @@
 """User-defined derivatives: ``custom_jvp`` and ``custom_vjp``.
 
-Each decorated call is one primitive whose params hold the function, traced to a jaxpr, and
-the user's rule (a closure; closures hash by identity, so they are fine as params):
+A call is routed by the transforms around it (``_route``), as JAX does:
+
+- no transform cares about its arguments: the function just runs, on whatever values it gets
+  (concrete arrays without ``jit``, so Python control flow on them works);
+- the nearest transform that does is a JVP (``grad``, ``vjp``, ``jvp``, ``linearize``, at any
+  order): the user's rule runs one level down, on its primal values (concrete ones without
+  ``jit``: ``if x > 0:`` works in the function and in the rule) and the tangents, and the
+  function is never traced;
+- otherwise (``jit``/``make_jaxpr``, ``vmap`` of a batched argument, a tangent operand) the
+  call is traced to one primitive, described next.
+
+The primitive's params hold the function, traced to a jaxpr, and the user's rule (a closure;
+closures hash by identity, so they are fine as params):
 
 - ``custom_jvp_call`` evaluates the jaxpr; its JVP rule calls the user's ``jvp``.
 - ``custom_vjp_call`` evaluates the jaxpr; its JVP rule runs the user's ``fwd`` and emits the
@@ -18,13 +29,16 @@ import functools
 import inspect
 from typing import Any, Callable, Sequence
 
+import numpy as np
+
 from fungrad import core
 from fungrad.api_util import as_leaf, flatten_fun, flatten_leaves
 from fungrad.core import Tracer, get_aval
-from fungrad.errors import InvalidArgumentError, NotDifferentiableError
-from fungrad.interpreters.ad import Zero, add_tangents, jvp_rules
+from fungrad.errors import InvalidArgumentError, NotDifferentiableError, UnexpectedTracerError
+from fungrad.interpreters.ad import JVPTrace, JVPTracer, Zero, add_tangents, jvp_rules
 from fungrad.lax.registry import bdim_to_front, instantiate, moveaxis, primitive
-from fungrad.interpreters.batching import batch_flat, batch_rules
+from fungrad.interpreters.batching import BatchTrace, BatchTracer, batch_flat, batch_rules
+from fungrad.interpreters.staging import StagingTrace
 from fungrad.interpreters.transpose import transpose_rules
 from fungrad.ir import Jaxpr, ShapedArray
 from fungrad.lax.jaxpr_util import batch_front, batch_jaxpr, trace_closed
@@ -90,12 +104,10 @@ def _merge(nondiff_argnums: Sequence[int], nondiff: Sequence[Any], dyn: Sequence
     return out
 
 
-def _resolve_kwargs(fun: Callable[..., Any], args: Sequence[Any],
+def _resolve_kwargs(sig: inspect.Signature | None, args: Sequence[Any],
                     kwargs: dict[str, Any]) -> Sequence[Any]:
     """All arguments as positional ones, defaults filled in (the rules see them all)."""
-    try:
-        sig = inspect.signature(fun)
-    except (TypeError, ValueError):
+    if sig is None:
         if kwargs:
             raise TypeError("keyword arguments need a function with a signature") from None
         return args
@@ -108,18 +120,21 @@ def _resolve_kwargs(fun: Callable[..., Any], args: Sequence[Any],
 
 
 class _Traced:
-    """A call of a custom-derivative function, traced: the jaxpr, its consts, the trees."""
+    """A call of a custom-derivative function: its arguments, and the output structure and
+    types once known (from the traced function, or from the rule's primal output)."""
 
-    def __init__(self, fun: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any],
-                 nondiff_argnums: tuple[int, ...], fname: str) -> None:
-        args = _resolve_kwargs(fun, args, kwargs)
-        self.nondiff, dyn = _split_args(args, nondiff_argnums, fname)
+    def __init__(self, custom: _CustomFunction, args: Sequence[Any],
+                 kwargs: dict[str, Any]) -> None:
+        fname = custom.name
+        args = _resolve_kwargs(custom.signature, args, kwargs)
+        self.nondiff, dyn = _split_args(args, custom.nondiff_argnums, fname)
         self.leaves, self.in_tree = flatten_leaves(tuple(dyn), f"an argument of {fname}")
-        self.nondiff_argnums = nondiff_argnums
-        self.fun = fun
+        self.nondiff_argnums = custom.nondiff_argnums
+        self.fun = custom.fun
+        self.name = fname
         self.args = args
         self.out_tree: PyTreeDef | None = None
-        self.out_avals: list[ShapedArray] = []
+        self.out_avals: list[ShapedArray] | None = None
 
     def full_args(self, leaves: Sequence[Any]) -> list[Any]:
         return _merge(self.nondiff_argnums, self.nondiff, tree_unflatten(self.in_tree, leaves))
@@ -134,10 +149,93 @@ class _Traced:
         self.out_avals = jaxpr.out_avals
         return jaxpr, consts
 
-    def eager(self) -> bool:
-        """No transform is running and no argument is traced: just call the function."""
-        return core.current_trace() is core.EVAL_TRACE and not any(
-            isinstance(x, Tracer) for x in self.leaves)
+    def outputs_like(self, kind: str, outs: Sequence[Any], tree: PyTreeDef, fname: str) -> None:
+        """Check a rule's primal outputs against the function's (or, when the function was not
+        traced, take them as the function's)."""
+        if self.out_tree is None:
+            self.out_tree, self.out_avals = tree, [get_aval(o) for o in outs]
+        elif tree != self.out_tree:
+            raise TypeError(f"{kind} of the custom rule of {fname} is structured {tree}, but the "
+                            f"function returns {self.out_tree}")
+        else:
+            _check_like(kind, outs, self.out_avals, fname)  # type: ignore[arg-type]
+
+    def run(self) -> Any:
+        """Call the function itself on the arguments as they are (see ``_route``)."""
+        out = self.fun(*self.args)
+        if any(_carries_tangent(x) for x in tree_flatten(out)[0]):
+            raise _closure_error(self.name)
+        return out
+
+
+def _carries_tangent(x: Any) -> bool:
+    """Is ``x`` a value being differentiated (possibly inside a batched value)?"""
+    while isinstance(x, Tracer):
+        if type(x) is JVPTracer:
+            return True
+        x = x.val if type(x) is BatchTracer else None
+    return False
+
+
+def _closure_error(fname: str) -> NotDifferentiableError:
+    """As in JAX: a custom rule only knows the explicit arguments, so differentiating with
+    respect to a value the function closes over is an error rather than a silent zero."""
+    return NotDifferentiableError(
+        f"the custom-derivative function {fname} closes over a value that is being "
+        f"differentiated, but its custom rule only covers its explicit arguments. Pass the value "
+        f"as an argument instead{at_user_line()}")
+
+
+_TRACE = "trace"
+
+
+def _route(leaves: Sequence[Any]) -> JVPTrace | str | None:
+    """Which transform takes a call with arguments ``leaves``, looking down from the current
+    trace: the first JVP trace differentiating one of them (its rule runs, the function is not
+    traced), ``None`` when none does and nothing needs the call staged (the function just
+    runs), or ``_TRACE``: under ``jit``/``make_jaxpr`` (the rule must outlive the call), when a
+    ``vmap`` batches one of them or a partial evaluator sees a tangent among them (the call
+    becomes a primitive over the traced function, which those transforms handle).
+    """
+    t = core.current_trace()
+    while t is not core.EVAL_TRACE:
+        kind = type(t)
+        owns = False
+        for x in leaves:
+            if isinstance(x, Tracer) and x._trace is t:
+                owns = True
+                break
+        if owns:
+            return t if kind is JVPTrace else _TRACE  # type: ignore[return-value]
+        if kind is StagingTrace and not t.forward_known:  # type: ignore[attr-defined]
+            return _TRACE
+        t = t.parent  # type: ignore[assignment]
+    return None
+
+
+def _by_rule(trace: JVPTrace, leaves: Sequence[Any], jvp_like: Callable[..., Any],
+             fname: str) -> list[Any]:
+    """What ``trace`` does with the call, without the function: ``jvp_like(primals, tangents)``
+    (the rule, or ``fwd`` with the linear ``bwd``) runs one level down, as a JVP rule does."""
+    pairs = [trace.unwrap(x) for x in leaves]
+    primals, tangents = [p for p, _ in pairs], [t for _, t in pairs]
+    seen, lin = trace.seen, trace.parent
+    start = len(lin.consts) if seen is not None and type(lin) is StagingTrace else None
+    try:
+        outs, out_ts = core.call_with_trace(lin, jvp_like, primals, tangents)  # type: ignore[arg-type]
+    except UnexpectedTracerError as e:
+        raise NotDifferentiableError(
+            f"the custom-derivative function {fname} closes over a traced value that its rule "
+            f"cannot see: one being differentiated, or one batched by a vmap inside the "
+            f"differentiated function. Pass the value as an argument instead{at_user_line()}"
+        ) from e
+    if start is not None:
+        # What the linear program saved from the rule (closed-over arrays too) belongs to the
+        # caller as far as mutation safety goes: copied if the pullback outlives the call.
+        seen.extend(x for x in primals if type(x) is np.ndarray)  # type: ignore[union-attr]
+        seen.extend(c for c in lin.consts[start:]  # type: ignore[union-attr]
+                    if type(c) is np.ndarray)
+    return [trace.pure_or_tracer(p, t) for p, t in zip(outs, out_ts)]
 
 
 class _CustomFunction:
@@ -148,6 +246,10 @@ class _CustomFunction:
         self.fun = fun
         self.nondiff_argnums = tuple(sorted(nondiff_argnums))
         self.name: str = getattr(fun, "__name__", type(self).__name__)
+        try:
+            self.signature: inspect.Signature | None = inspect.signature(fun)
+        except (TypeError, ValueError):
+            self.signature = None
 
 
 def _call_impl(*args: Any, call_jaxpr: Jaxpr, **_: Any) -> list[Any]:
@@ -214,13 +316,17 @@ class custom_jvp(_CustomFunction):
         name = self.name
         if self.jvp is None:
             raise AttributeError(f"No JVP defined for custom_jvp function {name} using defjvp")
-        call = _Traced(self.fun, args, kwargs, self.nondiff_argnums, name)
-        if call.eager():
-            return self.fun(*call.args)
-        jaxpr, consts = call.trace()
+        call = _Traced(self, args, kwargs)
+        route = _route(call.leaves)
+        if route is None:
+            return call.run()
         rule = _flat_jvp_rule(self.jvp, self.symbolic_zeros, call, name)
-        outs = custom_jvp_call_p.bind(*consts, *call.leaves, call_jaxpr=jaxpr,
-                                      num_consts=len(consts), jvp=rule)
+        if route is _TRACE:
+            jaxpr, consts = call.trace()
+            outs = custom_jvp_call_p.bind(*consts, *call.leaves, call_jaxpr=jaxpr,
+                                          num_consts=len(consts), jvp=rule)
+        else:
+            outs = _by_rule(route, call.leaves, rule, name)  # type: ignore[arg-type]
         return tree_unflatten(call.out_tree, outs)  # type: ignore[arg-type]
 
 
@@ -238,16 +344,17 @@ def _flat_jvp_rule(user_jvp: Callable[..., Any], symbolic_zeros: bool, call: _Tr
                             f"(primal_out, tangent_out), got {type(result).__name__}")
         outs, out_tree = tree_flatten(result[0])
         touts, t_out_tree = tree_flatten(result[1])
-        if out_tree != call.out_tree or t_out_tree != call.out_tree:
+        outs = [as_leaf(o) for o in outs]
+        call.outputs_like("the primal output", outs, out_tree, fname)
+        if t_out_tree != call.out_tree:
             raise TypeError(f"the custom JVP rule of {fname} must return primal and tangent "
                             f"outputs structured like the function's output {call.out_tree}, "
                             f"got {out_tree} and {t_out_tree}")
-        outs = [as_leaf(o) for o in outs]
         touts = [t if isinstance(t, SymbolicZero) else as_leaf(t) for t in touts]
-        _check_like("the primal output", outs, call.out_avals, fname)
-        _check_like("the tangent output", touts, call.out_avals, fname)
+        out_avals: list[ShapedArray] = call.out_avals  # type: ignore[assignment]
+        _check_like("the tangent output", touts, out_avals, fname)
         return outs, [Zero(t.aval) if isinstance(t, SymbolicZero) or o.dtype.kind not in "fc"
-                      else t for o, t in zip(call.out_avals, touts)]
+                      else t for o, t in zip(out_avals, touts)]
     rule.__name__ = getattr(user_jvp, "__name__", "jvp")
     rule.fname = fname  # type: ignore[attr-defined]
     return rule
@@ -255,18 +362,13 @@ def _flat_jvp_rule(user_jvp: Callable[..., Any], symbolic_zeros: bool, call: _Tr
 
 def _custom_jvp_call_jvp(primals: Sequence[Any], tangents: Sequence[Any], *, call_jaxpr: Jaxpr,
                          num_consts: int, jvp: Callable[..., Any]) -> tuple[Any, Any]:
-    _check_no_closure_tangents(tangents[:num_consts], "custom_jvp", getattr(jvp, "fname", ""))
+    _check_no_closure_tangents(tangents[:num_consts], getattr(jvp, "fname", ""))
     return jvp(primals[num_consts:], tangents[num_consts:])  # type: ignore[no-any-return]
 
 
-def _check_no_closure_tangents(tangents: Sequence[Any], kind: str, fname: str) -> None:
-    """As in JAX: a custom rule only knows the explicit arguments, so differentiating with
-    respect to a value the function closes over is an error rather than a silent zero."""
+def _check_no_closure_tangents(tangents: Sequence[Any], fname: str) -> None:
     if any(type(t) is not Zero for t in tangents):
-        raise NotDifferentiableError(
-            f"the {kind} function {fname} closes over a value that is being differentiated, "
-            f"but its custom rule only covers its explicit arguments. Pass the value as an "
-            f"argument instead{at_user_line()}")
+        raise _closure_error(fname)
 
 
 def _custom_jvp_call_batch(vals: Sequence[Any], dims: Sequence[int | None], *,
@@ -346,13 +448,18 @@ class custom_vjp(_CustomFunction):
         name = self.name
         if self.fwd is None or self.bwd is None:
             raise AttributeError(f"No VJP defined for custom_vjp function {name} using defvjp")
-        call = _Traced(self.fun, args, kwargs, self.nondiff_argnums, name)
-        if call.eager():
-            return self.fun(*call.args)
-        jaxpr, consts = call.trace()
-        outs = custom_vjp_call_p.bind(
-            *consts, *call.leaves, call_jaxpr=jaxpr, num_consts=len(consts),
-            fwd=_flat_fwd(self.fwd, call, name), bwd=_flat_bwd(self.bwd, call, name), fname=name)
+        call = _Traced(self, args, kwargs)
+        route = _route(call.leaves)
+        if route is None:
+            return call.run()
+        fwd, bwd = _flat_fwd(self.fwd, call, name), _flat_bwd(self.bwd, call, name)
+        if route is _TRACE:
+            jaxpr, consts = call.trace()
+            outs = custom_vjp_call_p.bind(*consts, *call.leaves, call_jaxpr=jaxpr,
+                                          num_consts=len(consts), fwd=fwd, bwd=bwd, fname=name)
+        else:
+            outs = _by_rule(route, call.leaves,  # type: ignore[arg-type]
+                            functools.partial(_fwd_and_lin, fwd, bwd, name), name)
         return tree_unflatten(call.out_tree, outs)  # type: ignore[arg-type]
 
 
@@ -364,11 +471,8 @@ def _flat_fwd(fwd: Callable[..., Any], call: _Traced, fname: str) -> Callable[..
             raise TypeError(f"the custom_vjp fwd rule of {fname} must return a pair "
                             f"(output, residuals), got {type(result).__name__}")
         outs, out_tree = tree_flatten(result[0])
-        if out_tree != call.out_tree:
-            raise TypeError(f"the custom_vjp fwd rule of {fname} returned an output structured "
-                            f"{out_tree}, but the function returns {call.out_tree}")
         outs = [as_leaf(o) for o in outs]
-        _check_like("the fwd output", outs, call.out_avals, fname)
+        call.outputs_like("the output of the custom_vjp fwd rule", outs, out_tree, fname)
         res, res_tree = tree_flatten(result[1])
         return outs, [as_leaf(r, f"a residual of {fname}'s fwd") for r in res], res_tree
     flat.__name__ = getattr(fwd, "__name__", "fwd")
@@ -377,10 +481,12 @@ def _flat_fwd(fwd: Callable[..., Any], call: _Traced, fname: str) -> Callable[..
 
 def _flat_bwd(bwd: Callable[..., Any], call: _Traced, fname: str) -> Callable[..., Any]:
     """``bwd`` on flat residuals and cotangents (``Zero`` allowed): one cotangent per leaf."""
+    # (the arguments' types only: the pullback must not keep the arrays themselves)
+    dyn = tree_unflatten(call.in_tree, [get_aval(x) for x in call.leaves])
+
     def flat(res: Sequence[Any], res_tree: Any, cts: Sequence[Any]) -> list[Any]:
         ct_tree = tree_unflatten(call.out_tree, [instantiate(c) for c in cts])  # type: ignore[arg-type]
         result = bwd(*call.nondiff, tree_unflatten(res_tree, res), ct_tree)
-        dyn = tree_unflatten(call.in_tree, call.leaves)
         if not (isinstance(result, (tuple, list)) and len(result) == len(dyn)):
             got = len(result) if isinstance(result, (tuple, list)) else type(result).__name__
             raise TypeError(f"the custom_vjp bwd rule of {fname} must return a tuple with one "
@@ -389,21 +495,21 @@ def _flat_bwd(bwd: Callable[..., Any], call: _Traced, fname: str) -> Callable[..
         for i, (ct, arg) in enumerate(zip(result, dyn)):
             arg_leaves, arg_tree = tree_flatten(arg)
             if ct is None:
-                out += [Zero(get_aval(a)) for a in arg_leaves]
+                out += [Zero(a) for a in arg_leaves]
                 continue
             ct_leaves, tree = tree_flatten(ct, is_leaf=lambda x: x is None)
             if tree != tree_flatten(arg, is_leaf=lambda x: x is None)[1]:
                 raise TypeError(f"the custom_vjp bwd rule of {fname} returned a cotangent "
                                 f"structured {tree} for argument {i}, structured {arg_tree}")
             for c, a in zip(ct_leaves, arg_leaves):
-                out.append(Zero(get_aval(a)) if c is None else _ct_like(as_leaf(c), a, i, fname))
+                out.append(Zero(a) if c is None else _ct_like(as_leaf(c), a, i, fname))
         return out
     flat.__name__ = getattr(bwd, "__name__", "bwd")
     return flat
 
 
-def _ct_like(ct: Any, primal: Any, i: int, fname: str) -> Any:
-    ca, pa = get_aval(ct), get_aval(primal)
+def _ct_like(ct: Any, pa: ShapedArray, i: int, fname: str) -> Any:
+    ca = get_aval(ct)
     if ca.shape != pa.shape:
         raise ValueError(f"the custom_vjp bwd rule of {fname} returned a cotangent of shape "
                          f"{ca.shape} for argument {i}, whose shape is {pa.shape}")
@@ -415,13 +521,19 @@ def _ct_like(ct: Any, primal: Any, i: int, fname: str) -> Any:
 def _custom_vjp_call_jvp(primals: Sequence[Any], tangents: Sequence[Any], *, call_jaxpr: Jaxpr,
                          num_consts: int, fwd: Callable[..., Any], bwd: Callable[..., Any],
                          fname: str) -> tuple[Any, Any]:
-    params = dict(call_jaxpr=call_jaxpr, num_consts=num_consts, fwd=fwd, bwd=bwd, fname=fname)
-    _check_no_closure_tangents(tangents[:num_consts], "custom_vjp", fname)
-    args, arg_ts = primals[num_consts:], tangents[num_consts:]
-    nonzero = tuple(type(t) is not Zero for t in arg_ts)
-    if not any(nonzero):
-        outs = custom_vjp_call_p.bind(*primals, **params)
+    _check_no_closure_tangents(tangents[:num_consts], fname)
+    if all(type(t) is Zero for t in tangents[num_consts:]):
+        outs = custom_vjp_call_p.bind(*primals, call_jaxpr=call_jaxpr, num_consts=num_consts,
+                                      fwd=fwd, bwd=bwd, fname=fname)
         return outs, [Zero(get_aval(o)) for o in outs]
+    return _fwd_and_lin(fwd, bwd, fname, primals[num_consts:], tangents[num_consts:])
+
+
+def _fwd_and_lin(fwd: Callable[..., Any], bwd: Callable[..., Any], fname: str,
+                 args: Sequence[Any], arg_ts: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+    """The JVP of a custom_vjp call with some nonzero tangents: ``fwd`` now, and the output
+    tangent as ``custom_vjp_lin`` of the residuals and tangents, whose transpose is ``bwd``."""
+    nonzero = tuple(type(t) is not Zero for t in arg_ts)
     outs, res, res_tree = fwd(args)
     out_ts = custom_vjp_lin_p.bind(
         *res, *[t for t in arg_ts if type(t) is not Zero], num_res=len(res), bwd=bwd,

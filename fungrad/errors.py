@@ -16,14 +16,21 @@ class BroadcastError(ShapeError, ValueError):
     """Operand shapes that do not broadcast together (a ``ValueError`` too, as in NumPy)."""
 
 
-def broadcast_error(name: str, shapes: Iterable[tuple[int, ...]], where: str = "") -> BroadcastError:
-    """The error for ``name`` applied to operands of ``shapes`` that do not broadcast.
+def broadcast_error(name: str, shapes: Iterable[tuple[int, ...]], where: str = "",
+                    context: str = "") -> BroadcastError:
+    """The error for ``name`` applied to operands of ``shapes`` that do not broadcast
+    (``context``: how those shapes relate to the user's, ``where``: the user's line).
 
     >>> print(broadcast_error("add", [(3,), (4,)]))
-    add: operand shapes (3,) and (4,) do not broadcast together
+    add: operand shapes (3,) and (4,) do not broadcast together. Shapes line up from the last axis and each pair of sizes must be equal or one of them 1: reshape or transpose an operand (x[:, None], fungrad.numpy.expand_dims, .T) so that they do
     """
-    return BroadcastError(f"{name}: operand shapes {' and '.join(map(str, shapes))} "
-                          f"do not broadcast together{where}")
+    *most, last = map(str, shapes)
+    listed = f"{', '.join(most)} and {last}" if most else last
+    return BroadcastError(f"{name}: operand shapes {listed} "
+                          f"do not broadcast together{context}. Shapes line up from the last "
+                          f"axis and each pair of sizes must be equal or one of them 1: reshape "
+                          f"or transpose an operand (x[:, None], fungrad.numpy.expand_dims, .T) "
+                          f"so that they do{where}")
 
 
 class ConcretizationError(FungradError, TypeError):

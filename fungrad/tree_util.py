@@ -25,9 +25,12 @@ runs on every ``jit`` call) and give equality and hashing for free.
 from __future__ import annotations
 
 import collections
+import copy
 import dataclasses
 import functools
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, Optional, Sequence, TypeVar
+
+from fungrad.source_info import at_user_line
 
 __all__ = [
     "DictKey",
@@ -223,13 +226,21 @@ class PyTreeDef:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PyTreeDef):
             return NotImplemented
-        return self._node == other._node
+        try:
+            return self._node == other._node
+        except Exception:
+            _compare_aux(self._node, other._node)  # raises, naming the node type
+            raise
 
     def __hash__(self) -> int:
         try:
             return hash(self._node)
-        except TypeError:  # unhashable aux data (a dict, say): hash what can be hashed
-            return hash(_hashable_part(self._node))
+        except TypeError:  # unhashable aux data (a list, a dict): hash what can be hashed
+            key, copied = _frozen(self._node)
+        # ... and keep a copy of that aux data: a cache keyed on this structure (jit's) must not
+        # change when the caller edits the aux data in place afterwards.
+        object.__setattr__(self, "_node", copied)
+        return hash(key)
 
     def __repr__(self) -> str:
         return f"PyTreeDef({_node_repr(self._node)})"
@@ -281,16 +292,61 @@ class PyTreeDef:
         return pieces
 
 
-def _hashable_part(node: _Node) -> Any:
-    """``node`` with each unhashable aux datum replaced by its type: equal nodes hash alike."""
+def _frozen(node: _Node) -> tuple[Any, _Node]:
+    """``node`` with each unhashable aux datum replaced by its type (equal nodes hash alike),
+    and ``node`` with a private copy of each.
+
+    Lists, dicts and sets work as aux data (as in JAX); arrays do not, since they compare
+    elementwise: hashing (a ``jit`` cache key) refuses them, naming the node type.
+    """
     if node is None:
-        return None
+        return None, None
     kind, aux, children = node
+    key, copied = aux, aux
     try:
         hash(aux)
     except TypeError:
-        aux = type(aux)
-    return (kind, aux, tuple(_hashable_part(child) for child in children))
+        if _holds_array(aux):
+            raise _aux_error(kind, "cannot be part of a jit cache key") from None
+        key, copied = type(aux), copy.deepcopy(aux)
+    pairs = [_frozen(child) for child in children]
+    return (kind, key, tuple(k for k, _ in pairs)), (kind, copied, tuple(c for _, c in pairs))
+
+
+def _holds_array(aux: Any) -> bool:
+    """Does ``aux`` hold something with a ``shape`` (an array), directly or in a container?"""
+    if isinstance(aux, dict):
+        return any(_holds_array(v) for v in aux.values())
+    if isinstance(aux, (list, tuple, set, frozenset)):
+        return any(_holds_array(v) for v in aux)
+    return hasattr(aux, "shape") and hasattr(aux, "dtype")
+
+
+def _same_aux(kind: type, a: Any, b: Any) -> bool:
+    """Are aux data ``a`` and ``b`` (of a node of type ``kind``) equal?"""
+    if a is b:
+        return True
+    try:
+        return bool(a == b)
+    except Exception:  # == gave no single truth value (a NumPy array)
+        raise _aux_error(kind, "cannot be compared") from None
+
+
+def _compare_aux(a: _Node, b: _Node) -> None:
+    """Compare the aux data of two structures node by node: the error names the node type."""
+    if a is not None and b is not None:
+        _same_aux(a[0], a[1], b[1])
+        for x, y in zip(a[2], b[2]):
+            _compare_aux(x, y)
+
+
+def _aux_error(kind: type, what: str) -> ValueError:
+    return ValueError(
+        f"the aux data of pytree node type {kind.__name__} holds an array, which {what}: "
+        f"arrays compare elementwise, so two tree structures holding them are neither equal nor "
+        f"unequal. Return arrays among the node's children from its flatten function (then "
+        f"transforms see them), or make the aux data hashable static values (a tuple, e.g. "
+        f"tuple(a.tolist())){at_user_line()}")
 
 
 def _count_leaves(node: _Node) -> int:
@@ -340,7 +396,7 @@ def _flatten_up_to(node: _Node, tree: PyTree, pieces: list[PyTree]) -> None:
     if split is None or split[0] is not kind:
         raise _StructureMismatch(f"expected {_describe(kind)}, got {type(tree).__name__}")
     _, tree_aux, children = split
-    if tree_aux != aux:
+    if tree_aux is not aux and not _same_aux(kind, tree_aux, aux):
         what = "keys" if kind is dict else "node data"
         raise _StructureMismatch(f"expected {_describe(kind)} with {what} {aux!r}, got {tree_aux!r}")
     if len(children) != len(child_nodes):

@@ -12,7 +12,7 @@ import pytest
 
 import fungrad
 import mgh_problems
-from fungrad.optim import least_squares
+from fungrad.optim import least_squares, minpack
 
 TABLE = np.loadtxt(os.path.join(os.path.dirname(__file__), "data", "mgh_lmder_reference.txt"))
 TOL = float(np.sqrt(np.finfo(np.float64).eps))
@@ -24,12 +24,16 @@ def run_id(run):
     return f"p{nprob}-n{n}-m{m}-x{factor}"
 
 
-@functools.lru_cache(maxsize=None)
-def ours(run):
+def solve(run):
     nprob, n, m, factor = run
     f = mgh_problems.PROBLEMS[nprob](m, n)
     return least_squares(f, mgh_problems.start(nprob, n, factor), ftol=TOL, xtol=TOL, gtol=0.0,
                          max_nfev=100 * (n + 1))
+
+
+@functools.lru_cache(maxsize=None)
+def ours(run):
+    return solve(run)
 
 
 def reference(run):
@@ -43,18 +47,11 @@ def no_worse(fnorm, ref, rel=1e-4):
 
 @pytest.mark.parametrize("run", RUNS, ids=run_id)
 def test_final_norm_no_worse_than_minpack(run):
+    """The issue's criterion, every run: relative 1e-4, or both norms below 1e-10. Meyer's function
+    from 10x included: MINPACK exhausts its 400 evaluations there at 794.6; with lmpar's 2%
+    tolerance (``minpack.LMPAR_RTOL``) ours reaches the minimum, 9.378."""
     res = ours(run)
-    fnorm = np.sqrt(2.0 * res.cost)
-    ref = reference(run)
-    row = TABLE[RUNS.index(run)]
-    if row[6] == 5 and ref > 1.0e2:
-        # Meyer from 10x: MINPACK itself runs out of its 400 evaluations crawling along a valley,
-        # at a norm (794.6 / 795.1 in the two summaries, 9.38 at the minimum) that moves between
-        # 780 and 804 when the start is perturbed by a few ulps (SciPy's lm and ours alike). Held to
-        # that spread instead of 1e-4.
-        assert res.nfev == 400 and no_worse(fnorm, ref, rel=0.02)
-    else:
-        assert no_worse(fnorm, ref)
+    assert no_worse(np.sqrt(2.0 * res.cost), reference(run))
     assert res.nfev <= 100 * (run[1] + 1)
 
 
@@ -63,10 +60,14 @@ def test_total_evaluations_no_more_than_minpack():
     assert total <= min(TABLE[:, 4].sum(), TABLE[:, 8].sum())       # 2,524 (A) and 2,978 (B)
 
 
-def test_most_runs_take_exactly_minpacks_path():
-    """The same algorithm step for step: most runs use exactly MINPACK's evaluation counts."""
-    same = sum(ours(run).nfev == TABLE[i, 4] and ours(run).njev == TABLE[i, 5]
-               for i, run in enumerate(RUNS))
+def test_with_minpacks_lmpar_tolerance_most_runs_take_exactly_minpacks_path(monkeypatch):
+    """The same algorithm step for step: with MINPACK's 10% in lmpar, most runs use exactly
+    MINPACK's evaluation counts (the rest differ by rounding: LAPACK's QR is not MINPACK's)."""
+    monkeypatch.setattr(minpack, "LMPAR_RTOL", 0.1)
+    same = 0
+    for i, run in enumerate(RUNS):
+        res = solve(run)
+        same += res.nfev == TABLE[i, 4] and res.njev == TABLE[i, 5]
     assert same >= 40
 
 

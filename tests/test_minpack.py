@@ -7,10 +7,11 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import assume, given, strategies as st
 
 from fungrad.optim.hessian_step import hessian_trust_step
-from fungrad.optim.minpack import PivotedQR, column_norms, damped_solve, enorm, lmpar, qr_pivoted
+from fungrad.optim.minpack import (LMPAR_RTOL, PivotedQR, column_norms, damped_solve, enorm, lmpar,
+                                   qr_pivoted)
 
 
 @st.composite
@@ -94,6 +95,25 @@ def test_qr_pivoted_chooses_minpacks_pivots(case):
         assert abs(qr.r[j, j]) == pytest.approx(d[0], rel=1e-8, abs=1e-12 * np.abs(a).max())
 
 
+@given(matrices(), st.randoms(use_true_random=False))
+def test_qr_pivoted_with_an_order_guess_gives_the_same_factorization(case, rng):
+    """The previous pivot order as a guess: right or wrong, the pivots are MINPACK's and ``R`` and
+    ``Qᵀ f`` agree up to the signs of rows."""
+    a, f = case
+    n = a.shape[1]
+    plain = qr_pivoted(a, f)
+    _, dists = _greedy_pivots(a)
+    assume(all(d[0] - d[1] > 1e-8 * d[0] for d in dists if len(d) > 1))   # no near ties
+    guesses = [plain.perm, np.array(rng.sample(range(n), n))]
+    for guess in guesses:
+        qr = qr_pivoted(a, f, order=guess)
+        assert np.array_equal(qr.perm, plain.perm)
+        signs = np.sign(np.diagonal(qr.r)) * np.sign(np.diagonal(plain.r))
+        np.testing.assert_allclose(qr.r, signs[:, None] * plain.r, atol=1e-12 * np.abs(a).max())
+        np.testing.assert_allclose(qr.qtf, signs * plain.qtf, atol=1e-12 * np.abs(f).max())
+        assert np.array_equal(qr.col_norms, plain.col_norms)
+
+
 def test_qr_pivoted_shows_rank_deficiency_as_a_zero_diagonal():
     a = np.array([[1.0, 2.0, 0.0], [1.0, 2.0, 0.0], [1.0, 2.0, 1e-3], [0.0, 0.0, 0.0]])
     qr = qr_pivoted(a, np.ones(4))
@@ -162,33 +182,37 @@ def test_lmpar_orthogonal_jacobian_closed_form(delta):
     """J = I: x(par) = f / (1 + par), so ||x|| = delta at par = ||f|| / delta - 1."""
     f = np.array([3.0, 4.0])
     qr = qr_pivoted(np.eye(2), f)
-    par, x = lmpar(qr, np.ones(2), delta=delta, par=0.0)
-    np.testing.assert_allclose(x, f / (1.0 + par), rtol=1e-12)
-    assert 0.9 * delta <= np.linalg.norm(x) <= 1.1 * delta
-    assert par == pytest.approx(5.0 / delta - 1.0, rel=0.25)
+    for rtol in (LMPAR_RTOL, 0.1):                  # ours (2%) and MINPACK's (10%)
+        par, x = lmpar(qr, np.ones(2), delta=delta, par=0.0, rtol=rtol)
+        np.testing.assert_allclose(x, f / (1.0 + par), rtol=1e-12)
+        assert (1 - rtol) * delta <= np.linalg.norm(x) <= (1 + rtol) * delta
+        assert par == pytest.approx(5.0 / delta - 1.0, rel=2.5 * rtol)
+    assert LMPAR_RTOL == 0.02
 
 
-@given(matrices(), st.floats(1e-3, 1e2))
-def test_lmpar_step_is_on_the_trust_region_boundary(case, delta_scale):
+@given(matrices(), st.floats(1e-3, 1e2), st.sampled_from([None, 0.1]))
+def test_lmpar_step_is_on_the_trust_region_boundary(case, delta_scale, rtol):
     a, f = case
     qr = qr_pivoted(a, f)
     diag = np.where(qr.col_norms == 0, 1.0, qr.col_norms)
     gn = np.linalg.lstsq(a, f, rcond=None)[0]
     delta = delta_scale * 1e-2 * np.linalg.norm(diag * gn) + 1e-12
-    par, x = lmpar(qr, diag, delta, 0.0)
+    par, x = lmpar(qr, diag, delta, 0.0, rtol=rtol)
     norm = np.linalg.norm(diag * x)
     if par == 0.0:
-        assert norm <= 1.1 * delta
+        assert norm <= 1.1 * delta                  # the Gauss-Newton step, as in MINPACK
     else:
-        assert 0.9 * delta <= norm <= 1.1 * delta
+        tol = LMPAR_RTOL if rtol is None else rtol
+        assert (1 - tol) * delta * (1 - 1e-12) <= norm <= (1 + tol) * delta * (1 + 1e-12)
         lhs = a.T @ a + par * np.diag(diag ** 2)
         np.testing.assert_allclose(lhs @ x, a.T @ f, rtol=1e-7, atol=1e-9 * np.abs(a.T @ f).max())
 
 
 @given(st.integers(1, 5), st.integers(0, 2 ** 16), st.floats(0.05, 5.0))
 def test_hessian_trust_step_satisfies_the_optimality_conditions(n, seed, delta):
-    """Moré-Sorensen: (H + par D²) p = -g, H + par D² positive semidefinite, and ||D p|| within 10%
-    of delta whenever par > 0; and no step inside the ball does better by more than 10% slack."""
+    """Moré-Sorensen: (H + par D²) p = -g, H + par D² positive semidefinite, and ||D p|| within
+    LMPAR_RTOL of delta whenever par > 0; and no step inside the ball does better by more than 10%
+    slack."""
     rng = np.random.default_rng(seed)
     b = rng.standard_normal((n, n))
     h = (b + b.T) / 2.0
@@ -201,7 +225,7 @@ def test_hessian_trust_step_satisfies_the_optimality_conditions(n, seed, delta):
     norm = np.linalg.norm(d * p)
     assert norm <= 1.1 * delta + 1e-12
     if par > 0:
-        assert norm >= 0.9 * delta - 1e-12
+        assert abs(norm - delta) <= LMPAR_RTOL * delta + 1e-12
     model = lambda q: g @ q + 0.5 * q @ h @ q  # noqa: E731
     trials = rng.standard_normal((200, n))
     trials = trials / np.linalg.norm(trials * d, axis=1)[:, None] * 0.9 * delta

@@ -120,9 +120,10 @@ def test_broadcast_errors_name_shapes_operation_and_line(mode: str) -> None:
            "vjp": lambda: fungrad.vjp(_add_ones4, np.ones(3)),
            "vmap": lambda: fungrad.vmap(_add_ones4)(np.ones((2, 3))),
            "jit": lambda: fungrad.jit(_add_ones4)(np.ones(3))}[mode]
-    shapes = r"\(2, 3\) and \(4,\)" if mode == "vmap" else r"\(3,\) and \(4,\)"
-    with pytest.raises(BroadcastError, match=rf"add: operand shapes {shapes} do not broadcast "
-                                             r"together\n  at .*test_numpy_protocols.py:\d+ \(_add_ones4\)"):
+    # (under vmap: the shapes of one example, as the user wrote them; see test_broadcast_errors)
+    with pytest.raises(BroadcastError, match=r"add: operand shapes \(3,\) and \(4,\) do not "
+                                             r"broadcast together.*expand_dims.*"
+                                             r"\n  at .*test_numpy_protocols.py:\d+ \(_add_ones4\)"):
         run()
     with pytest.raises(ValueError):  # still a ValueError, as NumPy raises
         run()

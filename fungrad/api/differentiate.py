@@ -8,7 +8,8 @@ import numpy as np
 
 from fungrad import core
 from fungrad.api.util import (
-    check_differentiable, check_scalar_output, check_tangent_dtype, finalize_tree, tangent_result,
+    check_differentiable, check_scalar_output, check_tangent_dtype, finalize, finalize_tree,
+    tangent_result,
 )
 from fungrad.api_util import flatten_fun, flatten_leaves, normalize_argnums, splice_args
 from fungrad.core import get_aval
@@ -178,12 +179,12 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
         outs, pullback = vjp_flat(flat, leaves)
         value = outs[0]
         ct = np.ones((), get_aval(value).dtype)
-        cts = pullback([ct] + [Zero(get_aval(a)) for a in outs[1:]])
-        callers = owners([*leaves, *tree_flatten(args)[0]])
-        grads = [detach(tangent_result(c), callers) for c in cts]
+        cts = pullback([ct] + [Zero.like(a) for a in outs[1:]])
+        others = [a for i, a in enumerate(args) if i not in nums]
+        callers = owners([*leaves, *tree_flatten(others)[0]]) if others else owners(leaves)
+        grads = [finalize(detach(tangent_result(c), callers)) for c in cts]
         g_tree = tree_unflatten(in_tree, grads)
         g_out = g_tree[0] if isinstance(argnums, int) else tuple(g_tree)
-        g_out = finalize_tree(g_out)
         if has_aux:
             aux = tree_unflatten(aux_store[0], outs[1:])
             return (value, finalize_tree(aux)), g_out

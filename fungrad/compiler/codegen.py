@@ -173,7 +173,9 @@ class EmitContext:
                 dead = [names[v] for v in dies[i] if v not in outer and v is not donor]
                 if dead:
                     lines.append(f"del {', '.join(dead)}")
-            stmts.append(Statement(lines, ins, outs))
+            # A donor that is not an input (a buffer freed earlier, kept for reuse) is read too.
+            reads = ins if donor is None or outs[0] in ins else ins + outs
+            stmts.append(Statement(lines, reads, outs))
         out_names = [self.literal(a) if type(a) is Literal else names[a]  # type: ignore[index]
                      for a in jaxpr.outvars]
         self.out_actions = plan.out_action

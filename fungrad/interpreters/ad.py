@@ -60,29 +60,38 @@ class JVPTracer(Tracer):
     and a tangent staged by the trace's partial evaluator: what the one-step rules accept.
     """
 
-    __slots__ = ("primal", "tangent", "plain")
+    __slots__ = ("primal", "tangent", "plain", "_aval")
 
     def __init__(self, trace: JVPTrace, primal: Any, tangent: Any, plain: bool = False) -> None:
         self._trace = trace
         self.primal = primal
         self.tangent = tangent
         self.plain = plain
+        self._aval: ShapedArray | None = None
 
     @property
     def aval(self) -> ShapedArray:
-        return get_aval(self.primal)
+        aval = self._aval
+        if aval is None:   # built once: promotion and shape checks ask for it several times
+            aval = self._aval = get_aval(self.primal)
+        return aval
 
-    # ``shape`` and ``dtype`` are asked for on every operator call: read them off an ndarray
-    # primal directly instead of building an aval.
+    # ``shape``, ``dtype`` and ``ndim`` are asked for on every operator call: read them off an
+    # ndarray primal directly instead of building an aval.
     @property
     def shape(self) -> tuple[int, ...]:
         p = self.primal
-        return p.shape if type(p) is np.ndarray else get_aval(p).shape
+        return p.shape if type(p) is np.ndarray else self.aval.shape
 
     @property
     def dtype(self) -> Any:
         p = self.primal
-        return p.dtype if type(p) is np.ndarray else get_aval(p).dtype
+        return p.dtype if type(p) is np.ndarray else self.aval.dtype
+
+    @property
+    def ndim(self) -> int:
+        p = self.primal
+        return p.ndim if type(p) is np.ndarray else len(self.aval.shape)
 
     def concrete_value(self) -> Any:
         p = self.primal

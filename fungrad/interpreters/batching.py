@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from fungrad import core
 from fungrad.core import Primitive, Trace, Tracer, get_aval, set_current_trace
-from fungrad.errors import ConcretizationError
+from fungrad.errors import BroadcastError, ConcretizationError, broadcast_error
 from fungrad.interpreters import named_axes
 from fungrad.ir import ShapedArray
 from fungrad.source_info import at_user_line
@@ -79,11 +79,28 @@ class BatchTrace(Trace):
         rule = batch_rules.get(prim)
         if rule is None:
             raise NotImplementedError(f"vmap: no batching rule for {prim}")
-        with set_current_trace(self.parent), _in_rule_of(name):  # type: ignore[arg-type]
-            out, out_dim = rule(vals, dims, **params)
+        try:
+            with set_current_trace(self.parent), _in_rule_of(name):  # type: ignore[arg-type]
+                out, out_dim = rule(vals, dims, **params)
+        except BroadcastError as e:
+            if not str(e).startswith(f"{prim.name}: "):  # raised inside a nested rule: as is
+                raise
+            raise self.broadcast_error(prim, args, dims) from None
         if prim.multiple_results:
             return [self.wrap(o, d) for o, d in zip(out, out_dim)]
         return self.wrap(out, out_dim)
+
+    def broadcast_error(self, prim: Primitive, args: Sequence[Any],
+                        dims: Sequence[int | None]) -> BroadcastError:
+        """The error for operands that do not broadcast, in the user's shapes: those of one
+        example (the batched values' shapes, which NumPy saw, would only confuse)."""
+        *most, last = [str(i) for i, d in enumerate(dims) if d is not None]
+        which = f"operands {', '.join(most)} and {last}" if most else f"operand {last}"
+        axis = "an axis" if self.axis_name is None else f"the axis {self.axis_name!r}"
+        return broadcast_error(
+            prim.name, [get_aval(a).shape for a in args], at_user_line(),
+            f" (the shapes of one example: vmap maps {which} over {axis} of size "
+            f"{self.axis_size})")
 
     def wrap(self, val: Any, bdim: int | None) -> Any:
         return val if bdim is None else BatchTracer(self, val, bdim)

@@ -16,7 +16,7 @@ from fungrad.compiler.codegen import (
 from fungrad.compiler.passes import (
     Rewriter, defsimplify, involution, same_type, unbroadcast_operands, unit_operand,
 )
-from fungrad.core import EVAL_TRACE, Primitive, current_state, get_aval
+from fungrad.core import EVAL_TRACE, Primitive, Tracer, current_state, get_aval
 from fungrad.interpreters import eager_linearize
 from fungrad.interpreters.eager_linearize import stage
 from fungrad.interpreters.staging import StagingTrace, StagingTracer
@@ -436,7 +436,7 @@ def select(pred: Any, on_true: Any, on_false: Any) -> Any:
 def convert_element_type(x: Any, new_dtype: Any) -> Any:
     """``x`` cast to ``new_dtype`` (nothing is bound when it already has it)."""
     dtype = np.dtype(new_dtype)
-    if get_aval(x).dtype == dtype:
+    if (x.dtype if type(x) is np.ndarray or isinstance(x, Tracer) else get_aval(x).dtype) == dtype:
         return x
     return convert_element_type_p.bind(x, new_dtype=dtype)
 

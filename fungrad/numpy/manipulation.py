@@ -17,7 +17,7 @@ import numpy as np
 
 from fungrad.numpy.static_values import static
 from fungrad import lax
-from fungrad.errors import ShapeError
+from fungrad.errors import ShapeError, broadcast_error
 from fungrad.numpy.promotion import asarray, result_type
 from fungrad.source_info import at_user_line
 
@@ -176,8 +176,7 @@ def broadcast_shapes(*shapes: Sequence[int]) -> tuple[int, ...]:
     try:
         return tuple(np.broadcast_shapes(*[tuple(s) for s in shapes]))
     except ValueError:
-        raise ShapeError(f"shapes {', '.join(map(str, shapes))} do not broadcast together"
-                         f"{at_user_line()}") from None
+        raise broadcast_error("broadcast", [tuple(s) for s in shapes], at_user_line()) from None
 
 
 def broadcast_to(a: Any, shape: Any) -> Any:

@@ -86,8 +86,8 @@ def promote(*args: Any) -> list[Any]:
     args = tuple(_checked(a) for a in args)
     first = args[0]
     if isinstance(first, (np.ndarray, Tracer)):
-        dtype = get_aval(first).dtype
-        if all(isinstance(a, (np.ndarray, Tracer)) and get_aval(a).dtype == dtype for a in args):
+        dtype = first.dtype   # (read directly: no abstract value is built on this hot path)
+        if all(isinstance(a, (np.ndarray, Tracer)) and a.dtype == dtype for a in args):
             return list(args)
     dtype = result_type(*args)
     return [asarray_of(a, dtype) for a in args]
@@ -103,7 +103,7 @@ def inexact_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:
 def promote_inexact(*args: Any) -> list[Any]:
     """Like ``promote``, then integers and booleans go to a float type (``true_divide``, ``sin``)."""
     out = promote(*args)
-    dtype = get_aval(out[0]).dtype
+    dtype = out[0].dtype
     if dtype.kind not in "fc":
         dtype = inexact_dtype(dtype)
         out = [asarray_of(a, dtype) for a in out]

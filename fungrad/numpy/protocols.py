@@ -37,6 +37,11 @@ def array_function(self: Any, func: Callable[..., Any], types: Any, args: Any,
 
 def array_ufunc(self: Any, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
     """NumPy's ``__array_ufunc__`` hook: ``np.sin(x)`` runs ``fnp.sin(x)``."""
+    if method == "__call__" and not kwargs:  # the hot path: `ndarray * tracer` lands here
+        target = _ufunc_targets.get(ufunc)
+        if target is None:
+            target = _ufunc_targets[ufunc] = fungrad_counterpart(ufunc)
+        return target(*inputs)
     name = f"np.{ufunc.__name__}"
     if method != "__call__":
         raise TypeError(f"{name}.{method} was called on a traced value: ufunc methods are not "
@@ -46,6 +51,10 @@ def array_ufunc(self: Any, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs:
                         "are immutable, so results cannot be written into a buffer; assign the "
                         f"result instead (`y = fnp.{ufunc.__name__}(...)`){at_user_line()}")
     return fungrad_counterpart(ufunc)(*inputs, **kwargs)
+
+
+# The fungrad.numpy function of each NumPy ufunc met so far (ufuncs are few and long-lived).
+_ufunc_targets: dict[np.ufunc, Callable[..., Any]] = {}
 
 
 def fungrad_counterpart(func: Any) -> Callable[..., Any]:

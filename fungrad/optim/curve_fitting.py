@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
+import weakref
 from typing import Any, Callable
 
 import numpy as np
@@ -69,16 +70,39 @@ def curve_fit(f: Callable[..., Any], xdata: Any, ydata: Any, p0: Any = None, sig
     p0 = _initial_params(f, p0)
     whiten = _whitening(sigma, ydata.size)
 
-    def residuals(p: Any, x: Any, y: Any, w: Any) -> Any:
-        r = fnp.ravel(f(x, *[p[i] for i in range(p0.size)])) - y
-        return w * r if w.ndim < 2 else w @ r
-
-    res = least_squares(residuals, p0, xdata, ydata.ravel(), whiten, **options)
+    res = least_squares(_residuals_of(f), p0, xdata, ydata.ravel(), whiten, **options)
     if not res.success:
         raise RuntimeError("curve_fit: optimal parameters not found: " + res.message)
     pcov = _covariance(res, ydata.size, absolute_sigma)
     popt = np.asarray(res.params)
     return (popt, pcov, res) if full_output else (popt, pcov)
+
+
+class _WeightedResiduals:
+    """``w (f(x, *p) - y)`` for the model ``f``, held weakly (see :func:`_residuals_of`)."""
+
+    def __init__(self, f: Callable[..., Any]) -> None:
+        self._model = weakref.ref(f)
+
+    def __call__(self, p: Any, x: Any, y: Any, w: Any) -> Any:
+        f = self._model()
+        assert f is not None, "curve_fit: the model function was freed"
+        r = fnp.ravel(f(x, *[p[i] for i in range(p.shape[0])])) - y
+        return w * r if w.ndim < 2 else w @ r
+
+
+_residual_functions: weakref.WeakKeyDictionary[Callable[..., Any], _WeightedResiduals] = \
+    weakref.WeakKeyDictionary()
+
+
+def _residuals_of(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The residual function of the model ``f``: the same object for the same ``f``, so that
+    ``least_squares`` reuses what an earlier fit of ``f`` compiled (a model that cannot be held
+    weakly gets a new one every fit)."""
+    try:
+        return _residual_functions.setdefault(f, _WeightedResiduals(f))
+    except TypeError:
+        return _WeightedResiduals(f)
 
 
 def _initial_params(f: Callable[..., Any], p0: Any) -> Array:

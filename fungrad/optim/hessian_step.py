@@ -6,9 +6,10 @@ With ``curvature="hessian"`` the model of the cost ``0.5 ||r||²`` around ``x`` 
 1983): in the scaled variables ``y = D p`` the solution is ``y(par) = -(H̃ + par I)⁻¹ g̃`` with
 ``H̃ = D⁻¹ H D⁻¹`` and ``par >= max(0, -λ_min)``; one eigendecomposition of ``H̃`` turns
 ``||y(par)||`` into an explicit sum, and ``par`` is found by the same safeguarded Newton iteration on
-``1/||y(par)||`` as MINPACK's ``lmpar`` (to 10% of ``delta``). When ``g̃`` has no component along
-the lowest eigenvector and ``||y(-λ_min)|| < delta`` (the "hard case") the step moves along that
-eigenvector to the boundary.
+``1/||y(par)||`` as ``lmpar``, to the same accuracy (``||y||`` within
+:data:`fungrad.optim.minpack.LMPAR_RTOL` of ``delta``). When ``g̃`` has no component along the lowest
+eigenvector and ``||y(-λ_min)|| < delta`` (the "hard case") the step moves along that eigenvector to
+the boundary.
 
 >>> par, p = hessian_trust_step(np.diag([1.0, -1.0]), np.array([1.0, 0.0]), np.ones(2), 2.0, 0.0)
 >>> round(par, 6), np.round(np.abs(p), 6)   # negative curvature: hard case, along e2 to the edge
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from fungrad.optim import minpack
 from fungrad.optim.minpack import enorm
 
 __all__ = ["hessian_trust_step"]
@@ -30,8 +32,8 @@ Array = np.ndarray[Any, np.dtype[np.float64]]
 def hessian_trust_step(hess: Array, grad: Array, diag: Array, delta: float,
                        par: float) -> tuple[float, Array]:
     """``(par, p)``: ``p = -(H + par D²)⁻¹ g`` with ``H + par D²`` positive semidefinite and
-    ``||D p||`` within 10% of ``delta``, or ``par = 0`` when ``H`` is positive definite and its Newton
-    step has ``||D p|| <= 1.1 delta``. ``par`` on input is a starting guess.
+    ``||D p||`` within ``minpack.LMPAR_RTOL`` (2%) of ``delta``, or ``par = 0`` when ``H`` is
+    positive definite and its Newton step has ``||D p|| <= 1.1 delta``. ``par`` on input is a starting guess.
 
     >>> par, p = hessian_trust_step(np.eye(2), np.array([3.0, 4.0]), np.ones(2), 1.0, 0.0)
     >>> round(par, 2), np.round(p, 2)
@@ -58,7 +60,7 @@ def hessian_trust_step(hess: Array, grad: Array, diag: Array, delta: float,
             par = 0.5 * (lo + hi) if hi > lo else hi
         y = c / (lam + par)
         ynorm = enorm(y)
-        if abs(ynorm - delta) <= 0.1 * delta:
+        if abs(ynorm - delta) <= minpack.LMPAR_RTOL * delta:
             break
         if ynorm > delta:
             lo = par

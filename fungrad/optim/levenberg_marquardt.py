@@ -10,14 +10,19 @@ as MINPACK does.
 
 What is compiled, and why the outer loop is a NumPy loop
 ---------------------------------------------------------
-The residual function and its Jacobian are compiled together, as one program, once per problem
-with :func:`fungrad.jit`, and the iteration calls it (see ``_Problem``). The Jacobian's mode
+The residual function and its Jacobian are compiled together, as one program, with
+:func:`fungrad.jit`, and the iteration calls it (see ``_Problem``). The program is kept for the
+function (held weakly, so the cache never keeps the function alive) and reused by later calls with
+the same function and params layout, under ``jit``'s cache rules: another start or other data of
+the same shapes compiles nothing. The Jacobian's mode
 follows from its shape: ``lm`` needs at least as many residuals ``m`` as parameters ``n``, and then
 forward mode (``jacfwd``, ``n`` tangents pushed at once) is never more work than reverse mode (``m``
 cotangents), so it is always ``jacfwd``. The MINPACK iteration itself (pivoted QR, up to ten
 ``lmpar`` passes per step, the radius logic) runs in Python: LAPACK's QR of ``[J | f]`` (one NumPy
 call), then MINPACK's pivoting and ``lmpar``'s Givens rotations on the ``n x n`` triangle as loops
 over Python floats, which for a handful of parameters beat NumPy calls on slices of a few entries.
+The pivot order rarely changes from one Jacobian to the next, so LAPACK factors the columns in the
+previous order and the pivoting loop runs only when MINPACK's rule would reorder that triangle.
 We measured the alternative, the pivoted QR written as a fungrad ``fori_loop`` program and jitted,
 on NIST Jacobians from 11 x 4 to 250 x 8 (``python bench/least_squares.py --loop``, a loaded 2-core
 machine): compiling it costs several milliseconds per shape, about as much as a whole small solve,
@@ -36,10 +41,15 @@ The defaults are tighter than MINPACK's and SciPy's: ``ftol = xtol = 1e-12``, ``
 digits (ENSO from both starts, MGH09 from start 2: the stopping tests fire while the parameters of
 these ill-conditioned problems still move in their fifth digit); at ``1e-12`` every NIST problem in
 ``tests/data/nist`` is certified from both starts, the worst parameter with 5.1 correct digits (ENSO),
-and it costs 1,128 residual evaluations over the 32 runs, fewer than SciPy's ``lm`` spends at ``1e-15``
+and it costs 1,010 residual evaluations over the 32 runs, fewer than SciPy's ``lm`` spends at ``1e-15``
 (where it certifies 31 of the 32 within its default budget of ``100 n``, 1,179 evaluations).
 ``gtol = 0`` is MINPACK's recommended setting (the cosine test then fires only on an exact zero);
-the larger budget lets MGH09 from its far start walk its long valley (about 500 evaluations).
+the larger budget leaves room for long valleys such as MGH09's from its far start (390 evaluations;
+501 with MINPACK's lmpar tolerance). The one departure from MINPACK's iteration is that tolerance:
+``lmpar`` puts the step within 2% of the trust radius instead of 10% (see
+:data:`fungrad.optim.minpack.LMPAR_RTOL` for why and what it was measured to change: on the
+Moré-Garbow-Hillstrom runs it turns Meyer's budget-capped crawl into convergence and saves 14% of
+the evaluations).
 Neither a restart from the solution nor geodesic acceleration was needed for certification; on the
 NIST set geodesic acceleration saves evaluations on some problems and costs many on others
 (Lanczos2/3 from start 2), so it stays an option (``tests/test_nist.py``, ``bench/least_squares.py``).
@@ -55,6 +65,8 @@ NIST set geodesic acceleration saves evaluations on some problems and costs many
 from __future__ import annotations
 
 import dataclasses
+import threading
+import weakref
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
@@ -64,10 +76,10 @@ from fungrad.api import hessian, jacfwd, jvp
 from fungrad.core import Tracer
 from fungrad.errors import ConcretizationError
 from fungrad.flatten_util import ravel_pytree
-from fungrad.jit import jit as fjit
+from fungrad.jit import JitFunction, jit as fjit
 from fungrad.optim.hessian_step import hessian_trust_step
 from fungrad.optim.minpack import PivotedQR, damped_solve, enorm, lmpar, qr_pivoted
-from fungrad.tree_util import PyTree, tree_leaves
+from fungrad.tree_util import PyTree, tree_flatten, tree_leaves
 
 __all__ = ["least_squares", "LeastSquaresResult"]
 
@@ -144,6 +156,81 @@ class _Options(NamedTuple):
     geodesic: bool
 
 
+class _Programs(NamedTuple):
+    """What ``least_squares`` runs for one residual function, params layout and options."""
+
+    residual: Callable[..., Any]             # the flat residuals, uncompiled (``jit=False``)
+    jac_and_residual: Callable[..., Any]
+    hessian: Callable[..., Any] | None
+    second_derivative: Callable[..., Any] | None
+
+
+# The compiled programs of every residual function solved so far, held weakly by the function:
+# a second ``least_squares`` call on the same function (another start, other data of the same
+# shapes) runs what the first compiled, under ``jit``'s own cache rules (the programs are jitted,
+# keyed by the arguments' shapes and dtypes). The programs reach the function only through a weak
+# reference, so the cache never keeps a function alive.
+_ProgramKey = tuple[Any, bool, bool]
+_programs: weakref.WeakKeyDictionary[Callable[..., Any], dict[_ProgramKey, _Programs]] = \
+    weakref.WeakKeyDictionary()
+_programs_lock = threading.Lock()
+_PROGRAMS_PER_FUNCTION = 8
+
+
+def _compiled_programs(residual_fn: Callable[..., Any], unravel: Callable[[Any], PyTree],
+                       opts: _Options) -> _Programs:
+    """The jitted programs of ``residual_fn`` for this params layout and these options, from the
+    cache when an earlier call made them (a function that is not hashable or weakly referenceable,
+    or a params layout that is not hashable, gets new ones every call)."""
+    key = (unravel, opts.hessian, opts.geodesic)
+    try:
+        with _programs_lock:
+            found = _programs.get(residual_fn, {}).get(key)
+        weak = weakref.ref(residual_fn)
+    except TypeError:
+        return _make_programs(lambda: residual_fn, unravel, opts, fjit)
+    if found is not None:
+        return found
+    programs = _make_programs(weak, unravel, opts, fjit)
+    with _programs_lock:
+        per_function = _programs.setdefault(residual_fn, {})
+        per_function[key] = programs
+        while len(per_function) > _PROGRAMS_PER_FUNCTION:
+            del per_function[next(iter(per_function))]
+    return programs
+
+
+def _make_programs(get_fn: Callable[[], Callable[..., Any] | None],
+                   unravel: Callable[[Any], PyTree], opts: _Options,
+                   wrap: Callable[[Callable[..., Any]], Callable[..., Any]]) -> _Programs:
+    """The residual program over the flat params and its derivatives (the Jacobian with the
+    residuals as one program: ``jacfwd`` computes them on its way), each passed through ``wrap``.
+    ``get_fn()`` is the residual function (called when a program runs or is traced)."""
+    def flat(x: Any, *a: Any) -> Any:
+        residual_fn = get_fn()
+        assert residual_fn is not None, "least_squares: the residual function was freed"
+        out = residual_fn(unravel(x), *a)
+        if not isinstance(out, (np.ndarray, np.generic, Tracer, float, int)):
+            raise TypeError(f"least_squares: residual_fn must return an array, got "
+                            f"{type(out).__name__}; stack the residuals into one array")
+        return fnp.ravel(fnp.astype(fnp.asarray(out), np.float64))
+
+    def both(x: Any, *a: Any) -> tuple[Any, Any]:
+        r = flat(x, *a)
+        return r, r
+
+    def avv(x: Any, v: Any, *a: Any) -> Any:
+        return jvp(lambda z: jvp(lambda w: flat(w, *a), (z,), (v,))[1], (x,), (v,))[1]
+
+    def cost(x: Any, *a: Any) -> Any:
+        r = flat(x, *a)
+        return 0.5 * fnp.sum(r * r)
+
+    return _Programs(flat, wrap(jacfwd(both, has_aux=True)),
+                     wrap(hessian(cost)) if opts.hessian else None,
+                     wrap(avv) if opts.geodesic else None)
+
+
 class _Problem:
     """The compiled residual and Jacobian (and Hessian or second directional derivative) of one
     problem over the flat params, with MINPACK's evaluation counts.
@@ -152,37 +239,25 @@ class _Problem:
     residuals on its way to the Jacobian): every evaluation gets both, and the Jacobian is kept for
     the step after it if the point is accepted. Rejected trial points' Jacobians are dropped, so
     ``njev`` counts the Jacobians the iteration uses, as MINPACK counts its calls for one. One trace
-    and compilation instead of two, and one call per accepted step instead of two. Without ``jit``
-    the residuals are evaluated alone and the Jacobian only where it is used.
+    and compilation instead of two, and one call per accepted step instead of two; and none at all
+    when an earlier call compiled them for the same function (see ``_compiled_programs``). Without
+    ``jit`` the residuals are evaluated alone and the Jacobian only where it is used.
     """
 
     def __init__(self, residual_fn: Callable[..., Any], unravel: Callable[[Any], PyTree],
                  args: tuple[Any, ...], opts: _Options, use_jit: bool) -> None:
-        def flat(x: Any, *a: Any) -> Any:
-            out = residual_fn(unravel(x), *a)
-            if not isinstance(out, (np.ndarray, np.generic, Tracer, float, int)):
-                raise TypeError(f"least_squares: residual_fn must return an array, got "
-                                f"{type(out).__name__}; stack the residuals into one array")
-            return fnp.ravel(fnp.astype(fnp.asarray(out), np.float64))
-
-        def both(x: Any, *a: Any) -> tuple[Any, Any]:
-            r = flat(x, *a)
-            return r, r
-
-        def avv(x: Any, v: Any, *a: Any) -> Any:
-            return jvp(lambda z: jvp(lambda w: flat(w, *a), (z,), (v,))[1], (x,), (v,))[1]
-
-        def cost(x: Any, *a: Any) -> Any:
-            r = flat(x, *a)
-            return 0.5 * fnp.sum(r * r)
-
-        wrap: Callable[[Callable[..., Any]], Callable[..., Any]] = fjit if use_jit else (lambda f: f)
+        if use_jit:
+            programs = _compiled_programs(residual_fn, unravel, opts)
+        else:
+            programs = _make_programs(lambda: residual_fn, unravel, opts, lambda f: f)
         self.args = args
         self._joint = use_jit
-        self._residual = flat
-        self._jac_and_residual = wrap(jacfwd(both, has_aux=True))
-        self._hess = wrap(hessian(cost)) if opts.hessian else None
-        self._avv = wrap(avv) if opts.geodesic else None
+        self._residual = programs.residual
+        self._jac_and_residual = programs.jac_and_residual
+        self._hess = programs.hessian
+        self._avv = programs.second_derivative
+        self._compiled: Callable[..., Any] | None = None   # see _compiled_joint
+        self._arg_leaves: list[Any] = []
         self._last: tuple[Array, Array] | None = None     # the latest evaluation's
         self._used: tuple[Array, Array] | None = None     # the latest iterate's
         self.nfev = 0
@@ -224,7 +299,12 @@ class _Problem:
         return self._evaluate(x)[0]
 
     def _evaluate(self, x: Array) -> tuple[Array, Array]:
-        jac, f = (np.asarray(v) for v in self._call(self._jac_and_residual, x))
+        if self._compiled is not None:
+            with np.errstate(all="ignore"):
+                jac, f = self._compiled(x, *self._arg_leaves)
+        else:
+            jac, f = (np.asarray(v) for v in self._call(self._jac_and_residual, x))
+            self._compiled = self._compiled_joint(x)
         if self.m and jac.size != self.m * x.size:
             raise ValueError(f"least_squares: residual_fn returned {jac.size // x.size} residuals "
                              f"when differentiated but {self.m} at the start; it must return the "
@@ -232,6 +312,22 @@ class _Problem:
         jac = jac.reshape(f.size, x.size)
         self._last = (x, jac)
         return jac, f
+
+    def _compiled_joint(self, x: Array) -> Callable[..., Any] | None:
+        """After the first jitted call: the compiled function itself, which the later calls (same
+        shapes and dtypes: float64 params of one size, the same ``args``) run without ``jit``'s
+        per-call dispatch; None when some argument is not a NumPy array (then ``jit`` converts)."""
+        if not isinstance(self._jac_and_residual, JitFunction):
+            return None
+        leaves, _ = tree_flatten(self.args)
+        if not all(type(v) is np.ndarray for v in leaves):
+            return None
+        lowered = self._jac_and_residual.lower(x, *self.args)    # jit's cache: no new trace
+        if lowered.out_tree.num_leaves != 2:
+            return None
+        self._arg_leaves = leaves
+        fn: Callable[..., Any] = lowered.compiled.fn
+        return fn
 
     def hessian(self, x: Array) -> Array:
         assert self._hess is not None
@@ -315,11 +411,13 @@ class _State:
 def _lmder(problem: _Problem, state: _State, opts: _Options) -> int:
     """Run MINPACK's iteration from ``state`` (updated in place); returns MINPACK's ``info``."""
     first = True
+    order = None          # the last pivot order: qr_pivoted's guess for the next
     while True:
         jac = problem.jacobian(state.x)
         if not np.isfinite(jac).all():
             return -1
-        qr = qr_pivoted(jac, state.f, keep_q=opts.geodesic)
+        qr = qr_pivoted(jac, state.f, keep_q=opts.geodesic, order=order)
+        order = qr.perm
         if first:
             if opts.diag is None:
                 state.diag = np.where(qr.col_norms == 0.0, 1.0, qr.col_norms)
@@ -440,8 +538,12 @@ def least_squares(residual_fn: Callable[..., Any], params: PyTree, *args: Any,
     of floating-point arrays and the result's ``params`` has its structure. The Jacobian comes from
     fungrad (``jacfwd``: with at least as many residuals as parameters, forward mode is the cheaper
     one), and the residual and Jacobian are compiled once with ``jit`` (``jit=False`` runs them eagerly, for
-    residual functions with Python control flow on values). Like MINPACK, ``method="lm"`` (the only
-    method) needs at least as many residuals as parameters.
+    residual functions with Python control flow on values). The compiled program is kept for
+    ``residual_fn`` as ``jit`` keeps its traces, so a later call with the same function, params
+    structure and argument shapes compiles nothing; as with ``jit``, arrays that the function reads
+    from globals or its closure are taken as they were when it was compiled: pass data that changes
+    between fits through ``*args``. Like MINPACK, ``method="lm"`` (the only method) needs at least
+    as many residuals as parameters.
 
     Options, with SciPy's names and MINPACK's meanings:
 
@@ -474,7 +576,7 @@ def least_squares(residual_fn: Callable[..., Any], params: PyTree, *args: Any,
     >>> rosenbrock = lambda p: fnp.stack([10.0 * (p[1] - p[0] ** 2), 1.0 - p[0]])
     >>> res = least_squares(rosenbrock, np.array([-1.2, 1.0]))
     >>> res.params, res.status, res.nfev
-    (array([1., 1.]), 1, 21)
+    (array([1., 1.]), 1, 13)
     >>> res.message
     '`gtol` termination condition is satisfied.'
     """
