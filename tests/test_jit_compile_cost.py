@@ -36,6 +36,8 @@ PROGRAMS = {
     "grad": fungrad.grad(lambda x: chain(x)[0]),
     "value_and_grad": fungrad.value_and_grad(lambda x: chain(x)[0]),
     "identity_and_literal": lambda x: (x, 2.0, x * 2.0),
+    # a dead buffer reused by a later equation (not one of its inputs), possibly in a later chunk
+    "buffer_reuse": lambda x: fnp.cos(x * 3.0) * fnp.sum(fnp.sin(x)) + fnp.exp(x) * 2.0,
 }
 
 
