@@ -23,12 +23,16 @@ from __future__ import annotations
 
 import functools
 import itertools
+import threading
+from types import CodeType
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from fungrad.core import Primitive, impl_rules
 from fungrad.ir import Eqn, Jaxpr, Literal, Var
+from fungrad.compiler.chunks import Statement, chunked
+from fungrad.compiler.gc_pause import gc_paused
 from fungrad.compiler.liveness import Kind, plan_buffers
 
 Emitter = Callable[["EmitContext", Eqn, list[str], list[str]], list[str]]
@@ -95,7 +99,9 @@ class EmitContext:
 
     def new_name(self, prefix: str = "v") -> str:
         """A fresh local name (``v0``, ``v1``...)."""
-        counter = self._counts.setdefault(prefix, itertools.count())
+        counter = self._counts.get(prefix)
+        if counter is None:
+            counter = self._counts[prefix] = itertools.count()
         return f"{prefix}{next(counter)}"
 
     def ref(self, value: Any) -> str:
@@ -108,10 +114,13 @@ class EmitContext:
 
     def literal(self, lit: Literal) -> str:
         """The global name of a literal's value (one per distinct value and dtype)."""
-        key = ("literal", lit.val.dtype, lit.val.tobytes())
-        name = self._literal_names.get(key)
+        name = self._literal_names.get(lit)   # the same literal object: most uses
         if name is None:
-            name = self._literal_names[key] = self.ref(lit.val[()])
+            key = ("literal", lit.val.dtype, lit.val.tobytes())
+            name = self._literal_names.get(key)
+            if name is None:
+                name = self._literal_names[key] = self.ref(lit.val[()])
+            self._literal_names[lit] = name
         return name
 
     def block(self, jaxpr: Jaxpr, in_names: Sequence[str],
@@ -125,6 +134,12 @@ class EmitContext:
         """
         if self._depth >= MAX_INLINE_DEPTH:
             return self._block_as_function(jaxpr, in_names, owned)
+        stmts, out_names = self.statements(jaxpr, in_names, owned)
+        return [line for st in stmts for line in st.lines], out_names
+
+    def statements(self, jaxpr: Jaxpr, in_names: Sequence[str],
+                   owned: Sequence[bool] = ()) -> tuple[list[Statement], list[str]]:
+        """``block``'s lines as one ``Statement`` per equation (with what it reads and binds)."""
         self._depth += 1
         try:
             return self._inline_block(jaxpr, in_names, owned)
@@ -132,16 +147,17 @@ class EmitContext:
             self._depth -= 1
 
     def _inline_block(self, jaxpr: Jaxpr, in_names: Sequence[str],
-                      owned: Sequence[bool]) -> tuple[list[str], list[str]]:
+                      owned: Sequence[bool]) -> tuple[list[Statement], list[str]]:
         names: dict[Var, str] = dict(zip(jaxpr.invars, in_names))
         for v, c in zip(jaxpr.constvars, jaxpr.consts):
             names[v] = self.ref(c)
             self.constants[v] = c
         plan = plan_buffers(jaxpr, kind_of, owned)
         outer = set(jaxpr.invars) | set(jaxpr.constvars)
-        lines: list[str] = []
+        stmts: list[Statement] = []
+        literal, rules, dies = self.literal, codegen_rules, plan.dies
         for i, eqn in enumerate(jaxpr.eqns):
-            ins = [self.literal(a) if type(a) is Literal else names[a]  # type: ignore[index]
+            ins = [literal(a) if type(a) is Literal else names[a]  # type: ignore[index]
                    for a in eqn.inputs]
             donor = plan.donor[i]
             if donor is not None:
@@ -150,16 +166,20 @@ class EmitContext:
             else:
                 self.inplace = None
                 outs = [self.new_name() for _ in eqn.outvars]
-            lines += emitter_of(eqn)(self, eqn, ins, outs)
+            lines = rules.get(eqn.primitive, emit_impl)(self, eqn, ins, outs)  # emitter_of
             self.inplace = None
             names.update(zip(eqn.outvars, outs))
-            dead = [names[v] for v in plan.dies[i] if v not in outer and v is not donor]
-            if dead:
-                lines.append(f"del {', '.join(dead)}")
+            if dies[i]:
+                dead = [names[v] for v in dies[i] if v not in outer and v is not donor]
+                if dead:
+                    lines.append(f"del {', '.join(dead)}")
+            # A donor that is not an input (a buffer freed earlier, kept for reuse) is read too.
+            reads = ins if donor is None or outs[0] in ins else ins + outs
+            stmts.append(Statement(lines, reads, outs))
         out_names = [self.literal(a) if type(a) is Literal else names[a]  # type: ignore[index]
                      for a in jaxpr.outvars]
         self.out_actions = plan.out_action
-        return lines, out_names
+        return stmts, out_names
 
 
 # ---------------------------------------------------------------- choosing a statement
@@ -235,10 +255,16 @@ class Compiled:
 
 
 def compile_jaxpr(jaxpr: Jaxpr, donated: Sequence[bool] = ()) -> Compiled:
-    """Compile ``jaxpr`` (its consts included) into one Python function of its invars."""
+    """Compile ``jaxpr`` (its consts included) into one Python function of its invars
+    (its chunks, when long: see ``fungrad.compiler.chunks``)."""
+    with gc_paused():
+        return _compile(jaxpr, donated)
+
+
+def _compile(jaxpr: Jaxpr, donated: Sequence[bool]) -> Compiled:
     ctx = EmitContext()
     args = [ctx.new_name("a") for _ in jaxpr.invars]
-    body, out_names = ctx.block(jaxpr, args, donated)
+    body, out_names = ctx.statements(jaxpr, args, donated)
     rets = []
     for a, name, action in zip(jaxpr.outvars, out_names, ctx.out_actions):
         if action == "copy":
@@ -247,9 +273,33 @@ def compile_jaxpr(jaxpr: Jaxpr, donated: Sequence[bool] = ()) -> Compiled:
             rets.append(f"{ctx.ref(_owned_result)}({name})")
         else:
             rets.append(name)
-    functions = [[f"def jitted({', '.join(args)}):"] + ["    " + line for line in body + [_return(rets)]]]
-    source = "".join("\n".join(lines) + "\n" for lines in functions + ctx.functions)
-    code = compile(source, f"<fungrad-jit-{next(_program_ids)}>", "exec")
+    ret = Statement([_return(rets)], out_names, [])
+    # Each function is compiled on its own: Python's compiler holds one function at a time.
     namespace = dict(ctx.globals)
-    exec(code, namespace)
-    return Compiled(namespace["jitted"], source, namespace)
+    texts = []
+    for lines in chunked("jitted", args, body, ret) + ctx.functions:
+        text = "\n".join(lines) + "\n"
+        exec(_code_of(text), namespace)
+        texts.append(text)
+    return Compiled(namespace["jitted"], "".join(texts), namespace)
+
+
+# Python code of recent generated functions by their text: the source names only generated names
+# (the values come in through the globals), so a program traced again (a new function object of
+# the same structure, a jit in a loop, one least_squares solve after another) reuses its code.
+_codes: dict[str, CodeType] = {}
+_codes_lock = threading.Lock()
+CODE_CACHE_SIZE = 256          # functions
+CODE_CACHE_MAX_CHARS = 20_000  # longer functions (rarely compiled twice) are not kept
+
+
+def _code_of(text: str) -> CodeType:
+    code = _codes.get(text)
+    if code is None:
+        code = compile(text, f"<fungrad-jit-{next(_program_ids)}>", "exec")
+        if len(text) <= CODE_CACHE_MAX_CHARS:
+            with _codes_lock:   # (threads compiling at once)
+                while _codes and len(_codes) >= CODE_CACHE_SIZE:
+                    del _codes[next(iter(_codes))]   # the oldest
+                _codes[text] = code
+    return code

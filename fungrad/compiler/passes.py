@@ -108,34 +108,39 @@ class Rewriter:
 
 def dce(jaxpr: Jaxpr) -> Jaxpr:
     """Drop equations whose outputs are unused, and consts nobody reads."""
-    live = {a for a in jaxpr.outvars if type(a) is Var}
+    # Literals go into ``live`` too: they never match an outvar or a constvar.
+    live: set[Atom] = set(jaxpr.outvars)
     kept: list[Eqn] = []
     for eqn in reversed(jaxpr.eqns):
-        if eqn.primitive in effect_rules or not live.isdisjoint(eqn.outvars):
+        if not live.isdisjoint(eqn.outvars) or eqn.primitive in effect_rules:
             kept.append(eqn)
-            live.update(a for a in eqn.inputs if isinstance(a, Var))
+            live.update(eqn.inputs)
     pairs = [(v, c) for v, c in zip(jaxpr.constvars, jaxpr.consts) if v in live]
     return Jaxpr([v for v, _ in pairs], jaxpr.invars, kept[::-1], jaxpr.outvars,
                  [c for _, c in pairs])
-
-
-def _atom_key(a: Atom) -> Any:
-    if type(a) is Literal:
-        return (a.val.dtype, a.val.tobytes())
-    return a
 
 
 def cse(jaxpr: Jaxpr) -> Jaxpr:
     """Compute equal equations (primitive, params, inputs) once."""
     rw = Rewriter(jaxpr)
     seen: dict[Any, Eqn] = {}
+    literal_keys: dict[Literal, Any] = {}   # by identity: many equations share a literal
     for eqn in rw.walk():
         if eqn.primitive in effect_rules:  # each print happens
             rw.keep(eqn)
             continue
+        ins: list[Any] = []
+        for a in eqn.inputs:
+            if type(a) is Literal:
+                k = literal_keys.get(a)
+                if k is None:
+                    k = literal_keys[a] = (a.val.dtype, a.val.tobytes())
+                ins.append(k)
+            else:
+                ins.append(a)
+        params = eqn.params
         try:
-            key = (eqn.primitive, tuple(sorted(eqn.params.items())),
-                   tuple(_atom_key(a) for a in eqn.inputs))
+            key = (eqn.primitive, tuple(sorted(params.items())) if params else (), *ins)
             first = seen.get(key)
         except TypeError:  # an unhashable param: leave the equation alone
             rw.keep(eqn)
@@ -154,7 +159,11 @@ def cse(jaxpr: Jaxpr) -> Jaxpr:
 def fold_constants(jaxpr: Jaxpr) -> Jaxpr:
     """Evaluate equations whose inputs are all literals or consts, unless the result is big."""
     rw = Rewriter(jaxpr)
+    value_of = rw.value_of
     for eqn in rw.walk():
+        if not _all_known(value_of, eqn.inputs):   # most equations: leave them at once
+            rw.keep(eqn)
+            continue
         vals = [rw.known(a) for a in eqn.inputs]
         # A broadcast scalar is left to ``simplify``, which hands NumPy the scalar itself.
         if (any(v is None for v in vals) or eqn.primitive not in impl_rules
@@ -177,6 +186,14 @@ def fold_constants(jaxpr: Jaxpr) -> Jaxpr:
         for v, o in zip(eqn.outvars, outs):
             rw.replace(v, rw.const(np.asarray(o, v.aval.dtype)))
     return rw.finish()
+
+
+def _all_known(value_of: dict[Var, Any], inputs: list[Atom]) -> bool:
+    """Is every input a literal or a known const?"""
+    for a in inputs:
+        if type(a) is not Literal and a not in value_of:
+            return False
+    return True
 
 
 # ---------------------------------------------------------------- algebraic simplification
@@ -209,7 +226,9 @@ def defsimplify(prim: Primitive, *rules: SimplifyRule) -> None:
 
 def is_scalar(rw: Rewriter, a: Atom, value: float) -> bool:
     """Is ``a`` a known scalar equal to ``value``?"""
-    k = rw.known(a)
+    k = a.val if type(a) is Literal else rw.value_of.get(a)  # type: ignore[arg-type]
+    if type(k) is np.ndarray:   # the usual case (a literal): compare Python numbers
+        return not k.ndim and k.item() == value
     return k is not None and np.ndim(k) == 0 and bool(k == value)
 
 

@@ -20,6 +20,9 @@ from fungrad.source_info import at_user_line, user_frame_summary
 
 _SCALARS = (bool, int, float, complex, np.generic)
 
+# The params of every staged equation that has none (a jaxpr's params are read, never edited).
+NO_PARAMS: dict[str, Any] = {}
+
 # Rules for primitives that need more than "stage it whole" under partial evaluation
 # (control flow, jit, checkpoint): ``rule(trace, args, params)`` returns the outputs, a mix of
 # known values (computed now, on the parent trace) and unknown tracers of ``trace``.
@@ -112,6 +115,8 @@ class StagingTrace(Trace):
         inputs = [a.ir_var if type(a) is StagingTracer and a._trace is self else self.to_atom(a)
                   for a in args]
         out_avals = abstract_eval(prim, [a.aval for a in inputs], params)
+        if not params:   # most equations: one shared empty dict (params are never edited)
+            params = NO_PARAMS
         if prim.multiple_results or self.record_source:
             return self.add_eqn(prim, inputs, params, out_avals)
         # The common case under linearize: one output, no source line to look up.
@@ -121,12 +126,14 @@ class StagingTrace(Trace):
 
     def add_eqn(self, prim: Primitive, inputs: list[Atom], params: dict[str, Any],
                 out_avals: Any) -> Any:
-        multiple = prim.multiple_results
-        outvars = [Var(a) for a in out_avals] if multiple else [Var(out_avals)]
         source = user_frame_summary() if self.record_source else None
-        self.eqns.append(Eqn(prim, inputs, params, outvars, source))
-        outs = [StagingTracer(self, v) for v in outvars]
-        return outs if multiple else outs[0]
+        if prim.multiple_results:
+            outvars = [Var(a) for a in out_avals]
+            self.eqns.append(Eqn(prim, inputs, params, outvars, source))
+            return [StagingTracer(self, v) for v in outvars]
+        var = Var(out_avals)
+        self.eqns.append(Eqn(prim, inputs, params, [var], source))
+        return StagingTracer(self, var)
 
     def is_known(self, x: Any) -> bool:
         """Under partial evaluation: is ``x`` a known value (anything but our own tracer)?"""

@@ -28,6 +28,7 @@ from fungrad.interpreters.aliasing import memory_owner
 from fungrad.interpreters.staging import trace_to_jaxpr
 from fungrad.ir import Jaxpr, ShapedArray
 from fungrad.compiler.codegen import Compiled, compile_jaxpr
+from fungrad.compiler.gc_pause import gc_paused
 from fungrad.compiler.passes import optimize
 from fungrad.jit.donation import any_used_up, check_not_used_up, donatable, use_up
 from fungrad.jit.primitive import call
@@ -282,13 +283,14 @@ class JitFunction:
 
         flat, out_tree = flatten_fun(self._fun, treedef, rebuild,
                                      f"the output of jit({self._name})")
-        jaxpr = trace_to_jaxpr(flat, avals)
-        # Arrays the function closes over are captured as they are now (JAX's rule): editing
-        # them later changes nothing until the cache is cleared, whatever the optimizer folds.
-        jaxpr.consts[:] = [np.array(c) if isinstance(c, np.ndarray) else c for c in jaxpr.consts]
-        cacheable = not any(isinstance(c, Tracer) for c in jaxpr.consts)
-        if config.jit_optimize:
-            jaxpr = optimize(jaxpr)
+        with gc_paused():
+            jaxpr = trace_to_jaxpr(flat, avals)
+            # Arrays the function closes over are captured as they are now (JAX's rule): editing
+            # them later changes nothing until the cache is cleared, whatever the optimizer folds.
+            jaxpr.consts[:] = [np.array(c) if isinstance(c, np.ndarray) else c for c in jaxpr.consts]
+            cacheable = not any(isinstance(c, Tracer) for c in jaxpr.consts)
+            if config.jit_optimize:
+                jaxpr = optimize(jaxpr)
         return _Entry(jaxpr, out_tree()), cacheable
 
     def _call_donating(self, entry: _Entry, args: tuple[Any, ...], raw: Sequence[Any],
@@ -449,7 +451,8 @@ def jit(fun: Callable[..., Any] | None = None, *, static_argnums: int | Sequence
                              donate_argnums=donate_argnums)
     if not callable(fun):
         raise TypeError(f"jit expects a callable, got {type(fun).__name__}")
-    _check_arguments_exist(fun, kw)
+    if any(kw.values()):   # (reading the signature costs more than the rest of jit(f))
+        _check_arguments_exist(fun, kw)
     return JitFunction(fun, **kw)  # type: ignore[arg-type]
 
 
