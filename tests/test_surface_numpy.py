@@ -162,3 +162,53 @@ def test_out_and_where_are_refused_not_ignored() -> None:
     with pytest.raises(NotImplementedError, match="where="):
         fnp.sum(X, where=X > 0)
     np.testing.assert_allclose(fnp.sum(X, where=True), X.sum())
+
+
+@pytest.mark.parametrize("num", [0, 1, 2, 5])
+@pytest.mark.parametrize("endpoint", [True, False])
+def test_linspace_derivatives_in_its_endpoints_match_jax_and_closed_form(
+        jnp: Any, num: int, endpoint: bool) -> None:
+    jax = load_jax()
+    f = lambda a, b: fnp.linspace(a, b, num, endpoint=endpoint)
+    ours = fungrad.jacobian(f, (0, 1))(1.2, 1.2)  # equal endpoints too (the one-point case was NaN)
+    theirs = jax.jacobian(lambda a, b: jnp.linspace(a, b, num, endpoint=endpoint), (0, 1))(1.2, 1.2)
+    t = np.arange(num) / max(num - 1 if endpoint else num, 1)  # x_i = a + t_i (b - a)
+    for o, j, closed in zip(ours, theirs, [1 - t, t]):
+        np.testing.assert_allclose(o, j)
+        np.testing.assert_allclose(o, closed)
+    np.testing.assert_allclose(fungrad.jit(f)(1.0, 3.0), np.linspace(1.0, 3.0, num, endpoint=endpoint))
+
+
+def test_einsum_broadcasts_a_size_zero_batch_like_numpy() -> None:
+    a, b = np.ones((0, 2, 3)), np.ones((1, 3, 4))
+    out = fnp.einsum("...ij,...jk->...ik", a, b)
+    assert out.shape == np.einsum("...ij,...jk->...ik", a, b).shape == (0, 2, 4)
+    grads = fungrad.grad(lambda a, b: fnp.einsum("...ij,...jk->...ik", a, b).sum(), (0, 1))(a, b)
+    assert grads[0].shape == a.shape and grads[1].shape == b.shape
+    np.testing.assert_array_equal(grads[1], np.zeros_like(b))  # nothing flows from an empty batch
+
+
+@given(hnp.arrays(np.complex128, hnp.array_shapes(max_dims=2),
+                  elements=st.sampled_from([0j, 1 + 0j, 2j, -1 - 1j])))
+def test_iscomplex_and_isreal_match_numpy_and_jax(z: np.ndarray) -> None:
+    jnp = load_jax().numpy
+    for x in (z, z.real):
+        for name in ("iscomplex", "isreal"):
+            np.testing.assert_array_equal(getattr(fnp, name)(x), getattr(np, name)(x))
+            np.testing.assert_array_equal(getattr(fnp, name)(x), getattr(jnp, name)(x))
+            np.testing.assert_array_equal(fungrad.jit(getattr(fnp, name))(x), getattr(np, name)(x))
+
+
+def test_lax_binary_ops_refuse_mixed_dtypes_like_jax() -> None:
+    jax = load_jax()
+    for x, y in [(1, 1.0), (np.float32(1), np.float64(2)), (np.ones(2), np.ones(2, np.int64))]:
+        with pytest.raises(TypeError, match="one dtype"):
+            fungrad.lax.add(x, y)
+        with pytest.raises(TypeError):
+            jax.lax.add(x, y)
+        with pytest.raises(TypeError, match="one dtype"):
+            fungrad.jit(fungrad.lax.mul)(np.asarray(x), np.asarray(y))
+    # a Python scalar takes the other operand's dtype, as in JAX; fungrad.numpy still promotes
+    assert fungrad.lax.add(np.ones(2, np.float32), 1).dtype == np.float32
+    assert fungrad.lax.add(2, 3) == 5 and fungrad.lax.mul(2.0, 3.0) == 6.0
+    assert fnp.add(np.float32(1), np.float64(2)).dtype == np.float64
