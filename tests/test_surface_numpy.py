@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from jax_oracle import load_jax
+from fungrad.test_util import check_grads
 import fungrad
 import fungrad.numpy as fnp
 
@@ -212,3 +213,58 @@ def test_lax_binary_ops_refuse_mixed_dtypes_like_jax() -> None:
     assert fungrad.lax.add(np.ones(2, np.float32), 1).dtype == np.float32
     assert fungrad.lax.add(2, 3) == 5 and fungrad.lax.mul(2.0, 3.0) == 6.0
     assert fnp.add(np.float32(1), np.float64(2)).dtype == np.float64
+
+
+@pytest.mark.parametrize("name", ["var", "std"])
+@pytest.mark.parametrize("axis,ddof", [(None, 0), (0, 1), (1, 0)])
+def test_var_and_std_of_complex_values_are_real_like_numpy_and_jax(
+        jnp: Any, name: str, axis: Any, ddof: int) -> None:
+    jax = load_jax()
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((3, 4)) + 1j * rng.standard_normal((3, 4))
+    f = lambda x: getattr(fnp, name)(x, axis, ddof=ddof)
+    f_jax = lambda x: getattr(jnp, name)(x, axis, ddof=ddof)
+    out = f(z)
+    assert np.isrealobj(out)  # it was complex: the squares of the deviations, not their magnitudes
+    np.testing.assert_allclose(out, getattr(np, name)(z, axis, ddof=ddof))
+    np.testing.assert_allclose(fungrad.jit(f)(z), out)
+    t = rng.standard_normal(z.shape) + 1j * rng.standard_normal(z.shape)
+    np.testing.assert_allclose(fungrad.jvp(f, (z,), (t,))[1], jax.jvp(f_jax, (z,), (t,))[1])
+    ct = np.ones(np.shape(out))
+    np.testing.assert_allclose(fungrad.vjp(f, z)[1](ct)[0], jax.vjp(f_jax, z)[1](ct)[0])
+    # finite differences along t: the derivative of the real function z -> var(z)
+    eps = 1e-6
+    np.testing.assert_allclose(fungrad.jvp(f, (z,), (t,))[1], (f(z + eps * t) - f(z - eps * t)) / (2 * eps),
+                               rtol=1e-6)
+
+
+def _eig_invariants(re: Any, im: Any) -> Any:
+    """Eigenvalues and eigenvector magnitudes (free of the arbitrary phase), as real arrays."""
+    w, v = fnp.linalg.eig(re + 1j * im)
+    return fnp.concatenate([fnp.real(w).ravel(), fnp.imag(w).ravel(), fnp.abs(v).ravel()])
+
+
+@pytest.mark.parametrize("complex_input", [False, True])
+def test_eig_matches_numpy_jax_and_finite_differences(jnp: Any, complex_input: bool) -> None:
+    jax = load_jax()
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((2, 4, 4)) + (1j * rng.standard_normal((2, 4, 4)) if complex_input else 0)
+    w, v = fnp.linalg.eig(a)
+    w_np, v_np = np.linalg.eig(a)
+    np.testing.assert_allclose(w, w_np)
+    np.testing.assert_allclose(v, v_np)
+    np.testing.assert_allclose(fnp.linalg.eigvals(a), w_np)
+    np.testing.assert_allclose(fungrad.jit(fnp.linalg.eigvals)(a), w_np)
+    np.testing.assert_allclose(fungrad.vmap(fnp.linalg.eigvals)(a), w_np)
+    t = rng.standard_normal(a.shape) + (1j * rng.standard_normal(a.shape) if complex_input else 0)
+    np.testing.assert_allclose(fungrad.jvp(fnp.linalg.eigvals, (a,), (t,))[1],
+                               jax.jvp(jnp.linalg.eigvals, (a,), (t,))[1], atol=1e-12)
+    # eigenvectors too (JAX has eigenvalue derivatives only): forward mode against central
+    # differences, reverse mode against forward mode
+    if complex_input:
+        check_grads(_eig_invariants, (a.real, a.imag), order=1)
+    else:  # a complex perturbation of a real matrix would reorder LAPACK's eigenvalues
+        check_grads(lambda re: _eig_invariants(re, np.zeros_like(re)), (a,), order=1)
+    # unit-norm columns stay unit-norm to first order
+    dv = fungrad.jvp(lambda x: fnp.linalg.eig(x)[1], (a,), (t,))[1]
+    np.testing.assert_allclose(np.real(np.sum(np.conj(v) * dv, axis=-2)), 0, atol=1e-12)

@@ -93,10 +93,6 @@ class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 sys.meta_path.insert(0, _Finder())
 
 
-def _one(argnum: Any) -> Any:
-    return argnum
-
-
 def grad(fun: Callable[..., Any], argnum: Any = 0) -> Callable[..., Any]:
     return fungrad.grad(fun, argnums=argnum)
 
@@ -175,10 +171,14 @@ hessian_vector_product = hessian_tensor_product
 
 
 def tensor_jacobian_product(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
-    def vector_dot_fun(*args: Any, **kwargs: Any) -> Any:
+    """``v`` contracted with the leading axes of the Jacobian (``v`` may be smaller)."""
+    def at(*args: Any, **kwargs: Any) -> Any:
         *rest, v = args
-        return fnp.tensordot(v, fun(*rest, **kwargs), fnp.ndim(v))
-    return grad(vector_dot_fun, argnum)
+        return jacobian(lambda *a: fnp.tensordot(v, fun(*a, **kwargs), fnp.ndim(v)), argnum)(*rest)
+    return at
+
+
+matrix_jacobian_product = tensor_jacobian_product
 
 
 def make_hvp(fun: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:

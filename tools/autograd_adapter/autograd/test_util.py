@@ -46,21 +46,25 @@ def _as_float(x: Any) -> Any:
     return tree_map(lambda a: onp.asarray(a, onp.result_type(a, float)), x)
 
 
+def _numerical_jvp(f: Callable[..., Any], x: Any, v: Any) -> Any:
+    return tree_map(lambda p, m: (onp.asarray(p) - onp.asarray(m)) / EPS,
+                    f(_axpy(EPS / 2, v, x)), f(_axpy(-EPS / 2, v, x)))
+
+
 def check_jvp(f: Callable[..., Any], x: Any) -> None:
     v = _randn(x)
     _, exact = fungrad.jvp(f, (x,), (v,))
-    numeric = tree_map(lambda p, m: (onp.asarray(p) - onp.asarray(m)) / EPS,
-                       f(_axpy(EPS / 2, v, x)), f(_axpy(-EPS / 2, v, x)))
-    check_equivalent(exact, numeric)
+    check_equivalent(exact, _numerical_jvp(f, x, v))
 
 
 def check_vjp(f: Callable[..., Any], x: Any) -> None:
     y, pullback = fungrad.vjp(f, x)
     u, v = _randn(y), _randn(x)
     (vjp_u,) = pullback(u)
-    _, jv = fungrad.jvp(f, (x,), (v,))
-    exact, numeric = _pair(vjp_u, v), _pair(u, jv)
-    assert scalar_close(numeric, exact), f"VJP check failed: analytic {exact}, via jvp {numeric}"
+    exact, numeric = _pair(vjp_u, v), _pair(u, _numerical_jvp(f, x, v))
+    assert scalar_close(numeric, exact), (
+        f"Derivative (VJP) check of {getattr(f, '__name__', 'f')} failed with arg {x}:\n"
+        f"analytic: {exact}\nnumeric:  {numeric}")
 
 
 def check_equivalent(x: Any, y: Any) -> None:
@@ -91,6 +95,7 @@ def check_grads(f: Callable[..., Any], argnum: Any = 0, modes: Any = None,
             fun = lambda x: unary((x,))
         else:
             fun = unary
+        fun.__name__ = getattr(f, "__name__", "f")
         _check(fun, x0, modes, order)
     return check
 
