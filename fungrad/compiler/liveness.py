@@ -8,6 +8,11 @@ generated code can ``del`` them) and, for operations able to write into an input
 - dies at this equation, and no view of it lives on,
 - has exactly the output's shape and dtype, and is not 0-d.
 
+When no input qualifies, the donor is a buffer that died at an earlier equation with the output's
+shape and dtype (the most recently freed: likely still in cache), kept bound until then instead of
+deleted. So an elementwise chain over large arrays, such as an optimizer's update, allocates little
+beyond the buffers it returns, and with donated arguments next to nothing.
+
 Buffers are tracked through views: the output of a view (reshape, transpose, broadcast, an
 unknown implementation) may alias its inputs' buffers, so a buffer lives until its last view dies.
 """
@@ -80,18 +85,19 @@ def plan_buffers(jaxpr: Jaxpr, kind_of: Callable[[Eqn], Kind],
                 buffer_end[r] = t
 
     plan = Plan(n)
+    # Dead buffers free for a later equation's output, by (shape, dtype); and where each died.
+    free: dict[tuple[tuple[int, ...], object], list[Var]] = {}
+    died_at: dict[Var, int] = {}
     for i, (eqn, kind) in enumerate(zip(eqns, kinds)):
         for a in dict.fromkeys(a for a in eqn.inputs if type(a) is Var):
             if last_use[a] == i:
                 plan.dies[i].append(a)
-        if kind != "inplace" or len(eqn.outvars) != 1:
-            continue
-        out = eqn.outvars[0].aval
-        for a in eqn.inputs:
-            if (type(a) is Var and a in owned and buffer_end.get(a, -1) == i and out.ndim > 0
-                    and a.aval.shape == out.shape and a.aval.dtype == out.dtype):
-                plan.donor[i] = a
-                break
+        if kind == "inplace" and len(eqn.outvars) == 1 and eqn.outvars[0].aval.ndim > 0:
+            plan.donor[i] = _dying_input(eqn, i, owned, buffer_end) or _reuse(eqn, free, died_at, plan)
+        for a in plan.dies[i]:
+            if a in owned and a is not plan.donor[i] and buffer_end.get(a, -1) == i and a.aval.ndim > 0:
+                free.setdefault((a.aval.shape, a.aval.dtype), []).append(a)
+                died_at[a] = i
 
     seen: set[Var] = set()
     for a in jaxpr.outvars:
@@ -106,3 +112,26 @@ def plan_buffers(jaxpr: Jaxpr, kind_of: Callable[[Eqn], Kind],
             plan.out_action.append("check" if a in unknown else "keep")
         seen |= rs
     return plan
+
+
+def _dying_input(eqn: Eqn, i: int, owned: set[Var], buffer_end: dict[Var, int]) -> Var | None:
+    """An input of equation ``i`` whose buffer dies there and fits its output."""
+    out = eqn.outvars[0].aval
+    for a in eqn.inputs:
+        if (type(a) is Var and a in owned and buffer_end.get(a, -1) == i
+                and a.aval.shape == out.shape and a.aval.dtype == out.dtype):
+            return a
+    return None
+
+
+def _reuse(eqn: Eqn, free: dict[tuple[tuple[int, ...], object], list[Var]], died_at: dict[Var, int],
+           plan: Plan) -> Var | None:
+    """A buffer that died before equation ``eqn`` and fits its output (the last one freed, likely
+    still in cache); its variable then stays bound instead of being deleted where it died."""
+    out = eqn.outvars[0].aval
+    pool = free.get((out.shape, out.dtype))
+    if not pool:
+        return None
+    a = pool.pop()
+    plan.dies[died_at.pop(a)].remove(a)
+    return a

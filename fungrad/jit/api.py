@@ -27,7 +27,7 @@ from fungrad.interpreters.staging import trace_to_jaxpr
 from fungrad.ir import Jaxpr, ShapedArray
 from fungrad.compiler.codegen import Compiled, compile_jaxpr
 from fungrad.compiler.passes import optimize
-from fungrad.jit.donation import any_used_up, can_take, check_not_used_up, use_up
+from fungrad.jit.donation import any_used_up, check_not_used_up, donatable, use_up
 from fungrad.jit.primitive import call
 from fungrad.lax.jaxpr_util import split_consts
 from fungrad.tree_util import PyTreeDef, tree_flatten, tree_unflatten
@@ -133,7 +133,8 @@ class JitFunction:
         self._params = self._static.params
         self._static_nums = self._static.nums
         self._donate = tuple(sorted(set(donate_argnums)))
-        self._simple = not self._static and not self._donate
+        self._donated_leaves: dict[Any, list[bool]] = {}
+        self._simple = not self._static
         self._cache, self._lock = shared_cache(
             fun, (self._static_nums, tuple(static_argnames), self._donate))
         self._maxsize = int(config.jit_cache_size)
@@ -177,6 +178,8 @@ class JitFunction:
                 self._hits += 1
                 if len(self._cache) > 1:
                     self._touch(key)
+                if self._donate:
+                    return tree_unflatten(entry.out_tree, self._call_donating(entry, args, leaves, (treedef, ())))
                 return tree_unflatten(entry.out_tree, entry.fn(*leaves))
         return self._call_general(args, kwargs)
 
@@ -196,9 +199,7 @@ class JitFunction:
             jaxpr, consts = entry.closed_call()
             outs = call(jaxpr, consts, leaves, self._name)
         elif self._donate:
-            donated = self._donated(args, kwargs, leaves)
-            outs = use_up([x for x, d in zip(leaves, donated) if d],
-                          entry.compiled(donated).fn(*leaves))
+            outs = self._call_donating(entry, args, leaves, (treedef, statics))
         else:
             outs = entry.fn(*leaves)
         return tree_unflatten(entry.out_tree, outs)
@@ -275,28 +276,24 @@ class JitFunction:
             jaxpr = optimize(jaxpr)
         return _Entry(jaxpr, out_tree()), cacheable
 
-    def _donated(self, args: tuple[Any, ...], kwargs: dict[str, Any],
-                 leaves: Sequence[Any]) -> tuple[bool, ...]:
-        """Per leaf: may the compiled code overwrite it? (donated, writable, not aliased)."""
-        mark = [False] * len(leaves)
-        pos = 0
-        dyn_index = 0
-        for i, a in enumerate(args):
-            if i in self._static_nums:
-                continue
-            n = tree_flatten(a)[1].num_leaves
-            if i in self._donate:
-                for j in range(pos, pos + n):
-                    mark[j] = True
-            pos += n
-            dyn_index += 1
-        for j, flag in enumerate(mark):
-            x = leaves[j]
-            if flag and not (can_take(x)
-                             and not any(k != j and np.may_share_memory(x, y)
-                                         for k, y in enumerate(leaves))):
-                mark[j] = False
-        return tuple(mark)
+    def _call_donating(self, entry: _Entry, args: tuple[Any, ...], leaves: Sequence[Any],
+                       structure: Any) -> list[Any]:
+        """Run the code compiled for the leaves that may be overwritten; those are used up."""
+        donated = self._donated(args, leaves, structure)
+        return use_up([x for x, d in zip(leaves, donated) if d], entry.compiled(donated).fn(*leaves))
+
+    def _donated(self, args: tuple[Any, ...], leaves: Sequence[Any], structure: Any) -> tuple[bool, ...]:
+        """Per leaf: may the compiled code overwrite it? (donated, writable, not aliased).
+        Which leaves are donated depends only on the arguments' ``structure``: kept per structure."""
+        mark = self._donated_leaves.get(structure)
+        if mark is None:
+            mark = []
+            for i, a in enumerate(args):
+                if i not in self._static_nums:
+                    mark += [i in self._donate] * tree_flatten(a)[1].num_leaves
+            mark += [False] * (len(leaves) - len(mark))
+            self._donated_leaves[structure] = mark
+        return donatable(leaves, mark)
 
     # ------------------------------------------------------------ introspection
     def lower(self, *args: Any, **kwargs: Any) -> Lowered:

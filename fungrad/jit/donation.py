@@ -29,8 +29,19 @@ import numpy as np
 
 from fungrad.errors import InvalidArgumentError
 
+class _Donated(weakref.ref):  # type: ignore[type-arg]
+    """A weak reference to a donated array that knows its key in ``_used_up``."""
+
+    __slots__ = ("key",)
+    key: int
+
+
+def _forget(ref: _Donated) -> None:
+    _used_up.pop(ref.key, None)
+
+
 # id -> weak reference of each donated array still alive (removed when it is collected).
-_used_up: dict[int, weakref.ref[np.ndarray]] = {}
+_used_up: dict[int, _Donated] = {}
 
 
 def any_used_up() -> bool:
@@ -41,7 +52,6 @@ def any_used_up() -> bool:
 def is_used_up(x: Any) -> bool:
     ref = _used_up.get(id(x))
     return ref is not None and ref() is x
-
 
 
 def check_not_used_up(leaves: Sequence[Any], name: str) -> None:
@@ -57,23 +67,57 @@ def check_not_used_up(leaves: Sequence[Any], name: str) -> None:
 def can_take(x: Any) -> bool:
     """May the compiled code write into ``x``? It owns its memory, or it is a whole view of a
     used-up array's buffer (a result of an earlier donating call)."""
-    if type(x) is not np.ndarray or not x.flags.writeable or not x.flags.c_contiguous:
+    if type(x) is not np.ndarray:
         return False
-    if x.flags.owndata:
+    flags = x.flags
+    if not flags.writeable or not flags.c_contiguous:
+        return False
+    if flags.owndata:
         return True
     base = x.base
     return type(base) is np.ndarray and is_used_up(base) and base.nbytes == x.nbytes
 
 
-def _forget(key: int) -> Any:
-    def forget(_: object) -> None:
-        _used_up.pop(key, None)
-    return forget
+def donatable(leaves: Sequence[Any], marked: Sequence[bool]) -> tuple[bool, ...]:
+    """Per leaf: may the compiled code overwrite it? It is marked for donation, ``can_take`` it,
+    and no other leaf shares its memory. Linear in the number of leaves: NumPy points every view
+    at the array owning the memory, so leaves share memory only when they share that owner; a
+    leaf whose memory belongs to something else (a memoryview, a memory map) is compared with
+    each donated leaf by ``np.may_share_memory``.
+
+    >>> a = np.ones(4)
+    >>> donatable([a, a[:2], np.ones(2)], [True, False, True])
+    (False, False, True)
+    """
+    owners: list[int] = []
+    viewers: dict[int, int] = {}
+    foreign = []
+    for x in leaves:
+        owner = id(x)
+        if isinstance(x, np.ndarray):
+            base = x.base
+            if base is not None:
+                if type(base) is np.ndarray and base.base is None:
+                    owner = id(base)
+                else:
+                    foreign.append(x)
+        owners.append(owner)
+        viewers[owner] = viewers.get(owner, 0) + 1
+    result = []
+    for x, owner, m in zip(leaves, owners, marked):
+        ok = bool(m) and viewers[owner] == 1 and can_take(x)
+        if ok and foreign:
+            ok = not any(y is not x and np.may_share_memory(x, y) for y in foreign)
+        result.append(ok)
+    return tuple(result)
 
 
 def use_up(donated: Sequence[Any], outs: list[Any]) -> list[Any]:
     """Mark ``donated`` used; results that are one of those arrays become new views of it."""
+    taken = set()
     for x in donated:
-        _used_up[id(x)] = weakref.ref(x, _forget(id(x)))
-    taken = {id(x) for x in donated}
+        key = id(x)
+        ref = _used_up[key] = _Donated(x, _forget)
+        ref.key = key
+        taken.add(key)
     return [o.view() if id(o) in taken else o for o in outs]
