@@ -25,7 +25,7 @@ from fungrad.interpreters.ad import Zero, jvp_rules
 from fungrad.interpreters.transpose import UndefinedPrimal, aval_of, transpose_rules
 from fungrad.lax.registry import (
     PY_SCALARS, as_operand, broadcast_batcher, defjvp, defjvp_zero, deflinear, deftranspose,
-    elementwise_shape, primitive, same_dtype, unbroadcast, vectorized_batcher,
+    elementwise_shape, primitive, unbroadcast, vectorized_batcher,
 )
 from fungrad.ir import Eqn, ShapedArray, Var
 from fungrad.lax.shape_ops import full  # complete: the registry imported it
@@ -108,12 +108,13 @@ def _bind2(prim: Primitive) -> Callable[[Any, Any], Any]:
     def op(x: Any, y: Any) -> Any:
         if type(x) in PY_SCALARS:
             if type(y) in PY_SCALARS and type(x) is not type(y):
-                _mixed_scalars(prim.name, x, y)
+                _mixed_dtypes(prim.name, f"Python {type(x).__name__}", f"Python {type(y).__name__}")
             x = as_operand(x, y)
         elif type(y) in PY_SCALARS:
             y = as_operand(y, x)
-        elif not (isinstance(x, Tracer) or isinstance(y, Tracer)):  # tracers: the shape rule checks
-            same_dtype(prim.name, get_aval(x), get_aval(y))
+        elif getattr(x, "dtype", None) != getattr(y, "dtype", None) and not (
+                isinstance(x, Tracer) or isinstance(y, Tracer)):  # tracers: the shape rule checks
+            _mixed_dtypes(prim.name, get_aval(x).dtype, get_aval(y).dtype)
         return current_state().trace.process_primitive(prim, (x, y), {})
     op.__name__ = op.__qualname__ = prim.name
     op.__doc__ = (f"Elementwise ``{prim.name}`` of operands of one dtype (a Python scalar takes "
@@ -121,10 +122,10 @@ def _bind2(prim: Primitive) -> Callable[[Any, Any], Any]:
     return op
 
 
-def _mixed_scalars(name: str, x: Any, y: Any) -> None:
-    raise ShapeError(f"lax.{name} requires operands of one dtype, got Python "
-                     f"{type(x).__name__} and {type(y).__name__}: lax does not promote (as in "
-                     f"JAX); convert one, or use fungrad.numpy, which promotes")
+def _mixed_dtypes(name: str, x: Any, y: Any) -> None:
+    raise ShapeError(f"lax.{name} requires operands of one dtype, got {x} and {y}: lax does not "
+                     "promote (as in JAX); convert one (lax.convert_element_type), or use "
+                     "fungrad.numpy, which promotes")
 
 
 def _sign(x: Any) -> Any:
