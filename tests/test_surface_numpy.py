@@ -268,3 +268,18 @@ def test_eig_matches_numpy_jax_and_finite_differences(jnp: Any, complex_input: b
     # unit-norm columns stay unit-norm to first order
     dv = fungrad.jvp(lambda x: fnp.linalg.eig(x)[1], (a,), (t,))[1]
     np.testing.assert_allclose(np.real(np.sum(np.conj(v) * dv, axis=-2)), 0, atol=1e-12)
+
+
+@given(hnp.arrays(np.complex128, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=4),
+                  elements=st.complex_numbers(max_magnitude=5, allow_nan=False, allow_infinity=False)),
+       st.sampled_from([None, 0, 1]), st.sampled_from(["max", "min"]))
+def test_max_and_min_of_complex_values_match_numpy_and_jax(z: np.ndarray, axis: Any,
+                                                             name: str) -> None:
+    jax = load_jax()
+    f = lambda x: getattr(fnp, name)(x, axis=axis)
+    f_jax = lambda x: getattr(jax.numpy, name)(x, axis=axis)
+    expected = getattr(np, name)(z, axis=axis)  # lexicographic: the old eager fill value 0 won
+    np.testing.assert_array_equal(f(z), expected)
+    np.testing.assert_array_equal(fungrad.jit(f)(z), expected)
+    t = np.ones_like(z) * (1 - 2j) + z
+    np.testing.assert_allclose(fungrad.jvp(f, (z,), (t,))[1], jax.jvp(f_jax, (z,), (t,))[1])
