@@ -241,8 +241,9 @@ LINEAR_CASES: dict[str, Callable[[Any, Any], Any]] = {
     "dot_general": lambda v, w: fnp.tanh(v @ w) + (v @ np.ones((4, 3))) + np.ones((3, 3)) @ w.T @ v.T,
 }
 # Rules that never see plain operands: the complex primitives (plain tracers are real floats),
-# ``pad`` (its padding value is a constant), ``scatter`` (``set`` drops the tangent it replaces).
-NOT_PLAIN = {"real", "imag", "conj", "complex", "pad", "scatter"}
+# ``pad`` (its padding value is a constant), ``scatter`` (``set`` drops the tangent it replaces),
+# ``fft`` (complex operands, or for ``rfft`` a complex result).
+NOT_PLAIN = {"real", "imag", "conj", "complex", "pad", "scatter", "fft"}
 
 
 @pytest.mark.parametrize("name", list(LINEAR_CASES))

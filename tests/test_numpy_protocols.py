@@ -64,8 +64,8 @@ def test_values_and_gradients_match_jax(name: str, prog: Any) -> None:
 
 
 def test_numpy_function_fungrad_lacks_names_it() -> None:
-    with pytest.raises(TypeError, match=r"(?s)np\.fft\.fft .*fungrad\.numpy has no fft.*test_numpy_protocols"):
-        fungrad.grad(lambda x: np.fft.fft(x).real.sum())(X[0])
+    with pytest.raises(TypeError, match=r"(?s)np\.fft\.hfft .*fungrad\.numpy has no hfft.*test_numpy_protocols"):
+        fungrad.grad(lambda x: np.fft.hfft(x).sum())(X[0])
 
 
 @pytest.mark.parametrize("transform", [fungrad.grad, fungrad.jit, fungrad.vmap])

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from jax_oracle import load_jax
+from fungrad.test_util import check_grads
 import fungrad
 import fungrad.numpy as fnp
 
@@ -162,3 +163,123 @@ def test_out_and_where_are_refused_not_ignored() -> None:
     with pytest.raises(NotImplementedError, match="where="):
         fnp.sum(X, where=X > 0)
     np.testing.assert_allclose(fnp.sum(X, where=True), X.sum())
+
+
+@pytest.mark.parametrize("num", [0, 1, 2, 5])
+@pytest.mark.parametrize("endpoint", [True, False])
+def test_linspace_derivatives_in_its_endpoints_match_jax_and_closed_form(
+        jnp: Any, num: int, endpoint: bool) -> None:
+    jax = load_jax()
+    f = lambda a, b: fnp.linspace(a, b, num, endpoint=endpoint)
+    ours = fungrad.jacobian(f, (0, 1))(1.2, 1.2)  # equal endpoints too (the one-point case was NaN)
+    theirs = jax.jacobian(lambda a, b: jnp.linspace(a, b, num, endpoint=endpoint), (0, 1))(1.2, 1.2)
+    t = np.arange(num) / max(num - 1 if endpoint else num, 1)  # x_i = a + t_i (b - a)
+    for o, j, closed in zip(ours, theirs, [1 - t, t]):
+        np.testing.assert_allclose(o, j)
+        np.testing.assert_allclose(o, closed)
+    np.testing.assert_allclose(fungrad.jit(f)(1.0, 3.0), np.linspace(1.0, 3.0, num, endpoint=endpoint))
+
+
+def test_einsum_broadcasts_a_size_zero_batch_like_numpy() -> None:
+    a, b = np.ones((0, 2, 3)), np.ones((1, 3, 4))
+    out = fnp.einsum("...ij,...jk->...ik", a, b)
+    assert out.shape == np.einsum("...ij,...jk->...ik", a, b).shape == (0, 2, 4)
+    grads = fungrad.grad(lambda a, b: fnp.einsum("...ij,...jk->...ik", a, b).sum(), (0, 1))(a, b)
+    assert grads[0].shape == a.shape and grads[1].shape == b.shape
+    np.testing.assert_array_equal(grads[1], np.zeros_like(b))  # nothing flows from an empty batch
+
+
+@given(hnp.arrays(np.complex128, hnp.array_shapes(max_dims=2),
+                  elements=st.sampled_from([0j, 1 + 0j, 2j, -1 - 1j])))
+def test_iscomplex_and_isreal_match_numpy_and_jax(z: np.ndarray) -> None:
+    jnp = load_jax().numpy
+    for x in (z, z.real):
+        for name in ("iscomplex", "isreal"):
+            np.testing.assert_array_equal(getattr(fnp, name)(x), getattr(np, name)(x))
+            np.testing.assert_array_equal(getattr(fnp, name)(x), getattr(jnp, name)(x))
+            np.testing.assert_array_equal(fungrad.jit(getattr(fnp, name))(x), getattr(np, name)(x))
+
+
+def test_lax_binary_ops_refuse_mixed_dtypes_like_jax() -> None:
+    jax = load_jax()
+    for x, y in [(1, 1.0), (np.float32(1), np.float64(2)), (np.ones(2), np.ones(2, np.int64))]:
+        with pytest.raises(TypeError, match="one dtype"):
+            fungrad.lax.add(x, y)
+        with pytest.raises(TypeError):
+            jax.lax.add(x, y)
+        with pytest.raises(TypeError, match="one dtype"):
+            fungrad.jit(fungrad.lax.mul)(np.asarray(x), np.asarray(y))
+    # a Python scalar takes the other operand's dtype, as in JAX; fungrad.numpy still promotes
+    assert fungrad.lax.add(np.ones(2, np.float32), 1).dtype == np.float32
+    assert fungrad.lax.add(2, 3) == 5 and fungrad.lax.mul(2.0, 3.0) == 6.0
+    assert fnp.add(np.float32(1), np.float64(2)).dtype == np.float64
+
+
+@pytest.mark.parametrize("name", ["var", "std"])
+@pytest.mark.parametrize("axis,ddof", [(None, 0), (0, 1), (1, 0)])
+def test_var_and_std_of_complex_values_are_real_like_numpy_and_jax(
+        jnp: Any, name: str, axis: Any, ddof: int) -> None:
+    jax = load_jax()
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((3, 4)) + 1j * rng.standard_normal((3, 4))
+    f = lambda x: getattr(fnp, name)(x, axis, ddof=ddof)
+    f_jax = lambda x: getattr(jnp, name)(x, axis, ddof=ddof)
+    out = f(z)
+    assert np.isrealobj(out)  # it was complex: the squares of the deviations, not their magnitudes
+    np.testing.assert_allclose(out, getattr(np, name)(z, axis, ddof=ddof))
+    np.testing.assert_allclose(fungrad.jit(f)(z), out)
+    t = rng.standard_normal(z.shape) + 1j * rng.standard_normal(z.shape)
+    np.testing.assert_allclose(fungrad.jvp(f, (z,), (t,))[1], jax.jvp(f_jax, (z,), (t,))[1])
+    ct = np.ones(np.shape(out))
+    np.testing.assert_allclose(fungrad.vjp(f, z)[1](ct)[0], jax.vjp(f_jax, z)[1](ct)[0])
+    # finite differences along t: the derivative of the real function z -> var(z)
+    eps = 1e-6
+    np.testing.assert_allclose(fungrad.jvp(f, (z,), (t,))[1], (f(z + eps * t) - f(z - eps * t)) / (2 * eps),
+                               rtol=1e-6)
+
+
+def _eig_invariants(re: Any, im: Any) -> Any:
+    """Eigenvalues and eigenvector magnitudes (free of the arbitrary phase), as real arrays."""
+    w, v = fnp.linalg.eig(re + 1j * im)
+    return fnp.concatenate([fnp.real(w).ravel(), fnp.imag(w).ravel(), fnp.abs(v).ravel()])
+
+
+@pytest.mark.parametrize("complex_input", [False, True])
+def test_eig_matches_numpy_jax_and_finite_differences(jnp: Any, complex_input: bool) -> None:
+    jax = load_jax()
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((2, 4, 4)) + (1j * rng.standard_normal((2, 4, 4)) if complex_input else 0)
+    w, v = fnp.linalg.eig(a)
+    w_np, v_np = np.linalg.eig(a)
+    np.testing.assert_allclose(w, w_np)
+    np.testing.assert_allclose(v, v_np)
+    np.testing.assert_allclose(fnp.linalg.eigvals(a), w_np)
+    np.testing.assert_allclose(fungrad.jit(fnp.linalg.eigvals)(a), w_np)
+    np.testing.assert_allclose(fungrad.vmap(fnp.linalg.eigvals)(a), w_np)
+    t = rng.standard_normal(a.shape) + (1j * rng.standard_normal(a.shape) if complex_input else 0)
+    np.testing.assert_allclose(fungrad.jvp(fnp.linalg.eigvals, (a,), (t,))[1],
+                               jax.jvp(jnp.linalg.eigvals, (a,), (t,))[1], atol=1e-12)
+    # eigenvectors too (JAX has eigenvalue derivatives only): forward mode against central
+    # differences, reverse mode against forward mode
+    if complex_input:
+        check_grads(_eig_invariants, (a.real, a.imag), order=1)
+    else:  # a complex perturbation of a real matrix would reorder LAPACK's eigenvalues
+        check_grads(lambda re: _eig_invariants(re, np.zeros_like(re)), (a,), order=1)
+    # unit-norm columns stay unit-norm to first order
+    dv = fungrad.jvp(lambda x: fnp.linalg.eig(x)[1], (a,), (t,))[1]
+    np.testing.assert_allclose(np.real(np.sum(np.conj(v) * dv, axis=-2)), 0, atol=1e-12)
+
+
+@given(hnp.arrays(np.complex128, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=4),
+                  elements=st.complex_numbers(max_magnitude=5, allow_nan=False, allow_infinity=False)),
+       st.sampled_from([None, 0, 1]), st.sampled_from(["max", "min"]))
+def test_max_and_min_of_complex_values_match_numpy_and_jax(z: np.ndarray, axis: Any,
+                                                             name: str) -> None:
+    jax = load_jax()
+    f = lambda x: getattr(fnp, name)(x, axis=axis)
+    f_jax = lambda x: getattr(jax.numpy, name)(x, axis=axis)
+    expected = getattr(np, name)(z, axis=axis)  # lexicographic: the old eager fill value 0 won
+    np.testing.assert_array_equal(f(z), expected)
+    np.testing.assert_array_equal(fungrad.jit(f)(z), expected)
+    t = np.ones_like(z) * (1 - 2j) + z
+    np.testing.assert_allclose(fungrad.jvp(f, (z,), (t,))[1], jax.jvp(f_jax, (z,), (t,))[1])

@@ -30,6 +30,7 @@ from fungrad.lax.reductions import (
     argmax, argmin, reduce_and, reduce_max, reduce_min, reduce_or, reduce_prod,
 )
 from fungrad.lax.cumulative import cummax, cummin, cumprod, cumsum
+from fungrad.lax.fourier import FftType, fft
 from fungrad.lax.sorting import argsort, sort, top_k
 from fungrad.lax.ad_prims import stop_gradient
 from fungrad.lax.collectives import (

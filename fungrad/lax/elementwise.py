@@ -107,13 +107,25 @@ primitive_of: dict[Callable[..., Any], Primitive] = {}
 def _bind2(prim: Primitive) -> Callable[[Any, Any], Any]:
     def op(x: Any, y: Any) -> Any:
         if type(x) in PY_SCALARS:
+            if type(y) in PY_SCALARS and type(x) is not type(y):
+                _mixed_dtypes(prim.name, f"Python {type(x).__name__}", f"Python {type(y).__name__}")
             x = as_operand(x, y)
         elif type(y) in PY_SCALARS:
             y = as_operand(y, x)
+        elif getattr(x, "dtype", None) != getattr(y, "dtype", None) and not (
+                isinstance(x, Tracer) or isinstance(y, Tracer)):  # tracers: the shape rule checks
+            _mixed_dtypes(prim.name, get_aval(x).dtype, get_aval(y).dtype)
         return current_state().trace.process_primitive(prim, (x, y), {})
     op.__name__ = op.__qualname__ = prim.name
-    op.__doc__ = f"Elementwise ``{prim.name}`` of operands of one dtype (Python scalars adapt)."
+    op.__doc__ = (f"Elementwise ``{prim.name}`` of operands of one dtype (a Python scalar takes "
+                  "the other operand's dtype; no promotion, as in ``jax.lax``).")
     return op
+
+
+def _mixed_dtypes(name: str, x: Any, y: Any) -> None:
+    raise ShapeError(f"lax.{name} requires operands of one dtype, got {x} and {y}: lax does not "
+                     "promote (as in JAX); convert one (lax.convert_element_type), or use "
+                     "fungrad.numpy, which promotes")
 
 
 def _sign(x: Any) -> Any:

@@ -45,7 +45,9 @@ from fungrad.interpreters.ad import Zero, jvp_rules
 from fungrad.lax.registry import bdim_to_front, defjvp, deftranspose, moveaxis, primitive
 from fungrad.interpreters.batching import batch_rules
 from fungrad.ir import ShapedArray
-from fungrad.lax.complex_ops import complex as make_complex, conj, imag, real, real_dtype
+from fungrad.lax.complex_ops import (
+    complex as make_complex, complex_dtype, conj, imag, real, real_dtype,
+)
 from fungrad.lax.elementwise import add, convert_element_type, div, mul, neg, sub
 from fungrad.lax.shape_ops import broadcast_in_dim, full, reduce_sum, reshape, transpose
 from fungrad.source_info import at_user_line
@@ -542,6 +544,57 @@ def eigh(x: Any, *, lower: bool = True, symmetrize_input: bool = True) -> tuple[
         x = _symmetrize("eigh", x)
     v, w = eigh_p.bind(x, lower=bool(lower))
     return v, w
+
+
+# ---------------------------------------------------------------- eig
+
+
+def _eig_impl(x: Any) -> list[Any]:
+    x = np.asarray(x)
+    w, v = np.linalg.eig(x)
+    c = complex_dtype(x.dtype)
+    return [w.astype(c, copy=False), v.astype(c, copy=False)]
+
+
+def _eig_shape(x: ShapedArray) -> list[ShapedArray]:
+    _float_matrix("eig", x)
+    c = complex_dtype(x.dtype)
+    return [ShapedArray(x.shape[:-1], c), ShapedArray(x.shape, c)]
+
+
+def _eig_jvp(primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
+    """From ``A V = V diag(w)``: with ``C = V⁻¹ dA V``, ``dw = diag(C)`` and ``dV = V (F * C)``,
+    ``F_ij = 1 / (w_j - w_i)`` off the diagonal. The diagonal of ``V⁻¹ dV`` is free (each
+    eigenvector's scale and phase); it is chosen so every column keeps unit norm
+    (``Re(vᴴ dv) = 0``), as NumPy's eigenvectors have."""
+    w, v = eig_p.bind(primals[0])
+    da = convert_element_type(tangents[0], get_aval(v).dtype)
+    c = solve(v, _mm(da, v))
+    dv = _mm(v, mul(_frac_matrix(w), c))
+    nd = get_aval(v).ndim
+    along = real(reduce_sum(mul(conj(v), dv), (nd - 2,)))
+    dv = sub(dv, mul(v, _row(convert_element_type(along, get_aval(v).dtype))))
+    return [w, v], [_diag_part(c), dv]
+
+
+eig_p = primitive("eig", _eig_impl, _eig_shape, multiple_results=True)
+jvp_rules[eig_p] = _eig_jvp
+_batch_to_front(eig_p)
+
+
+def eig(x: Any) -> tuple[Any, Any]:
+    """``(w, v)``: the (complex) eigenvalues and unit-norm eigenvectors (columns) of square ``x``.
+
+    Differentiable in both, unlike ``jax.lax.linalg.eig`` (eigenvalues only): an eigenvector's
+    derivative keeps its norm (its phase is arbitrary, as NumPy's is). Derivatives are infinite
+    at repeated eigenvalues.
+
+    >>> w, v = eig(np.array([[2.0, 0.0], [0.0, 1.0]]))
+    >>> w
+    array([2.+0.j, 1.+0.j])
+    """
+    w, v = eig_p.bind(x)
+    return w, v
 
 
 # ---------------------------------------------------------------- svd

@@ -60,12 +60,16 @@ def _prod_jvp(t: Any, ans: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
 def _lowest(dtype: np.dtype[Any]) -> Any:
     if dtype.kind == "f":
         return -np.inf
+    if dtype.kind == "c":  # complex values order lexicographically (NumPy's rule)
+        return complex(-np.inf, -np.inf)
     return np.iinfo(dtype).min if dtype.kind in "iu" else False
 
 
 def _highest(dtype: np.dtype[Any]) -> Any:
     if dtype.kind == "f":
         return np.inf
+    if dtype.kind == "c":
+        return complex(np.inf, np.inf)
     return np.iinfo(dtype).max if dtype.kind in "iu" else True
 
 

@@ -40,7 +40,9 @@ from fungrad.numpy.manipulation import (
     transpose,
     vsplit, vstack,
 )
-from fungrad.numpy.predicates import allclose, array_equal, array_equiv, isscalar
+from fungrad.numpy.predicates import (
+    allclose, array_equal, array_equiv, iscomplex, isreal, isscalar,
+)
 from fungrad.numpy.promotion import result_type
 from fungrad.numpy.reductions import (
     all, amax, amin, any, argmax, argmin, average, count_nonzero, cumprod, cumsum,
@@ -56,6 +58,7 @@ from fungrad.numpy.numeric import convolve, correlate, diff, gradient, interp, t
 from fungrad.numpy.index_tricks import c_, r_
 
 from fungrad.numpy import linalg as linalg
+from fungrad.numpy import fft as fft
 
 # ---------------------------------------------------------------- elementwise functions
 sin, cos, tan = UNARY["sin"], UNARY["cos"], UNARY["tan"]

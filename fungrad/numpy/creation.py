@@ -111,7 +111,8 @@ def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True,
     steps = np.arange(num, dtype=np.float64).reshape((-1,) + (1,) * start.ndim)
     delta = stop - start
     step = delta / div if div > 0 else delta * np.nan
-    out = steps.astype(start.dtype) * step + start
+    # with one point (div == 0) the values are just `start`: a NaN step must not reach them
+    out = steps.astype(start.dtype) * (step if div > 0 else delta * 0) + start
     if endpoint and num > 1:
         out = IndexUpdateHelper(out)[-1].set(stop)
     out = moveaxis(out, 0, axis)

@@ -83,7 +83,7 @@ def _sizes(ops: Sequence[Any], in_labels: Sequence[list[Label]]) -> dict[Label, 
             if n != 1 and m != 1 and n != m:
                 raise ShapeError(f"einsum: size of label {chr(c) if c > 0 else '...'!r} "
                                  f"differs between operands ({m} vs {n}){at_user_line()}")
-            sizes[c] = max(m, n)
+            sizes[c] = m if n == 1 else n  # not max(): a size-0 axis broadcasts to 0
     return sizes
 
 

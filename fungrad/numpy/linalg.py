@@ -25,9 +25,9 @@ from fungrad.numpy.promotion import promote_inexact
 from fungrad.source_info import at_user_line
 
 __all__ = [
-    "EighResult", "QRResult", "SlogdetResult", "SVDResult", "cholesky", "cond", "cross", "det",
-    "diagonal", "eigh", "eigvalsh", "inv", "lstsq", "matmul", "matrix_norm", "matrix_power",
-    "matrix_rank", "matrix_transpose", "multi_dot", "norm", "outer", "pinv", "qr", "slogdet",
+    "EigResult", "EighResult", "QRResult", "SlogdetResult", "SVDResult", "cholesky", "cond",
+    "cross", "det", "diagonal", "eig", "eigh", "eigvals", "eigvalsh", "inv", "lstsq", "matmul",
+    "matrix_norm", "matrix_power", "matrix_rank", "matrix_transpose", "multi_dot", "norm", "outer", "pinv", "qr", "slogdet",
     "solve", "svd", "svdvals", "tensordot", "trace", "vecdot", "vector_norm",
 ]
 
@@ -111,6 +111,33 @@ def eigh(a: Any, UPLO: str | None = None, symmetrize_input: bool = True) -> Eigh
     v, w = lax_linalg.eigh(_matrix(a, "eigh"), lower=UPLO != "U",
                            symmetrize_input=symmetrize_input)
     return EighResult(w, v)
+
+
+class EigResult(NamedTuple):
+    eigenvalues: Any
+    eigenvectors: Any
+
+
+def eig(a: Any) -> EigResult:
+    """Eigenvalues and unit-norm eigenvectors (columns) of a general square ``a``, complex.
+
+    Both are differentiable (JAX differentiates only the eigenvalues); derivatives are infinite
+    at repeated eigenvalues.
+
+    >>> eig(np.array([[0.0, 1.0], [-1.0, 0.0]])).eigenvalues
+    array([0.+1.j, 0.-1.j])
+    """
+    w, v = lax_linalg.eig(_matrix(a, "eig"))
+    return EigResult(w, v)
+
+
+def eigvals(a: Any) -> Any:
+    """The (complex) eigenvalues of a general square ``a``.
+
+    >>> eigvals(np.array([[2.0, 1.0], [0.0, 3.0]]))
+    array([2.+0.j, 3.+0.j])
+    """
+    return eig(a).eigenvalues
 
 
 def eigvalsh(a: Any, UPLO: str | None = "L", *, symmetrize_input: bool = True) -> Any:

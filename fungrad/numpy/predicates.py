@@ -1,4 +1,4 @@
-"""Whole-array predicates: allclose, array_equal, array_equiv, isscalar.
+"""Predicates: allclose, array_equal, array_equiv, isscalar; elementwise iscomplex, isreal.
 
 >>> import fungrad.numpy as fnp
 >>> bool(fnp.allclose(np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-12])))
@@ -50,3 +50,26 @@ def isscalar(element: Any) -> bool:
     if isinstance(element, (np.ndarray, Tracer)):
         return element.ndim == 0
     return bool(np.isscalar(element))
+
+
+def iscomplex(x: Any) -> Any:
+    """Elementwise: whether the imaginary part is nonzero (all False for a real dtype).
+
+    >>> import fungrad.numpy as fnp
+    >>> fnp.iscomplex(np.array([1.0 + 0j, 2j, 3.0]))
+    array([False,  True, False])
+    """
+    x = asarray(x)
+    if x.dtype.kind != "c":
+        return lax.full(x.shape, False, np.bool_)
+    return lax.ne(lax.imag(x), lax.full((), 0, lax.imag(x).dtype))
+
+
+def isreal(x: Any) -> Any:
+    """Elementwise: whether the imaginary part is zero (all True for a real dtype).
+
+    >>> import fungrad.numpy as fnp
+    >>> fnp.isreal(np.array([1.0 + 0j, 2j]))
+    array([ True, False])
+    """
+    return lax.bitwise_not(iscomplex(x))

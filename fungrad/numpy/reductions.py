@@ -128,15 +128,24 @@ def mean(a: Any, axis: Any = None, dtype: Any = None, out: None = None,
     return lax.div(total, np.asarray(_count(tuple(a.shape), axes), dt))
 
 
+def _abs2(x: Any) -> Any:
+    """``|x| ** 2``, real for complex ``x`` (NumPy's variance of complex values is real)."""
+    if x.dtype.kind != "c":
+        return lax.mul(x, x)
+    re, im = lax.real(x), lax.imag(x)
+    return lax.add(lax.mul(re, re), lax.mul(im, im))
+
+
 def var(a: Any, axis: Any = None, dtype: Any = None, out: None = None, ddof: int = 0,
         keepdims: bool = False, *, where: Any = None) -> Any:
-    """Variance over ``axis``: the mean squared deviation, divided by ``N - ddof``."""
+    """Variance over ``axis``: the mean squared deviation (of the magnitude, for complex
+    values), divided by ``N - ddof``."""
     check_out("var", out)
     check_where("var", where)
     a = asarray(a)
     axes = canonical_axes(axis, a.ndim)
     centered = lax.sub(*promote(a, mean(a, axes, dtype, keepdims=True)))
-    sq = lax.mul(centered, centered)
+    sq = _abs2(centered)
     n = builtins.max(_count(tuple(a.shape), axes) - ddof, 0)
     return lax.div(sum(sq, axes, keepdims=keepdims), np.asarray(n, sq.dtype))
 
