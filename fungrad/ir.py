@@ -138,6 +138,11 @@ class Eqn:
         self.outvars = outvars
         self.source = source
 
+    @property
+    def invars(self) -> list[Atom]:
+        """The inputs, under JAX's name for them."""
+        return self.inputs
+
     def __repr__(self) -> str:
         from fungrad.pretty import pp_eqn  # pretty imports this module
         return pp_eqn(self)
@@ -171,6 +176,12 @@ class Jaxpr:
     @property
     def out_avals(self) -> list[ShapedArray]:
         return [v.aval for v in self.outvars]
+
+    @property
+    def jaxpr(self) -> Jaxpr:
+        """Itself: JAX's ``make_jaxpr`` returns a ``ClosedJaxpr`` whose ``.jaxpr`` is the open
+        program; a fungrad ``Jaxpr`` carries its constants, so code written for either works."""
+        return self
 
     def __str__(self) -> str:
         from fungrad.pretty import pp_jaxpr  # pretty imports this module

@@ -25,7 +25,7 @@ from fungrad.interpreters.ad import Zero, jvp_rules
 from fungrad.interpreters.transpose import UndefinedPrimal, aval_of, transpose_rules
 from fungrad.lax.registry import (
     PY_SCALARS, as_operand, broadcast_batcher, defjvp, defjvp_zero, deflinear, deftranspose,
-    elementwise_shape, primitive, unbroadcast, vectorized_batcher,
+    elementwise_shape, primitive, real_floating, real_floating_shape, unbroadcast, vectorized_batcher,
 )
 from fungrad.ir import Eqn, ShapedArray, Var
 from fungrad.lax.shape_ops import full  # complete: the registry imported it
@@ -166,6 +166,7 @@ _erf_scalar = np.frompyfunc(math.erf, 1, 1)
 
 def _erf(x: Any) -> Any:
     x = np.asarray(x)
+    real_floating("erf", x.dtype)
     return np.asarray(_erf_scalar(x), x.dtype)
 
 
@@ -252,7 +253,8 @@ round_p = unary("round", np.round, "zero")
 is_finite_p = unary("is_finite", np.isfinite, "zero", out_dtype=bool)
 not_p = unary("not", np.invert, "zero")
 logistic_p = unary("logistic", _logistic, times(lambda ans, x: mul(ans, sub(1, ans))))
-erf_p = unary("erf", _erf, times(lambda ans, x: mul(exp(neg(mul(x, x))), 2 / math.sqrt(math.pi))))
+erf_p = unary("erf", _erf, times(lambda ans, x: mul(exp(neg(mul(x, x))), 2 / math.sqrt(math.pi))),
+              shape_rule=real_floating_shape("erf"))
 integer_pow_p = unary("integer_pow", _integer_pow, lambda t, ans, x, *, y: _integer_pow_jvp(t, x, y))
 
 

@@ -53,6 +53,21 @@ def same_dtype(name: str, *avals: ShapedArray) -> np.dtype[Any]:
     return dtype
 
 
+def real_floating(name: str, dtype: Any) -> None:
+    """Refuse a non-real-floating operand of ``name`` (JAX's error for erf, lgamma... of complex)."""
+    if np.dtype(dtype).kind != "f":
+        raise TypeError(f"{name} does not accept dtype {np.dtype(dtype)}: it takes real floating-point "
+                        "input (as in JAX); convert it with .astype(float) or take the real part first")
+
+
+def real_floating_shape(name: str) -> Callable[..., ShapedArray]:
+    """Shape rule of a one-operand elementwise function defined on real floats only."""
+    def rule(x: ShapedArray) -> ShapedArray:
+        real_floating(name, x.dtype)
+        return x
+    return rule
+
+
 def elementwise_shape(name: str, out_dtype: Any = None) -> Callable[..., ShapedArray]:
     """Shape rule of NumPy-broadcasting elementwise operations on operands of one dtype."""
     fixed = None if out_dtype is None else np.dtype(out_dtype)

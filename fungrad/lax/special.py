@@ -18,15 +18,19 @@ import numpy as np
 
 from fungrad.ir import ShapedArray
 from fungrad.lax.elementwise import exp, integer_pow, mul, neg, times, unary
-from fungrad.lax.registry import defjvp, primitive, same_dtype, vectorized_batcher
+from fungrad.lax.registry import (defjvp, primitive, real_floating, real_floating_shape, same_dtype,
+                                  vectorized_batcher)
 
 _SQRT_PI = math.sqrt(math.pi)
 
 
-def in_float64(fn: Callable[..., np.ndarray]) -> Callable[..., Any]:
-    """``fn`` on float64 copies of the operands, the result in the first operand's dtype."""
+def in_float64(fn: Callable[..., np.ndarray], name: str = "") -> Callable[..., Any]:
+    """``fn`` on float64 copies of the operands, the result in the first operand's dtype.
+    Complex operands are refused (casting would drop the imaginary part silently)."""
     def impl(*args: Any) -> Any:
         dtype = np.asarray(args[0]).dtype
+        for v in args:
+            real_floating(name or fn.__name__, np.asarray(v).dtype)
         return np.asarray(fn(*(np.asarray(v, np.float64) for v in args)), dtype)
     return impl
 
@@ -172,15 +176,20 @@ def polygamma_f64(n: int, x: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- the primitives
-erf_inv_p = unary("erf_inv", in_float64(_erf_inv),
-                  times(lambda ans, x: mul(exp(integer_pow(ans, 2)), _SQRT_PI / 2)))
-erfc_p = unary("erfc", in_float64(_erfc),
-               times(lambda ans, x: mul(exp(neg(integer_pow(x, 2))), -2 / _SQRT_PI)))
-ndtri_p = unary("ndtri", in_float64(_ndtri),
-                times(lambda ans, x: mul(exp(mul(integer_pow(ans, 2), 0.5)), math.sqrt(2 * math.pi))))
-lgamma_p = unary("lgamma", in_float64(lgamma_f64), times(lambda ans, x: digamma(x)))
-digamma_p = unary("digamma", in_float64(lambda x: polygamma_f64(0, x)),
-                  times(lambda ans, x: polygamma(1, x)))
+erf_inv_p = unary("erf_inv", in_float64(_erf_inv, "erf_inv"),
+                  times(lambda ans, x: mul(exp(integer_pow(ans, 2)), _SQRT_PI / 2)),
+                  shape_rule=real_floating_shape("erf_inv"))
+erfc_p = unary("erfc", in_float64(_erfc, "erfc"),
+               times(lambda ans, x: mul(exp(neg(integer_pow(x, 2))), -2 / _SQRT_PI)),
+               shape_rule=real_floating_shape("erfc"))
+ndtri_p = unary("ndtri", in_float64(_ndtri, "ndtri"),
+                times(lambda ans, x: mul(exp(mul(integer_pow(ans, 2), 0.5)), math.sqrt(2 * math.pi))),
+                shape_rule=real_floating_shape("ndtri"))
+lgamma_p = unary("lgamma", in_float64(lgamma_f64, "lgamma"), times(lambda ans, x: digamma(x)),
+                shape_rule=real_floating_shape("lgamma"))
+digamma_p = unary("digamma", in_float64(lambda x: polygamma_f64(0, x), "digamma"),
+                  times(lambda ans, x: polygamma(1, x)),
+                  shape_rule=real_floating_shape("digamma"))
 
 
 def _polygamma_impl(x: Any, *, n: int) -> Any:

@@ -136,4 +136,5 @@ at = _array_methods.at
 # Concrete results are fungrad.Arrays (tracers count as Arrays too), as jax.numpy's are.
 _array_methods.wrap_namespace(globals())
 _array_methods.wrap_namespace(vars(linalg))
+_array_methods.wrap_namespace(vars(fft))
 ndarray = Array = _Array

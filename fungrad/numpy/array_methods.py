@@ -26,6 +26,7 @@ import numpy as np
 import fungrad.numpy as _package
 from fungrad.array_type import Array, as_array
 from fungrad.core import Tracer
+from fungrad.errors import TracerArrayConversionError
 from fungrad.custom_derivatives import custom_jvp, custom_vjp
 from fungrad.numpy.indexing import IndexUpdateHelper, IndexUpdateRef, getitem
 from fungrad.numpy.protocols import array_function, array_ufunc
@@ -51,6 +52,19 @@ def install(cls: type, operators: dict[str, Any]) -> None:
         setattr(cls, name, fn)
     Array.register(cls)
     setattr(Array, "at", property(ArrayUpdateHelper, doc=ArrayUpdateHelper.__doc__))
+    setattr(Array, "__getitem__", _array_getitem)
+
+
+def _array_getitem(x: Any, index: Any) -> Any:
+    """``x[index]`` of an ``Array``: NumPy's, or, when the index holds a traced value (``array[i]``
+    in a loop body), ``fungrad.numpy``'s indexing of ``x`` as a constant, as in JAX."""
+    try:
+        return _ndarray_getitem(x, index)
+    except TracerArrayConversionError:
+        return getitem(x.view(_ndarray), index)
+
+
+_ndarray_getitem = _ndarray.__getitem__
 
 
 def _result(out: Any) -> Any:

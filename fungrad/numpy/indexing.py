@@ -212,20 +212,25 @@ class IndexUpdateRef:
         self.array = array
         self.index = index
 
-    def _scatter(self, values: Any, kind: str, mode: str | None = None) -> Any:
+    def _indices(self) -> tuple[Any, tuple[Any, ...]]:
+        """The array and the index with integers as 0-d arrays: out-of-bounds entries go to the
+        gather/scatter's mode (JAX's rule for ``.at``), never to NumPy's IndexError."""
         x = asarray(self.array)
-        # JAX semantics: out-of-bounds updates are dropped (or clamped), never an error
-        idx = tuple(np.asarray(e) if isinstance(e, (int, np.integer)) and not isinstance(e, bool)
-                    else e for e in _normalize(x, _as_tuple(self.index)))
+        return x, tuple(np.asarray(e) if isinstance(e, (int, np.integer)) and not isinstance(e, bool)
+                        else e for e in _normalize(x, _as_tuple(self.index)))
+
+    def _scatter(self, values: Any, kind: str, mode: str | None = None) -> Any:
+        x, idx = self._indices()
         oob = "clip" if mode in ("clip", "promise_in_bounds") else "drop"
         return lax.scatter(x, idx, asarray_of(values, x.dtype), kind, oob)
 
     def get(self, mode: str | None = None, fill_value: Any = None) -> Any:
-        """``x[idx]`` (``mode="fill"``: out-of-bounds entries give ``fill_value``)."""
+        """``x[idx]``; out-of-bounds indices are clamped (JAX's default), or with ``mode="fill"``
+        give ``fill_value`` (NaN for inexact dtypes when not given)."""
+        x, idx = self._indices()
         if mode == "fill":
-            x = asarray(self.array)
-            return lax.gather(x, _normalize(x, _as_tuple(self.index)), "fill", fill_value)
-        return getitem(self.array, self.index)
+            return lax.gather(x, idx, "fill", fill_value)
+        return lax.gather(x, idx)
 
     set = _update("set", "``x`` with ``x[idx] = values``.")
     add = _update("add", "``x`` with ``x[idx] += values`` (repeated indices accumulate).")
