@@ -1,6 +1,9 @@
 """fungrad.debug.print / callback: what JAX prints, eagerly, under jit, vmap, grad and loops."""
 from __future__ import annotations
 
+import bdb
+import io
+import sys
 from typing import Any, Callable
 
 import numpy as np
@@ -50,3 +53,57 @@ def test_callback_and_jaxpr() -> None:
     assert [float(s) for s in seen] == [2.0, 4.0]
     jaxpr = fungrad.make_jaxpr(lambda x: fungrad.debug.print("{}", x))(1.0)
     assert [e.primitive.name for e in jaxpr.eqns] == ["debug_callback"]
+
+
+# ----------------------------------------------------------------------------- debug.breakpoint
+
+def run_breakpoint(monkeypatch, capsys, commands, fn, *args):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(commands))
+    out = fn(*args)
+    return out, capsys.readouterr().out
+
+
+def sin_cos(x):
+    y, z = fnp.sin(x), fnp.cos(x)
+    fungrad.debug.breakpoint()
+    return y * z
+
+
+TRANSFORMS = {"eager": (lambda f: f, np.sin(0.7) * np.cos(0.7)),
+              "jit": (fungrad.jit, np.sin(0.7) * np.cos(0.7)),
+              "grad": (fungrad.grad, np.cos(1.4)),
+              "jit(grad)": (lambda f: fungrad.jit(fungrad.grad(f)), np.cos(1.4))}
+
+
+@pytest.mark.parametrize("name", list(TRANSFORMS))
+def test_breakpoint_shows_run_time_values(monkeypatch, capsys, name):
+    transform, want = TRANSFORMS[name]
+    out, text = run_breakpoint(monkeypatch, capsys, "p y * z\nl\nc\n", transform(sin_cos), 0.7)
+    assert "locals: x, y, z" in text
+    assert str(np.sin(0.7) * np.cos(0.7)) in text
+    assert f"y = array({np.sin(0.7):.8f})" in text
+    np.testing.assert_allclose(out, want, rtol=1e-12)
+
+
+def test_breakpoint_in_a_cond_branch_pauses_only_when_it_runs(monkeypatch, capsys):
+    def check(x):
+        def bad(x):
+            fungrad.debug.breakpoint()
+            return x
+
+        return fungrad.lax.cond(fnp.isfinite(x).all(), lambda x: x, bad, x)
+
+    f = fungrad.jit(check)
+    _, text = run_breakpoint(monkeypatch, capsys, "c\n", f, np.array([1.0, 2.0]))
+    assert "Entering" not in text
+    _, text = run_breakpoint(monkeypatch, capsys, "p x\nc\n", f, np.array([1.0, np.nan]))
+    assert "Entering" in text and "[ 1. nan]" in text
+
+
+def test_breakpoint_commands(monkeypatch, capsys):
+    f = fungrad.jit(sin_cos)
+    _, text = run_breakpoint(monkeypatch, capsys, "p undefined_name\nw = y + 1\np w\nhelp\n", f, 0.5)
+    assert "*** NameError" in text and str(np.sin(0.5) + 1) in text and "continue" in text
+    monkeypatch.setattr(sys, "stdin", io.StringIO("q\n"))
+    with pytest.raises(bdb.BdbQuit):
+        f(0.5)
