@@ -32,6 +32,7 @@ from fungrad.numpy.linear import (
     cross, diagonal, dot, inner, kron, matmul, outer, tensordot, trace, vdot, vecdot,
 )
 from fungrad.numpy.einsum import einsum
+from fungrad.numpy.scalar_types import scalar_type
 from fungrad.numpy.manipulation import (
     append, array_split, astype, atleast_1d, atleast_2d, atleast_3d, broadcast_arrays,
     broadcast_shapes, broadcast_to, column_stack, concat, concatenate, copy, dsplit, dstack,
@@ -106,10 +107,10 @@ acosh, asinh, atanh = arccosh, arcsinh, arctanh
 # ---------------------------------------------------------------- constants and dtypes
 pi, e, euler_gamma = np.pi, np.e, np.euler_gamma
 inf, nan, newaxis = np.inf, np.nan, None
-float16, float32, float64 = np.float16, np.float32, np.float64
-int8, int16, int32, int64 = np.int8, np.int16, np.int32, np.int64
-uint8, uint16, uint32, uint64 = np.uint8, np.uint16, np.uint32, np.uint64
-bool_, complex64, complex128 = np.bool_, np.complex64, np.complex128
+float16, float32, float64 = map(scalar_type, (np.float16, np.float32, np.float64))
+int8, int16, int32, int64 = map(scalar_type, (np.int8, np.int16, np.int32, np.int64))
+uint8, uint16, uint32, uint64 = map(scalar_type, (np.uint8, np.uint16, np.uint32, np.uint64))
+bool_, complex64, complex128 = map(scalar_type, (np.bool_, np.complex64, np.complex128))
 integer, floating, inexact, number = np.integer, np.floating, np.inexact, np.number
 signedinteger, unsignedinteger, complexfloating = np.signedinteger, np.unsignedinteger, \
     np.complexfloating
