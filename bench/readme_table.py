@@ -29,7 +29,10 @@ def fmt_value(value, kind):
 def span(values, fmt):
     """``a`` or ``a-b`` over the runs (the text of the smallest and largest)."""
     lo, hi = fmt(min(values)), fmt(max(values))
-    return lo if lo == hi else f"{lo}-{hi.split(' ')[0] if lo.split(' ')[1:] == hi.split(' ')[1:] else hi}"
+    if lo == hi:
+        return lo
+    same_unit = lo.split(" ")[1:] == hi.split(" ")[1:]
+    return f"{lo.split(' ')[0]}-{hi}" if same_unit else f"{lo} - {hi}"
 
 
 def ratio(x):
