@@ -28,6 +28,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from fungrad.errors import InvalidArgumentError
+from fungrad.interpreters.aliasing import memory_owner
+
 
 class _Donated(weakref.ref):  # type: ignore[type-arg]
     """A weak reference to a donated array that knows its key in ``_used_up``."""
@@ -94,13 +96,12 @@ def donatable(leaves: Sequence[Any], marked: Sequence[bool]) -> tuple[bool, ...]
     foreign = []
     for x in leaves:
         owner = id(x)
-        if isinstance(x, np.ndarray):
-            base = x.base
-            if base is not None:
-                if type(base) is np.ndarray and base.base is None:
-                    owner = id(base)
-                else:
-                    foreign.append(x)
+        if isinstance(x, np.ndarray) and x.base is not None:
+            memory = memory_owner(x)
+            if isinstance(memory, np.ndarray):
+                owner = id(memory)
+            else:
+                foreign.append(x)
         owners.append(owner)
         viewers[owner] = viewers.get(owner, 0) + 1
     result = []
