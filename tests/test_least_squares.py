@@ -377,3 +377,39 @@ def test_non_finite_jacobian_during_the_iteration_stops_with_status_minus_one():
     res = least_squares(shifted, np.array([3.0]))
     assert res.status == -1 and not res.success and "not finite" in res.message
     np.testing.assert_allclose(res.params, [1.0])
+
+
+Y_SHIFTED = Y + 0.5
+
+
+def test_a_cached_program_never_serves_changed_data():
+    """The program kept for a function is dropped when the data it reads directly changed: an
+    array of its closure edited in place, a global it reads rebound, or one read by a function it
+    calls. Each solve must equal a solve of a fresh function on the same data."""
+    data = Y.copy()
+
+    def closing_over(p):
+        return decay(p, T, data)
+    first = least_squares(closing_over, {"a": 1.0, "k": 0.5})
+    data += 0.5                          # edited in place after the first solve
+    edited = least_squares(closing_over, {"a": 1.0, "k": 0.5})
+    fresh = least_squares(lambda p: decay(p, T, Y_SHIFTED), {"a": 1.0, "k": 0.5})
+    np.testing.assert_allclose(edited.params["k"], fresh.params["k"], rtol=1e-12)
+    assert edited.cost == pytest.approx(fresh.cost, rel=1e-12) and edited.cost != first.cost
+
+    global Y_SHIFTED
+    saved = Y_SHIFTED
+    try:
+        reads_global = lambda p: decay(p, T, Y_SHIFTED)   # noqa: E731
+        calls_reader = lambda p: 2.0 * reads_global(p)     # noqa: E731
+        before = least_squares(reads_global, {"a": 1.0, "k": 0.5})
+        before2 = least_squares(calls_reader, {"a": 1.0, "k": 0.5})
+        Y_SHIFTED = Y - 0.25                               # rebound
+        after = least_squares(reads_global, {"a": 1.0, "k": 0.5})
+        after2 = least_squares(calls_reader, {"a": 1.0, "k": 0.5})
+        want = least_squares(lambda p: decay(p, T, Y - 0.25), {"a": 1.0, "k": 0.5})
+    finally:
+        Y_SHIFTED = saved
+    np.testing.assert_allclose(after.params["k"], want.params["k"], rtol=1e-12)
+    np.testing.assert_allclose(after2.cost, 4.0 * want.cost, rtol=1e-10)
+    assert after.cost != before.cost and after2.cost != before2.cost

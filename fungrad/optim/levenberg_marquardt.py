@@ -169,19 +169,54 @@ class _Programs(NamedTuple):
 # a second ``least_squares`` call on the same function (another start, other data of the same
 # shapes) runs what the first compiled, under ``jit``'s own cache rules (the programs are jitted,
 # keyed by the arguments' shapes and dtypes). The programs reach the function only through a weak
-# reference, so the cache never keeps a function alive.
+# reference, so the cache never keeps a function alive. Each entry also keeps a copy of the data
+# the function reads directly (``_data_read_by``): when that changed (edited in place, or a global
+# rebound), the entry is stale and the function is compiled again.
 _ProgramKey = tuple[Any, bool, bool]
-_programs: weakref.WeakKeyDictionary[Callable[..., Any], dict[_ProgramKey, _Programs]] = \
+_programs: weakref.WeakKeyDictionary[Callable[..., Any], dict[_ProgramKey, tuple[_Programs, Any]]] = \
     weakref.WeakKeyDictionary()
 _programs_lock = threading.Lock()
 _PROGRAMS_PER_FUNCTION = 8
 
 
+def _data_read_by(fn: Any, depth: int = 3, seen: set[int] | None = None) -> list[tuple[str, Any]]:
+    """The arrays and numbers ``fn`` reads from its closure and globals (and so do the functions it
+    reads there, ``depth`` levels down; fungrad's and NumPy's own are skipped), arrays copied."""
+    code = getattr(fn, "__code__", None)
+    seen = set() if seen is None else seen
+    if code is None or id(fn) in seen or depth == 0:
+        return []
+    seen.add(id(fn))
+    found = []
+    for name, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or ()):
+        try:
+            found.append((name, cell.cell_contents))
+        except ValueError:   # an empty cell
+            continue
+    scope = getattr(fn, "__globals__", {})
+    found += [(name, scope[name]) for name in code.co_names if name in scope]
+    data = []
+    for name, value in found:
+        if isinstance(value, (np.ndarray, np.generic, int, float, complex)):
+            data.append((name, np.array(value)))
+        elif callable(value) and not getattr(value, "__module__", "").startswith(("fungrad", "numpy")):
+            data += _data_read_by(value, depth - 1, seen)
+    return data
+
+
+def _same_data(a: list[tuple[str, Any]], b: list[tuple[str, Any]]) -> bool:
+    return len(a) == len(b) and all(
+        na == nb and va.shape == vb.shape and va.dtype == vb.dtype
+        and np.array_equal(va, vb, equal_nan=va.dtype.kind in "fc")
+        for (na, va), (nb, vb) in zip(a, b))
+
+
 def _compiled_programs(residual_fn: Callable[..., Any], unravel: Callable[[Any], PyTree],
                        opts: _Options) -> _Programs:
     """The jitted programs of ``residual_fn`` for this params layout and these options, from the
-    cache when an earlier call made them (a function that is not hashable or weakly referenceable,
-    or a params layout that is not hashable, gets new ones every call)."""
+    cache when an earlier call made them and the data the function reads is unchanged (a function
+    that is not hashable or weakly referenceable, or a params layout that is not hashable, gets
+    new ones every call)."""
     key = (unravel, opts.hessian, opts.geodesic)
     try:
         with _programs_lock:
@@ -189,12 +224,14 @@ def _compiled_programs(residual_fn: Callable[..., Any], unravel: Callable[[Any],
         weak = weakref.ref(residual_fn)
     except TypeError:
         return _make_programs(lambda: residual_fn, unravel, opts, fjit)
-    if found is not None:
-        return found
+    data = _data_read_by(residual_fn)
+    if found is not None and _same_data(found[1], data):
+        return found[0]
     programs = _make_programs(weak, unravel, opts, fjit)
     with _programs_lock:
         per_function = _programs.setdefault(residual_fn, {})
-        per_function[key] = programs
+        per_function.pop(key, None)
+        per_function[key] = (programs, data)
         while len(per_function) > _PROGRAMS_PER_FUNCTION:
             del per_function[next(iter(per_function))]
     return programs
@@ -540,9 +577,10 @@ def least_squares(residual_fn: Callable[..., Any], params: PyTree, *args: Any,
     one), and the residual and Jacobian are compiled once with ``jit`` (``jit=False`` runs them eagerly, for
     residual functions with Python control flow on values). The compiled program is kept for
     ``residual_fn`` as ``jit`` keeps its traces, so a later call with the same function, params
-    structure and argument shapes compiles nothing; as with ``jit``, arrays that the function reads
-    from globals or its closure are taken as they were when it was compiled: pass data that changes
-    between fits through ``*args``. Like MINPACK, ``method="lm"`` (the only method) needs at least
+    structure and argument shapes compiles nothing. It is compiled again when the arrays and numbers
+    the function reads from its closure or globals (or those of the functions it reads there) have
+    changed since; data reached any other way (an object's attribute, a container) is taken as it
+    was when compiled, as ``jit`` takes it: pass data that changes between fits through ``*args``. Like MINPACK, ``method="lm"`` (the only method) needs at least
     as many residuals as parameters.
 
     Options, with SciPy's names and MINPACK's meanings:
