@@ -1,22 +1,21 @@
 """Find the user's line: the innermost stack frame outside the fungrad package.
 
-Staging asks for it once per equation, so the walk is cheap: fungrad's code objects are
-recognized by a set lookup (the file name is tested once per code object), and the text of a line is made once and shared by every
-equation staged from that line (a long program holds a few distinct strings, not one per
-equation).
+Staging asks for it once per equation, so the walk is cheap: a frame is recognized as fungrad's
+by its code's file name (one dictionary lookup: a string's hash is cached, a code object's is
+not), and the text of a line is made once and shared by every equation staged from that line (a
+long program holds a few distinct strings, not one per equation).
 """
 from __future__ import annotations
 
 import os
 import sys
-from types import CodeType
 
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
-# Code objects known to be fungrad's, and the summary text per (user code object, line): both
+# Per source file name: is it fungrad's? And the summary text per (file, function, line): both
 # bounded, cleared when they grow past _LIMIT.
-_ours: set[CodeType] = set()
-_summaries: dict[tuple[CodeType, int], str] = {}
+_ours: dict[str, bool] = {}
+_summaries: dict[tuple[str, str, int], str] = {}
 _LIMIT = 4096
 
 
@@ -30,21 +29,21 @@ def user_frame_summary() -> str | None:
     ours = _ours
     while frame is not None:
         code = frame.f_code
-        if code in ours:
-            frame = frame.f_back  # type: ignore[assignment]
-            continue
-        if code.co_filename.startswith(_PKG_DIR):
+        file = code.co_filename
+        mine = ours.get(file)
+        if mine is None:
             if len(ours) >= _LIMIT:
                 ours.clear()
-            ours.add(code)
+            mine = ours[file] = file.startswith(_PKG_DIR)
+        if mine:
             frame = frame.f_back  # type: ignore[assignment]
             continue
-        key = (code, frame.f_lineno)
+        key = (file, code.co_name, frame.f_lineno)
         text = _summaries.get(key)
         if text is None:
             if len(_summaries) >= _LIMIT:
                 _summaries.clear()
-            text = _summaries[key] = f"{code.co_filename}:{key[1]} ({code.co_name})"
+            text = _summaries[key] = f"{file}:{key[2]} ({key[1]})"
         return text
     return None
 
