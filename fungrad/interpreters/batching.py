@@ -70,8 +70,7 @@ class BatchTrace(Trace):
         name = self.axis_name
         if all(d is None for d in dims):
             if name is None or not named_axes.acts_over(prim, params, name):
-                with set_current_trace(self.parent):  # type: ignore[arg-type]
-                    return prim.bind(*vals, **params)
+                return self.process_on_parent(prim, vals, params)
             if prim not in named_axes.axis_name_rules and vals and give_batch_axis:
                 # A call whose body has a collective over our axis: batch its first operand.
                 with set_current_trace(self.parent):  # type: ignore[arg-type]
@@ -79,13 +78,18 @@ class BatchTrace(Trace):
         rule = batch_rules.get(prim)
         if rule is None:
             raise NotImplementedError(f"vmap: no batching rule for {prim}")
+        # The rule runs on the parent trace, with our axis name as the rule's (set only when it
+        # is not already: nested batching of an unnamed axis, the usual case, sets nothing).
+        token = _rule_axis.set(name) if _rule_axis.get() is not name else None
         try:
-            with set_current_trace(self.parent), _in_rule_of(name):  # type: ignore[arg-type]
-                out, out_dim = rule(vals, dims, **params)
+            out, out_dim = self.call_on_parent(rule, vals, dims, **params)
         except BroadcastError as e:
             if not str(e).startswith(f"{prim.name}: "):  # raised inside a nested rule: as is
                 raise
             raise self.broadcast_error(prim, args, dims) from None
+        finally:
+            if token is not None:
+                _rule_axis.reset(token)
         if prim.multiple_results:
             return [self.wrap(o, d) for o, d in zip(out, out_dim)]
         return self.wrap(out, out_dim)
