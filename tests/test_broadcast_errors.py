@@ -6,11 +6,13 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 import fungrad
 import fungrad.numpy as fnp
 from fungrad import grad, jit, jvp, vjp, vmap
 from fungrad.errors import BroadcastError
+from fungrad.lax.registry import broadcast_shapes
 
 A, B = np.ones(3), np.ones(4)
 XS = np.ones((5, 3))
@@ -101,3 +103,18 @@ def test_jax_refuses_the_same_programs(name: str) -> None:
     }
     with pytest.raises((TypeError, ValueError)):
         programs[name]()
+
+
+@given(st.lists(st.lists(st.integers(0, 3), max_size=4).map(tuple), min_size=1, max_size=3))
+def test_shape_rules_broadcast_as_numpy_does(shapes: list[tuple[int, ...]]) -> None:
+    """The shape rules' own broadcasting (in Python, for speed) agrees with NumPy's, refusals
+    included; sizes 0 and 1 are drawn often, where the rules differ."""
+    try:
+        want: Any = np.broadcast_shapes(*shapes)
+    except ValueError:
+        want = BroadcastError
+    try:
+        got: Any = broadcast_shapes("add", *shapes)
+    except BroadcastError:
+        got = BroadcastError
+    assert got == want, shapes

@@ -38,10 +38,24 @@ def primitive(name: str, impl: Callable[..., Any], shape_rule: Callable[..., Any
 
 
 def broadcast_shapes(name: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
-    try:
-        return tuple(np.broadcast_shapes(*shapes))
-    except ValueError:
-        raise broadcast_error(name, shapes) from None
+    """The shape ``shapes`` broadcast to, as NumPy's ``broadcast_shapes`` gives it (in Python:
+    NumPy's builds arrays for it, ten times slower on the few axes of a shape rule).
+
+    >>> broadcast_shapes("add", (5, 1, 3), (4, 1), ())
+    (5, 4, 3)
+    """
+    out: list[int] = []
+    for shape in shapes:
+        if len(shape) > len(out):
+            out[:0] = shape[:len(shape) - len(out)]
+        offset = len(out) - len(shape)
+        for i, n in enumerate(shape):
+            m = out[offset + i]
+            if m != n and n != 1:
+                if m != 1:
+                    raise broadcast_error(name, shapes)
+                out[offset + i] = n
+    return tuple(out)
 
 
 def same_dtype(name: str, *avals: ShapedArray) -> np.dtype[Any]:
