@@ -160,32 +160,37 @@ def fold_constants(jaxpr: Jaxpr) -> Jaxpr:
     """Evaluate equations whose inputs are all literals or consts, unless the result is big."""
     rw = Rewriter(jaxpr)
     value_of = rw.value_of
-    for eqn in rw.walk():
-        if not _all_known(value_of, eqn.inputs):   # most equations: leave them at once
-            rw.keep(eqn)
-            continue
-        vals = [rw.known(a) for a in eqn.inputs]
-        # A broadcast scalar is left to ``simplify``, which hands NumPy the scalar itself.
-        if (any(v is None for v in vals) or eqn.primitive not in impl_rules
-                or eqn.primitive in axis_name_rules  # communicates: runs when called
-                or eqn.primitive in effect_rules
-                or (eqn.primitive in expand_rules and vals and np.ndim(vals[0]) == 0)):
-            rw.keep(eqn)
-            continue
-        limit = max(FOLD_MAX_SIZE, sum(np.size(v) for v in vals))
-        if any(v.aval.size > limit for v in eqn.outvars):
-            rw.keep(eqn)
-            continue
-        try:
-            with np.errstate(all="ignore"):
-                out = impl_rules[eqn.primitive](*vals, **eqn.params)
-        except Exception:  # leave it to fail (or not) at run time, where the user sees it
-            rw.keep(eqn)
-            continue
-        outs = out if eqn.primitive.multiple_results else [out]
-        for v, o in zip(eqn.outvars, outs):
-            rw.replace(v, rw.const(np.asarray(o, v.aval.dtype)))
+    # Folding never warns: a division by zero here is the run time's to report (or not).
+    with np.errstate(all="ignore"):
+        for eqn in rw.walk():
+            outs = _all_known(value_of, eqn.inputs) and _folded(rw, eqn)
+            if outs is None or outs is False:
+                rw.keep(eqn)
+                continue
+            for v, o in zip(eqn.outvars, outs):
+                rw.replace(v, rw.const(np.asarray(o, v.aval.dtype)))
     return rw.finish()
+
+
+def _folded(rw: Rewriter, eqn: Eqn) -> list[Any] | None:
+    """The values of ``eqn``'s outputs (its inputs all known), or None where it stays: a
+    broadcast scalar (left to ``simplify``, which hands NumPy the scalar itself), a collective or
+    an effect, a big result, or an impl that raises (it fails, or not, at run time)."""
+    prim = eqn.primitive
+    vals = [a.val if type(a) is Literal else rw.value_of[a]  # type: ignore[index]
+            for a in eqn.inputs]
+    if (prim not in impl_rules or prim in axis_name_rules or prim in effect_rules
+            or any(v is None for v in vals)
+            or (prim in expand_rules and vals and np.ndim(vals[0]) == 0)):
+        return None
+    size = max((v.aval.size for v in eqn.outvars), default=0)
+    if size > FOLD_MAX_SIZE and size > sum(np.size(v) for v in vals):
+        return None
+    try:
+        out = impl_rules[prim](*vals, **eqn.params)
+    except Exception:
+        return None
+    return out if prim.multiple_results else [out]
 
 
 def _all_known(value_of: dict[Var, Any], inputs: list[Atom]) -> bool:
