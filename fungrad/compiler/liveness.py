@@ -45,7 +45,6 @@ def plan_buffers(jaxpr: Jaxpr, kind_of: Callable[[Eqn], Kind],
     """Plan the buffers of ``jaxpr``; ``owned_inputs[i]``: invar ``i`` may be overwritten."""
     eqns = jaxpr.eqns
     n = len(eqns)
-    end = n  # outputs live past the last equation
     last_use: dict[Var, int] = {}
     for i, eqn in enumerate(eqns):
         for a in eqn.inputs:
@@ -53,32 +52,28 @@ def plan_buffers(jaxpr: Jaxpr, kind_of: Callable[[Eqn], Kind],
                 last_use[a] = i
     for a in jaxpr.outvars:
         if type(a) is Var:
-            last_use[a] = end
+            last_use[a] = n  # outputs live past the last equation
 
-    # roots[v]: the buffers v may share memory with; owned: buffers we are free to overwrite.
-    roots: dict[Var, frozenset[Var]] = {}
-    owned: set[Var] = set()
-    unknown: set[Var] = set()
-    for v in jaxpr.constvars:
-        roots[v] = frozenset((v,))
-    for i, v in enumerate(jaxpr.invars):
-        roots[v] = frozenset((v,))
-        if i < len(owned_inputs) and owned_inputs[i]:
-            owned.add(v)
+    # owned: buffers we are free to overwrite. The outputs of "alias" equations may share memory
+    # with their inputs: shared[v] holds the buffers v may view (itself included); any other
+    # variable is a buffer of its own.
+    owned: set[Var] = {v for v, mine in zip(jaxpr.invars, owned_inputs) if mine}
+    shared: dict[Var, frozenset[Var]] = {}
     kinds = [kind_of(e) for e in eqns]
     for eqn, kind in zip(eqns, kinds):
         if kind == "alias":
-            shared = frozenset().union(*(roots[a] for a in eqn.inputs if type(a) is Var))
+            viewed: set[Var] = set()
+            for a in eqn.inputs:
+                if type(a) is Var:
+                    viewed.update(shared.get(a, (a,)))
             for v in eqn.outvars:
-                roots[v] = shared | {v}
-                unknown.add(v)
+                shared[v] = frozenset(viewed | {v})
         else:
-            for v in eqn.outvars:
-                roots[v] = frozenset((v,))
-                owned.add(v)
+            owned.update(eqn.outvars)
 
-    buffer_end: dict[Var, int] = {}
-    for v, rs in roots.items():
+    # A buffer lives until its last view dies.
+    buffer_end = dict(last_use)
+    for v, rs in shared.items():
         t = last_use.get(v, -1)
         for r in rs:
             if buffer_end.get(r, -1) < t:
@@ -89,13 +84,16 @@ def plan_buffers(jaxpr: Jaxpr, kind_of: Callable[[Eqn], Kind],
     free: dict[tuple[tuple[int, ...], object], list[Var]] = {}
     died_at: dict[Var, int] = {}
     for i, (eqn, kind) in enumerate(zip(eqns, kinds)):
-        for a in dict.fromkeys(a for a in eqn.inputs if type(a) is Var):
-            if last_use[a] == i:
-                plan.dies[i].append(a)
-        if kind == "inplace" and len(eqn.outvars) == 1 and eqn.outvars[0].aval.ndim > 0:
-            plan.donor[i] = _dying_input(eqn, i, owned, buffer_end) or _reuse(eqn, free, died_at, plan)
-        for a in plan.dies[i]:
-            if a in owned and a is not plan.donor[i] and buffer_end.get(a, -1) == i and a.aval.ndim > 0:
+        dies = plan.dies[i]
+        for a in eqn.inputs:
+            if type(a) is Var and last_use[a] == i and a not in dies:
+                dies.append(a)
+        donor = None
+        if kind == "inplace" and len(eqn.outvars) == 1 and eqn.outvars[0].aval.shape:
+            donor = plan.donor[i] = (_dying_input(eqn, i, owned, buffer_end)
+                                     or _reuse(eqn, free, died_at, plan))
+        for a in dies:
+            if a in owned and a is not donor and buffer_end[a] == i and a.aval.shape:
                 free.setdefault((a.aval.shape, a.aval.dtype), []).append(a)
                 died_at[a] = i
 
@@ -104,13 +102,14 @@ def plan_buffers(jaxpr: Jaxpr, kind_of: Callable[[Eqn], Kind],
         if not isinstance(a, Var):
             plan.out_action.append("copy")
             continue
-        rs = roots[a]
-        mine = (rs - {a}) <= owned if a in unknown else a in owned
-        if rs & seen or not mine:
-            plan.out_action.append("copy")
+        views = shared.get(a)
+        if views is None:   # a buffer of its own
+            action = "keep" if a in owned and a not in seen else "copy"
+            seen.add(a)
         else:
-            plan.out_action.append("check" if a in unknown else "keep")
-        seen |= rs
+            action = "check" if views - {a} <= owned and seen.isdisjoint(views) else "copy"
+            seen.update(views)
+        plan.out_action.append(action)
     return plan
 
 
