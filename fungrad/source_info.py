@@ -19,13 +19,15 @@ _summaries: dict[tuple[str, str, int], str] = {}
 _LIMIT = 4096
 
 
-def user_frame_summary() -> str | None:
-    """``"file.py:12 (fun)"`` for the innermost frame that is not fungrad's own code.
+def user_frame_summary(skip: int = 1) -> str | None:
+    """``"file.py:12 (fun)"`` for the innermost frame that is not fungrad's own code, looking
+    from the frame ``skip`` calls up (1: the caller, which may be the user's code; a fungrad
+    caller that knows the frames above it are fungrad's too skips them unlooked).
 
     >>> user_frame_summary().endswith("(<module>)")
     True
     """
-    frame = sys._getframe(1)
+    frame = sys._getframe(skip)
     ours = _ours
     while frame is not None:
         code = frame.f_code

@@ -60,15 +60,17 @@ class BatchTrace(Trace):
                           params: dict[str, Any]) -> Any:
         vals: list[Any] = []
         dims: list[int | None] = []
+        batched = False
         for a in args:
             if type(a) is BatchTracer and a._trace is self:
                 vals.append(a.val)
                 dims.append(a.bdim)
+                batched = True
             else:
                 vals.append(a)
                 dims.append(None)
         name = self.axis_name
-        if all(d is None for d in dims):
+        if not batched:
             if name is None or not named_axes.acts_over(prim, params, name):
                 return self.process_on_parent(prim, vals, params)
             if prim not in named_axes.axis_name_rules and vals and give_batch_axis:

@@ -126,7 +126,8 @@ class StagingTrace(Trace):
 
     def add_eqn(self, prim: Primitive, inputs: list[Atom], params: dict[str, Any],
                 out_avals: Any) -> Any:
-        source = user_frame_summary() if self.record_source else None
+        # (skipping this method's frame and process_primitive's, its only caller)
+        source = user_frame_summary(3) if self.record_source else None
         if prim.multiple_results:
             outvars = [Var(a) for a in out_avals]
             self.eqns.append(Eqn(prim, inputs, params, outvars, source))
