@@ -141,3 +141,22 @@ def test_equations_without_params_share_one_dict_that_nothing_edits():
     fungrad.jit(PROGRAMS["value_and_grad"])(x3)
     fungrad.jit(fungrad.vmap(PROGRAMS["grad"]))(np.stack([x3, x3]))
     assert NO_PARAMS == {}
+
+
+@pytest.mark.parametrize("call", [False, True])
+def test_a_dropped_program_is_freed_without_the_cyclic_collector(call):
+    """No reference cycle holds a traced program or its code: dropping the jitted function frees
+    them at once (left to the cyclic collector, they would be scanned again and again first)."""
+    import gc
+    import weakref
+    f = fungrad.jit(lambda x: fnp.sin(x) * 2.0 + x)
+    lowered = f.lower(x3)
+    if call:
+        f(x3)
+    program, code = weakref.ref(lowered.jaxpr), weakref.ref(lowered.compiled.fn)
+    gc.disable()
+    try:
+        del f, lowered
+        assert program() is None and code() is None
+    finally:
+        gc.enable()

@@ -97,8 +97,7 @@ class _Entry:
         self.fn: Callable[..., Any] = self._first_call
 
     def _first_call(self, *args: Any) -> Any:
-        self.fn = self.compiled().fn
-        return self.fn(*args)
+        return self.compiled().fn(*args)
 
     def compiled(self, donated: tuple[bool, ...] = ()) -> Compiled:
         if any(donated):
@@ -108,6 +107,9 @@ class _Entry:
             return c
         if self._compiled is None:
             self._compiled = compile_jaxpr(self.jaxpr)
+            # The compiled function replaces the bound method, and with it the reference cycle
+            # (entry -> method -> entry) that would leave the program to the cyclic collector.
+            self.fn = self._compiled.fn
         return self._compiled
 
     def closed_call(self) -> tuple[Jaxpr, list[Any]]:
