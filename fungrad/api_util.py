@@ -143,15 +143,25 @@ class StaticArgs:
 
     def __init__(self, fun: Callable[..., Any], static_argnums: int | Sequence[int] | None,
                  static_argnames: str | Sequence[str] | None) -> None:
-        self.params = positional_names(fun)
+        self._fun = fun
+        self._params: list[str] | None = None
         nums, names = set(_as_tuple(static_argnums, int)), set(_as_tuple(static_argnames, str))
-        for i, p in enumerate(self.params):
-            if p in names:
-                nums.add(i)
-            if i in nums:
-                names.add(p)
+        if nums or names:
+            for i, p in enumerate(self.params):
+                if p in names:
+                    nums.add(i)
+                if i in nums:
+                    names.add(p)
         self.nums = tuple(sorted(nums))
         self.names = frozenset(names)
+
+    @property
+    def params(self) -> list[str]:
+        """The names of ``fun``'s positional parameters, read from its signature when first
+        asked (without static arguments, only error messages ask: ``jit(f)`` stays cheap)."""
+        if self._params is None:
+            self._params = positional_names(self._fun)
+        return self._params
 
     def __bool__(self) -> bool:
         return bool(self.nums or self.names)

@@ -146,7 +146,6 @@ class JitFunction:
         self._options = (static_argnums, static_argnames, donate_argnums)
         self._name = getattr(fun, "__name__", type(fun).__name__)
         self._static = StaticArgs(fun, static_argnums, static_argnames)
-        self._params = self._static.params
         self._static_nums = self._static.nums
         self._donate = tuple(sorted(set(donate_argnums)))
         self._donated_leaves: dict[Any, list[bool]] = {}
@@ -351,7 +350,8 @@ class JitFunction:
 
     # ------------------------------------------------------------ explaining misses
     def _label(self, i: int) -> str:
-        return f"{self._params[i]!r}" if i < len(self._params) else f"#{i}"
+        params = self._static.params
+        return f"{params[i]!r}" if i < len(params) else f"#{i}"
 
     def _explain(self, key: Any) -> str:
         if not self._cache:
@@ -386,7 +386,7 @@ class JitFunction:
         wrapped = bool(self._static) or (
             len(kids) == 2 and treedef.num_leaves == sum(k.num_leaves for k in kids)
             and _is_kwargs_split(treedef))
-        positions = [i for i in range(len(self._params) + treedef.num_leaves)
+        positions = [i for i in range(len(self._static.params) + treedef.num_leaves)
                      if i not in self._static_nums]
         groups = kids[0].children() + kids[1].children() if wrapped else kids
         names: list[str] = []
