@@ -5,7 +5,7 @@ import contextlib
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 import fungrad
 import fungrad.numpy as fnp
@@ -135,10 +135,65 @@ def test_gather_mixed_with_slices_and_ints(rows, cols, idx):
 
 
 def test_indexed_loss_compiles_to_plain_indexing():
+    """The backward pass of a picked log-probability: new zeros with the constant ``-1/B``
+    assigned at the labels (no copy, no broadcast of the constant, no accumulation), and the
+    row sums of that, which log_softmax's backward needs, known at compile time."""
     z, y = np.zeros((4, 3)), np.array([0, 2, 2, 1])
     source = fungrad.jit(fungrad.value_and_grad(arange_loss)).lower(z, y).source
-    assert "] += " in source and "copy()" in source, source
+    assert "] = " in source and "] += " not in source and "copy()" not in source, source
     assert "try:" in source and "except IndexError:" in source
+    lowered = fungrad.jit(fungrad.value_and_grad(arange_loss)).lower(z, y)
+    prims = [e.primitive.name for e in lowered.jaxpr.eqns]
+    assert prims.count("reduce_sum") == 2 and "broadcast_in_dim" not in prims, prims
+
+
+def closed_form_scatter(base, rows, cols, c, oob):
+    """``base`` with ``c`` added at each (row, col) pair, as NumPy's ``add.at`` does after
+    wrapping negative indices and then clamping (``clip``) or dropping (``drop``) the others."""
+    out = base.copy()
+    rows, cols = np.broadcast_arrays(rows, cols)
+    wrap = [np.where(i < 0, i + n, i) for i, n in zip((rows, cols), base.shape)]
+    if oob == "clip":
+        wrap = [np.clip(i, 0, n - 1) for i, n in zip(wrap, base.shape)]
+        ok = np.ones(rows.shape, bool)
+    else:
+        ok = np.all([(i >= 0) & (i < n) for i, n in zip(wrap, base.shape)], axis=0)
+    np.add.at(out, (wrap[0][ok], wrap[1][ok]), c)
+    return out
+
+
+@settings(max_examples=80)
+@given(st.integers(1, 5), st.integers(1, 4), st.data(),
+       st.sampled_from([-0.0, 0.0, -0.125, 3.0, np.inf, np.nan]),
+       st.sampled_from(["clip", "drop"]), st.booleans(), st.sampled_from([0, 1]))
+def test_constant_scatter_into_zeros_and_its_sums(b, c, data, value, oob, zero_base, kept):
+    """``zeros.at[rows, labels].add(value)`` with constant ``rows`` (repeats and negatives
+    possible) and traced ``labels`` (out of range possible), and its sum over all axes but
+    ``kept``: what jit's shortcuts (assignment into new zeros, the sum known at compile time)
+    give equals eager evaluation, the generic statements and the closed form, to the sign of
+    zero."""
+    if data.draw(st.booleans()):   # distinct rows, some counted from the end
+        rows = np.array(data.draw(st.lists(st.integers(0, b - 1), min_size=1, unique=True)))
+        rows -= b * np.array(data.draw(st.lists(st.booleans(), min_size=rows.size,
+                                                max_size=rows.size)))
+    else:
+        rows = np.array(data.draw(st.lists(st.integers(-b, b - 1), min_size=1, max_size=2 * b)))
+    labels = np.array(data.draw(st.lists(st.integers(-2 * c, 2 * c), min_size=rows.size,
+                                         max_size=rows.size)))
+    base = np.zeros((b, c)) if zero_base else np.arange(b * c, dtype=float).reshape(b, c)
+
+    def f(w, labels):
+        picked = lax.scatter(fnp.asarray(base), (rows, labels), fnp.full(rows.shape, value),
+                             mode="add", oob=oob)
+        return picked, fnp.sum(picked, axis=1 - kept) * w
+
+    w = np.ones(base.shape[kept])
+    want = closed_form_scatter(base, rows, labels, value, oob)
+    for scattered, summed in three_ways(f, w, labels):
+        np.testing.assert_array_equal(scattered, want)
+        np.testing.assert_array_equal(np.signbit(scattered), np.signbit(want))
+        np.testing.assert_array_equal(summed, want.sum(axis=1 - kept))
+        np.testing.assert_array_equal(np.signbit(summed), np.signbit(want.sum(axis=1 - kept)))
 
 
 @given(logits_and_labels(out_of_bounds=False), st.sampled_from(["take_along_axis", "arange"]))

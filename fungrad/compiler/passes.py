@@ -329,7 +329,15 @@ def _sub(env: dict[Var, Atom], a: Atom) -> Atom:
 
 
 Pass = Callable[[Jaxpr], Jaxpr]
-PIPELINE: list[Pass] = [simplify, fold_constants, cse, dce, simplify, dce]
+def simplify_and_fold(jaxpr: Jaxpr) -> Jaxpr:
+    """``simplify``, then ``fold_constants`` again if a rule turned an equation into a constant
+    (a rule may see through a value only once folding has made it known: what the constant
+    feeds is then folded too)."""
+    out = simplify(jaxpr)
+    return fold_constants(out) if len(out.consts) > len(jaxpr.consts) else out
+
+
+PIPELINE: list[Pass] = [simplify, fold_constants, cse, dce, simplify_and_fold, dce]
 
 
 def optimize(jaxpr: Jaxpr) -> Jaxpr:

@@ -17,6 +17,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from fungrad.compiler.codegen import EmitContext, assign, defcodegen, emit_impl
+from fungrad.compiler.passes import Rewriter, defsimplify, expand_rules
 from fungrad.core import Primitive, Tracer, get_aval
 from fungrad.errors import ShapeError
 from fungrad.interpreters.ad import Zero, jvp_rules
@@ -25,14 +26,14 @@ from fungrad.lax.registry import (
 )
 from fungrad.interpreters.batching import batch_rules
 from fungrad.interpreters.transpose import aval_of, is_undefined, transpose_rules
-from fungrad.ir import Eqn, ShapedArray
+from fungrad.ir import Atom, Eqn, ShapedArray
 from fungrad.lax.elementwise import (
     add, convert_element_type, div, eq, max as lmax, min as lmin, mul, select,
 )
 from fungrad.lax.index_layout import (
     INDEX_DTYPE, Arr, Entry, Label, Slice, check_index, layout, normalize_index,
 )
-from fungrad.lax.shape_ops import broadcast_to, full, iota, reshape, transpose
+from fungrad.lax.shape_ops import broadcast_to, full, iota, reduce_sum_p, reshape, transpose
 from fungrad.source_info import at_user_line
 
 
@@ -149,46 +150,126 @@ def _emit_gather(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) ->
 defcodegen(gather_p, _emit_gather, "alias")
 
 
+def _distinct_positions(value: Any, n: int, index_shape: tuple[int, ...]) -> Any:
+    """The known index array ``value`` over ``index_shape``, flattened and with negative indices
+    wrapped, when its values are in bounds (of an axis of ``n``) and distinct; else None."""
+    value = np.broadcast_to(np.asarray(value), index_shape).ravel()
+    if value.size and (value.min() < -n or value.max() >= n):
+        return None
+    value = np.where(value < 0, value + n, value)
+    return value if np.unique(value).size == value.size else None
+
+
 def _provably_unique(ctx: EmitContext, eqn: Eqn) -> bool:
     """Whether the index arrays of ``eqn`` (a scatter) never name one element twice: true when
     one of them is a compile-time constant, in bounds, whose values are distinct over the
     broadcast index shape (then so are the tuples of all the arrays' values)."""
     arrs = eqn.inputs[2:]
     shape = eqn.inputs[0].aval.shape
-    indexer = eqn.params["indexer"]
-    axes = layout(shape, indexer, tuple(a.aval.shape for a in arrs))[2]
+    axes = layout(shape, eqn.params["indexer"], tuple(a.aval.shape for a in arrs))[2]
     index_shape = np.broadcast_shapes(*(a.aval.shape for a in arrs))
-    for a, ax in zip(arrs, axes):
-        value = ctx.constant(a)
-        if value is None:
-            continue
-        n = shape[ax]
-        value = np.broadcast_to(np.asarray(value), index_shape).ravel()
-        if value.size and (value.min() < -n or value.max() >= n):
-            continue
-        if np.unique(np.where(value < 0, value + n, value)).size == value.size:
-            return True
-    return False
+    return any(_distinct_positions(value, shape[ax], index_shape) is not None
+               for a, ax in zip(arrs, axes) if (value := ctx.constant(a)) is not None)
+
+
+def _uniform(value: Any) -> Any:
+    """The one scalar every element of ``value`` (a known array) equals, else None."""
+    if value is None or not np.ndim(value) or not value.size:
+        return None
+    first = value.flat[0]
+    return first if not any(value.strides) or bool((value == first).all()) else None
+
+
+def _zeros(value: Any) -> bool:
+    """Is ``value`` (a known array or None) all positive zeros of a real or integer dtype?"""
+    return (value is not None and value.dtype.kind in "fiu" and not value.any()
+            and not np.signbit(value).any())
 
 
 def _emit_scatter_add(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
     """``out = x.copy()`` then ``out[index] += u`` when the indices are provably unique, else
     ``np.add.at(out, index, u)``; out-of-bounds indices raise IndexError in NumPy and go to the
-    impl (on the untouched ``x``) for its dropping or clamping."""
+    impl (on the untouched ``x``) for its dropping or clamping.
+
+    A transpose of ``gather`` scatters into zeros, often one constant (``-1/B`` in a mean of picked
+    log-probabilities): then ``out`` starts as new zeros instead of a copy, a constant update is
+    the scalar, and with unique indices the scalar ``0 + u`` is assigned rather than added."""
     if len(ins) == 2 or not _integer_arrays(eqn, 2):
         return emit_impl(ctx, eqn, ins, outs)
     x, u, out = ins[0], ins[1], outs[0]
     index = _index_source(ctx, eqn.params["indexer"], ins[2:])
-    update = (f"{out}[{index}] += {u}" if _provably_unique(ctx, eqn)
-              else f"{ctx.ref(np.add.at)}({out}, ({index}), {u})")
-    return [f"{out} = {x}.copy()", "try:", f"    {update}", "except IndexError:",
+    unique = _provably_unique(ctx, eqn)
+    scalar = _uniform(ctx.constant(eqn.inputs[1]))
+    if scalar is not None:
+        u = ctx.ref(scalar)
+    if _zeros(ctx.constant(eqn.inputs[0])):
+        aval = eqn.outvars[0].aval
+        start = f"{out} = {ctx.ref(np.zeros)}({ctx.ref(aval.shape)}, {ctx.ref(aval.dtype)})"
+        if scalar is not None:
+            u = ctx.ref(np.zeros((), aval.dtype) + scalar)   # 0 + (-0.0) is 0.0, as adding gives
+            unique_update = f"{out}[{index}] = {u}"
+        else:
+            unique_update = f"{out}[{index}] += {u}"
+    else:
+        start, unique_update = f"{out} = {x}.copy()", f"{out}[{index}] += {u}"
+    update = unique_update if unique else f"{ctx.ref(np.add.at)}({out}, ({index}), {u})"
+    return [start, "try:", f"    {update}", "except IndexError:",
             *("    " + line for line in emit_impl(ctx, eqn, ins, outs))]
+
+
+def _constant_updates(rw: Rewriter, eqn: Eqn) -> Eqn:
+    """``scatter_add(x, broadcast(c), ...)`` of a known scalar ``c``: the updates become ``c``
+    broadcast as a constant that takes no memory, which the emitter passes NumPy as the scalar
+    (rather than broadcasting it on every call)."""
+    producer = rw.producer_of(eqn.inputs[1])
+    if producer is None or producer.primitive not in expand_rules:
+        return eqn
+    if not all(rw.known(a) is not None and np.ndim(rw.known(a)) == 0 for a in producer.inputs):
+        return eqn
+    value = rw.known(expand_rules[producer.primitive](rw, producer))   # type: ignore[arg-type]
+    if value is None:
+        return eqn
+    aval = eqn.inputs[1].aval
+    u = rw.const(np.broadcast_to(np.asarray(value, aval.dtype), aval.shape))
+    return Eqn(eqn.primitive, [eqn.inputs[0], u, *eqn.inputs[2:]], eqn.params, eqn.outvars,
+               eqn.source)
+
+
+def _summed_one_hot(rw: Rewriter, eqn: Eqn) -> Atom | Eqn:
+    """The sum over every axis but one of a scatter-add of one constant ``c`` into zeros, each
+    update at its own position along the kept axis (a known index array with distinct values):
+    a constant, ``0 + c`` at those positions and 0 elsewhere. It is the row sum of the transpose
+    of picking one log-probability per example (``log_softmax(z)[arange(B), labels]``), which
+    the backward pass of ``log_softmax`` needs; the other indices only pick a column, and with
+    ``oob="clip"`` no update is dropped, so the sum is known before any label is."""
+    s = rw.producer_of(eqn.inputs[0])
+    if s is None or s.primitive is not scatter_add_p or s.params["oob"] != "clip":
+        return eqn
+    x, u, *arrs = s.inputs
+    indexer, aval = s.params["indexer"], x.aval
+    c = _uniform(rw.known(u))
+    kept = [ax for ax in range(aval.ndim) if ax not in eqn.params["axes"]]
+    if (c is None or not _zeros(rw.known(x)) or len(kept) != 1 or len(indexer) != aval.ndim
+            or not all(type(e) is Arr for e in indexer)
+            or not all(a.aval.dtype.kind in "iu" for a in arrs)):
+        return eqn
+    index = rw.known(arrs[indexer[kept[0]].k])
+    n = aval.shape[kept[0]]
+    rows = None if index is None else _distinct_positions(
+        index, n, np.broadcast_shapes(*(a.aval.shape for a in arrs)))
+    if rows is None:
+        return eqn
+    out = np.zeros(n, aval.dtype)
+    out[rows] = np.zeros((), aval.dtype) + c
+    return rw.const(out)
 
 
 scatter_p = primitive("scatter", _scatter_impl(_set), _scatter_shape("scatter"))
 scatter_add_p = primitive("scatter_add", _scatter_impl(_combine_with(np.add)),
                           _scatter_shape("scatter_add"))
 defcodegen(scatter_add_p, _emit_scatter_add, "fresh")
+defsimplify(scatter_add_p, _constant_updates)
+defsimplify(reduce_sum_p, _summed_one_hot)
 scatter_mul_p = primitive("scatter_mul", _scatter_impl(_combine_with(np.multiply)),
                           _scatter_shape("scatter_mul"))
 scatter_min_p = primitive("scatter_min", _scatter_impl(_combine_with(np.minimum)),
