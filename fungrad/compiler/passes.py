@@ -266,8 +266,9 @@ def unbroadcast_operands(rw: Rewriter, eqn: Eqn) -> Eqn:
     ins = list(eqn.inputs)
     out_shape = eqn.outvars[0].aval.shape
     changed = False
+    producers = rw.producer   # (read directly: this rule runs on most equations)
     for i, a in enumerate(ins):
-        producer = rw.producer_of(a)
+        producer = producers.get(a)  # type: ignore[arg-type]
         expand = expand_rules.get(producer.primitive) if producer is not None else None
         if expand is None:
             continue

@@ -117,17 +117,18 @@ class StagingTrace(Trace):
         out_avals = abstract_eval(prim, [a.aval for a in inputs], params)
         if not params:   # most equations: one shared empty dict (params are never edited)
             params = NO_PARAMS
-        if prim.multiple_results or self.record_source:
+        if prim.multiple_results:
             return self.add_eqn(prim, inputs, params, out_avals)
-        # The common case under linearize: one output, no source line to look up.
+        # The common case, in line. The user's line is looked for from our caller on (this
+        # frame is fungrad's); under linearize there is none to look up.
         var = Var(out_avals)
-        self.eqns.append(Eqn(prim, inputs, params, [var], None))
+        self.eqns.append(Eqn(prim, inputs, params, [var],
+                             user_frame_summary(2) if self.record_source else None))
         return StagingTracer(self, var)
 
     def add_eqn(self, prim: Primitive, inputs: list[Atom], params: dict[str, Any],
                 out_avals: Any) -> Any:
-        # (skipping this method's frame and process_primitive's, its only caller)
-        source = user_frame_summary(3) if self.record_source else None
+        source = user_frame_summary(2) if self.record_source else None
         if prim.multiple_results:
             outvars = [Var(a) for a in out_avals]
             self.eqns.append(Eqn(prim, inputs, params, outvars, source))
