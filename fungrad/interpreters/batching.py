@@ -38,6 +38,16 @@ class BatchTracer(Tracer):
         a = get_aval(self.val)
         return ShapedArray(a.shape[:self.bdim] + a.shape[self.bdim + 1:], a.dtype)
 
+    # Asked for on every operation (rules compare shapes): read off the value, no aval built.
+    @property
+    def shape(self) -> tuple[int, ...]:
+        shape, b = get_aval(self.val).shape, self.bdim
+        return shape[:b] + shape[b + 1:]
+
+    @property
+    def dtype(self) -> Any:
+        return get_aval(self.val).dtype
+
     def concrete_value(self) -> Any:
         raise ConcretizationError(
             f"A batched value {self.aval} was used where one concrete Python value is needed "

@@ -204,12 +204,14 @@ def bdim_to_front(x: Any, bdim: int | None, size: int) -> Any:
 def broadcast_batcher(prim: Primitive) -> None:
     """Batch rule for NumPy-broadcasting elementwise primitives: batch axes first, ranks aligned."""
     def rule(vals: Sequence[Any], dims: Sequence[int | None], **params: Any) -> tuple[Any, int]:
-        rank = max(get_aval(v).ndim - (d is not None) for v, d in zip(vals, dims))
+        shapes = [get_aval(v).shape for v in vals]
+        rank = max(len(s) - (d is not None) for s, d in zip(shapes, dims))
         args = []
-        for v, d in zip(vals, dims):
+        for v, d, shape in zip(vals, dims, shapes):
             if d is not None:
-                v = moveaxis(v, d, 0)
-                shape = get_aval(v).shape
+                if d:
+                    v = moveaxis(v, d, 0)
+                    shape = get_aval(v).shape
                 missing = rank - (len(shape) - 1)
                 if missing:
                     v = shape_ops.reshape(v, shape[:1] + (1,) * missing + shape[1:])
