@@ -66,12 +66,12 @@ class Rewriter:
 
     def walk(self) -> Iterator[Eqn]:
         """The equations, their inputs already substituted."""
-        env = self.env  # atoms hash and compare by identity: one C-level pass per equation
+        env = self.env  # atoms hash and compare by identity: one C-level test per equation
+        keys = env.keys()
         for eqn in self.jaxpr.eqns:
-            if env:
+            if env and not keys.isdisjoint(eqn.inputs):
                 ins = [env.get(a, a) for a in eqn.inputs]  # type: ignore[arg-type]
-                if ins != eqn.inputs:
-                    eqn = Eqn(eqn.primitive, ins, eqn.params, eqn.outvars, eqn.source)
+                eqn = Eqn(eqn.primitive, ins, eqn.params, eqn.outvars, eqn.source)
             yield eqn
 
     def keep(self, eqn: Eqn) -> None:
