@@ -1,9 +1,9 @@
 """Find the user's line: the innermost stack frame outside the fungrad package.
 
 Staging asks for it once per equation, so the walk is cheap: a frame is recognized as fungrad's
-by its code's file name (one dictionary lookup: a string's hash is cached, a code object's is
-not), and the text of a line is made once and shared by every equation staged from that line (a
-long program holds a few distinct strings, not one per equation).
+by its code's file name, found in a set (a string's hash is cached, a code object's is not), and
+the text of a line is made once and shared by every equation staged from that line (a long
+program holds a few distinct strings, not one per equation).
 """
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ import sys
 
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
-# Per source file name: is it fungrad's? And the summary text per (file, function, line): both
-# bounded, cleared when they grow past _LIMIT.
-_ours: dict[str, bool] = {}
+# The source files seen so far, fungrad's and others; the summary text per (file, function,
+# line). Bounded: cleared when they grow past _LIMIT.
+_ours: set[str] = set()
+_theirs: set[str] = set()
 _summaries: dict[tuple[str, str, int], str] = {}
 _LIMIT = 4096
 
@@ -32,12 +33,7 @@ def user_frame_summary(skip: int = 1) -> str | None:
     while frame is not None:
         code = frame.f_code
         file = code.co_filename
-        mine = ours.get(file)
-        if mine is None:
-            if len(ours) >= _LIMIT:
-                ours.clear()
-            mine = ours[file] = file.startswith(_PKG_DIR)
-        if mine:
+        if file in ours or (file not in _theirs and _is_ours(file)):
             frame = frame.f_back  # type: ignore[assignment]
             continue
         key = (file, code.co_name, frame.f_lineno)
@@ -48,6 +44,15 @@ def user_frame_summary(skip: int = 1) -> str | None:
             text = _summaries[key] = f"{file}:{key[2]} ({key[1]})"
         return text
     return None
+
+
+def _is_ours(file: str) -> bool:
+    """Is ``file`` fungrad's? (remembered in ``_ours`` or ``_theirs``)"""
+    known = _ours if file.startswith(_PKG_DIR) else _theirs
+    if len(known) >= _LIMIT:
+        known.clear()
+    known.add(file)
+    return known is _ours
 
 
 def at_user_line() -> str:
