@@ -73,6 +73,8 @@ def _padded(x: Any, axes: Sequence[int], fill: Any) -> Any:
 def _gather_impl(x: Any, *arrs: Any, indexer: tuple[Entry, ...], mode: str,
                  fill_value: Any) -> Any:
     x = np.asarray(x)
+    if not arrs:   # static ints and slices (checked where the gather was made): basic indexing
+        return x[tuple(slice(*e) if type(e) is Slice else e for e in indexer)]
     index, pad_axes = _fix_indices(x.shape, indexer, arrs, clip=mode == "clip")
     if pad_axes:
         x = _padded(x, pad_axes, fill_value)
