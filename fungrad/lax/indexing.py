@@ -521,6 +521,9 @@ def _gather_batch(vals: Sequence[Any], dims: Sequence[int | None], *, indexer: t
     x, xd = vals[0], dims[0]
     if xd is not None:
         x = moveaxis(x, xd, 0)
+        if len(vals) == 1:   # basic indexing (slices of a batched x): the batch axis stays first
+            return gather_p.bind(x, indexer=(Slice(None, None, None),) + indexer, mode=mode,
+                                 fill_value=fill_value), 0
     new_indexer, arrs, old = _batch_index(indexer, vals[1:], dims[1:], xd is not None,
                                           axis_size(vals, dims))
     out = gather_p.bind(x, *arrs, indexer=new_indexer, mode=mode, fill_value=fill_value)
