@@ -163,8 +163,8 @@ def fold_constants(jaxpr: Jaxpr) -> Jaxpr:
     # Folding never warns: a division by zero here is the run time's to report (or not).
     with np.errstate(all="ignore"):
         for eqn in rw.walk():
-            outs = _all_known(value_of, eqn.inputs) and _folded(rw, eqn)
-            if outs is None or outs is False:
+            outs = _folded(rw, eqn) if _all_known(value_of, eqn.inputs) else None
+            if outs is None:
                 rw.keep(eqn)
                 continue
             for v, o in zip(eqn.outvars, outs):
