@@ -54,7 +54,8 @@ def _binary(name: str, impl: Fn2, inexact: bool, doc: str) -> Fn2:
 
 
 def _fast(prim: Any, fallback: Fn2, name: str, doc: str) -> Fn2:
-    """``prim`` bound directly for two arrays of one dtype (the hot path of Tracer operators)."""
+    """``prim`` bound directly for two arrays of one dtype, or a real floating array and a
+    Python float on either side (the hot paths of Tracer operators: what ``promote`` gives)."""
     def f(x: Any, y: Any) -> Any:
         if type(x) is np.ndarray or isinstance(x, Tracer):  # (not a masked array, a matrix...)
             if type(y) is np.ndarray or isinstance(y, Tracer):
@@ -64,6 +65,10 @@ def _fast(prim: Any, fallback: Fn2, name: str, doc: str) -> Fn2:
                 dtype = x.dtype
                 if dtype.kind == "f":
                     return current_state().trace.process_primitive(prim, (x, weak_scalar(y, dtype)), {})
+        elif type(x) is float and (type(y) is np.ndarray or isinstance(y, Tracer)):
+            dtype = y.dtype
+            if dtype.kind == "f":
+                return current_state().trace.process_primitive(prim, (weak_scalar(x, dtype), y), {})
         return fallback(*promote(x, y))
     f.__name__ = f.__qualname__ = name
     f.__doc__ = doc
