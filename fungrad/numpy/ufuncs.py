@@ -25,6 +25,7 @@ from fungrad.numpy.promotion import asarray, promote, promote_inexact
 Fn1 = Callable[[Any], Any]
 Fn2 = Callable[[Any, Any], Any]
 _ARRAYS = (np.ndarray, Tracer)
+_REAL_SCALARS = {float, int}   # (not bool: True + x promotes differently)
 
 
 def _unary(name: str, impl: Fn1, inexact: bool, doc: str) -> Fn1:
@@ -55,17 +56,18 @@ def _binary(name: str, impl: Fn2, inexact: bool, doc: str) -> Fn2:
 
 def _fast(prim: Any, fallback: Fn2, name: str, doc: str) -> Fn2:
     """``prim`` bound directly for two arrays of one dtype, or a real floating array and a
-    Python float on either side (the hot paths of Tracer operators: what ``promote`` gives)."""
+    Python float or int on either side (the hot paths of Tracer operators: what ``promote``
+    gives, the scalar taking the array's dtype)."""
     def f(x: Any, y: Any) -> Any:
         if type(x) is np.ndarray or isinstance(x, Tracer):  # (not a masked array, a matrix...)
             if type(y) is np.ndarray or isinstance(y, Tracer):
                 if x.dtype == y.dtype:
                     return current_state().trace.process_primitive(prim, (x, y), {})
-            elif type(y) is float:
+            elif type(y) in _REAL_SCALARS:
                 dtype = x.dtype
                 if dtype.kind == "f":
                     return current_state().trace.process_primitive(prim, (x, weak_scalar(y, dtype)), {})
-        elif type(x) is float and (type(y) is np.ndarray or isinstance(y, Tracer)):
+        elif type(x) in _REAL_SCALARS and (type(y) is np.ndarray or isinstance(y, Tracer)):
             dtype = y.dtype
             if dtype.kind == "f":
                 return current_state().trace.process_primitive(prim, (weak_scalar(x, dtype), y), {})
