@@ -348,16 +348,17 @@ def test_predicted_reduction_is_the_model_decrease(seed):
     jac = rng.standard_normal((6, 3))
     f = rng.standard_normal(6)
     fnorm = np.linalg.norm(f)
-    gn = _GaussNewton(qr_pivoted(jac, f))
     diag = np.linalg.norm(jac, axis=0)
-    par, step = gn.step(diag, 0.3 * np.linalg.norm(diag * np.linalg.lstsq(jac, f, rcond=None)[0]), 0.0)
+    gn = _GaussNewton(qr_pivoted(jac, f), diag)
+    par, step, pnorm = gn.step(0.3 * np.linalg.norm(diag * np.linalg.lstsq(jac, f, rcond=None)[0]), 0.0)
+    assert pnorm == pytest.approx(np.linalg.norm(diag * step), rel=1e-14)
     decrease = (fnorm ** 2 - np.linalg.norm(f + jac @ step) ** 2) / fnorm ** 2
     for exact in (True, False):
         prered, dirder = gn.predicted(step, par, np.linalg.norm(diag * step), fnorm, exact)
         assert prered == pytest.approx(decrease, rel=1e-9)
         assert dirder == pytest.approx((jac.T @ f) @ step / fnorm ** 2, rel=1e-9)
     h = jac.T @ jac + np.diag(rng.uniform(-1, 1, 3))
-    model = _ExactHessian(h, jac.T @ f)
+    model = _ExactHessian(h, jac.T @ f, diag)
     prered, dirder = model.predicted(step, par, 0.0, fnorm, False)
     assert prered == pytest.approx(-(2 * (jac.T @ f) @ step + step @ h @ step) / fnorm ** 2)
 

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import assume, given, strategies as st
 
 from fungrad.optim.hessian_step import hessian_trust_step
-from fungrad.optim.minpack import (LMPAR_RTOL, PivotedQR, column_norms, damped_solve, enorm, lmpar,
-                                   qr_pivoted)
+from fungrad.optim import minpack
+from fungrad.optim.minpack import (LMPAR_RTOL, LMSubproblem, PivotedQR, column_norms, damped_solve,
+                                   enorm, lmpar, qr_pivoted)
 
 
 @st.composite
@@ -114,6 +115,27 @@ def test_qr_pivoted_with_an_order_guess_gives_the_same_factorization(case, rng):
         assert np.array_equal(qr.col_norms, plain.col_norms)
 
 
+@given(matrices(rank_deficient=True), st.booleans())
+def test_qr_pivoted_same_without_numpys_in_place_qr(case, guess):
+    """``_lapack_qr`` calls NumPy's QR ufunc directly where NumPy has it: bit for bit what
+    ``numpy.linalg.qr(mode="raw")`` gives, with and without an order guess."""
+    a, f = case
+    order = np.arange(a.shape[1])[::-1] if guess else None
+    direct = qr_pivoted(a, f, order=order)
+    saved, minpack._QR_IN_PLACE = minpack._QR_IN_PLACE, None
+    try:
+        wrapped = qr_pivoted(a, f, order=order)
+    finally:
+        minpack._QR_IN_PLACE = saved
+    for x, y in zip(direct, wrapped):
+        assert np.array_equal(np.asarray(x), np.asarray(y))
+
+
+def test_numpy_has_the_in_place_qr():
+    """Else ``qr_pivoted`` works but slower (NumPy >= 1.22 has it)."""
+    assert callable(minpack._QR_IN_PLACE)
+
+
 def test_qr_pivoted_shows_rank_deficiency_as_a_zero_diagonal():
     a = np.array([[1.0, 2.0, 0.0], [1.0, 2.0, 0.0], [1.0, 2.0, 1e-3], [0.0, 0.0, 0.0]])
     qr = qr_pivoted(a, np.ones(4))
@@ -206,6 +228,34 @@ def test_lmpar_step_is_on_the_trust_region_boundary(case, delta_scale, rtol):
         assert (1 - tol) * delta * (1 - 1e-12) <= norm <= (1 + tol) * delta * (1 + 1e-12)
         lhs = a.T @ a + par * np.diag(diag ** 2)
         np.testing.assert_allclose(lhs @ x, a.T @ f, rtol=1e-7, atol=1e-9 * np.abs(a.T @ f).max())
+
+
+@given(matrices(rank_deficient=True), st.lists(st.floats(1e-4, 1e2), min_size=1, max_size=4))
+def test_lm_subproblem_answers_every_radius_as_lmpar(case, scales):
+    """One ``LMSubproblem`` asked for several radii in turn gives lmpar's answer for each, bit for
+    bit, and the step's scaled length; its gradient is ``(Jᵀ f)[perm]`` and its ``gnorm`` the
+    largest cosine between ``f`` and a nonzero column of ``J``."""
+    a, f = case
+    a[:, 0] = 0.0                                   # a zero column: skipped by gnorm
+    qr = qr_pivoted(a, f)
+    diag = np.where(qr.col_norms == 0, 1.0, qr.col_norms)
+    sub = LMSubproblem(qr, diag)
+    gn_norm = np.linalg.norm(diag * np.linalg.lstsq(a, f, rcond=None)[0])
+    for scale in scales:
+        delta = scale * 1e-2 * gn_norm + 1e-12
+        par, x, dxnorm = sub.step(delta, 0.1)
+        want_par, want_x = lmpar(qr, diag, delta, 0.1)
+        assert par == want_par and np.array_equal(x, want_x)
+        assert dxnorm == pytest.approx(np.linalg.norm(diag * x), rel=1e-14, abs=1e-300)
+    g = a.T @ f
+    np.testing.assert_allclose(sub.gradient, g[qr.perm], rtol=1e-9, atol=1e-12 * np.abs(a).max()
+                               * np.abs(f).max() * len(f))
+    fnorm = np.linalg.norm(f)
+    norms = np.linalg.norm(a, axis=0)
+    cosines = [abs(gj) / fnorm / nj for gj, nj in zip(g, norms) if nj > 0]
+    assert sub.scaled_gradient_norm(fnorm) == pytest.approx(max(cosines, default=0.0), rel=1e-9,
+                                                            abs=1e-12)
+    assert sub.scaled_gradient_norm(0.0) == 0.0
 
 
 @given(st.integers(1, 5), st.integers(0, 2 ** 16), st.floats(0.05, 5.0))

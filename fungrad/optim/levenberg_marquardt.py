@@ -65,6 +65,7 @@ NIST set geodesic acceleration saves evaluations on some problems and costs many
 from __future__ import annotations
 
 import dataclasses
+import math
 import threading
 import weakref
 from typing import Any, Callable, NamedTuple
@@ -78,7 +79,7 @@ from fungrad.errors import ConcretizationError
 from fungrad.flatten_util import ravel_pytree
 from fungrad.jit import JitFunction, jit as fjit
 from fungrad.optim.hessian_step import hessian_trust_step
-from fungrad.optim.minpack import PivotedQR, damped_solve, enorm, lmpar, qr_pivoted
+from fungrad.optim.minpack import LMSubproblem, PivotedQR, damped_solve, enorm, qr_pivoted
 from fungrad.tree_util import PyTree, tree_flatten, tree_leaves
 
 __all__ = ["least_squares", "LeastSquaresResult"]
@@ -387,14 +388,17 @@ class _Problem:
 
 
 class _GaussNewton:
-    """MINPACK's model: ``||f + J p||²`` with the step from ``lmpar`` on the pivoted QR of J."""
+    """MINPACK's model: ``||f + J p||²`` with the step from ``lmpar`` on the pivoted QR of J, for
+    the scaling ``diag`` (fixed while the iteration tries steps on one Jacobian)."""
 
-    def __init__(self, qr: PivotedQR) -> None:
+    def __init__(self, qr: PivotedQR, diag: Array) -> None:
         self.qr = qr
+        self.subproblem = LMSubproblem(qr, diag)
 
-    def step(self, diag: Array, delta: float, par: float) -> tuple[float, Array]:
-        par, x = lmpar(self.qr, diag, delta, par)
-        return par, -x
+    def step(self, delta: float, par: float) -> tuple[float, Array, float]:
+        """``(par, p, ||D p||)``."""
+        par, x, pnorm = self.subproblem.step(delta, par)
+        return par, -x, pnorm
 
     def predicted(self, step: Array, par: float, pnorm: float, fnorm: float,
                   exact_lm_step: bool) -> tuple[float, float]:
@@ -402,7 +406,7 @@ class _GaussNewton:
         jp = self.qr.r @ step[self.qr.perm]
         if exact_lm_step:   # MINPACK's form, nonnegative by construction
             t1 = enorm(jp) / fnorm
-            t2 = np.sqrt(par) * pnorm / fnorm
+            t2 = math.sqrt(par) * pnorm / fnorm
             return t1 * t1 + 2.0 * t2 * t2, -(t1 * t1 + t2 * t2)
         gp = float(np.dot(self.qr.qtf, jp)) / fnorm ** 2
         return -2.0 * gp - (enorm(jp) / fnorm) ** 2, gp
@@ -411,25 +415,17 @@ class _GaussNewton:
 class _ExactHessian:
     """The model ``g·p + 0.5 pᵀ H p`` of the cost with the exact Hessian."""
 
-    def __init__(self, hess: Array, grad: Array) -> None:
-        self.hess, self.grad = hess, grad
+    def __init__(self, hess: Array, grad: Array, diag: Array) -> None:
+        self.hess, self.grad, self.diag = hess, grad, diag
 
-    def step(self, diag: Array, delta: float, par: float) -> tuple[float, Array]:
-        return hessian_trust_step(self.hess, self.grad, diag, delta, par)
+    def step(self, delta: float, par: float) -> tuple[float, Array, float]:
+        par, step = hessian_trust_step(self.hess, self.grad, self.diag, delta, par)
+        return par, step, enorm(self.diag * step)
 
     def predicted(self, step: Array, par: float, pnorm: float, fnorm: float,
                   exact_lm_step: bool) -> tuple[float, float]:
         gp = float(np.dot(self.grad, step)) / fnorm ** 2
         return -2.0 * gp - float(step @ self.hess @ step) / fnorm ** 2, gp
-
-
-def _scaled_gradient_norm(qr: PivotedQR, fnorm: float) -> float:
-    """MINPACK's ``gnorm``: the largest cosine between ``f`` and a column of ``J``."""
-    if fnorm == 0.0:
-        return 0.0
-    g = (qr.r.T @ qr.qtf).tolist()
-    norms = qr.col_norms[qr.perm].tolist()
-    return max((abs(gj / fnorm / nj) for gj, nj in zip(g, norms) if nj != 0.0), default=0.0)
 
 
 class _State:
@@ -462,16 +458,15 @@ def _lmder(problem: _Problem, state: _State, opts: _Options) -> int:
                 state.diag = opts.diag
             state.xnorm = enorm(state.diag * state.x)
             state.delta = opts.factor * state.xnorm or opts.factor
-        gnorm = _scaled_gradient_norm(qr, state.fnorm)
-        if gnorm <= opts.gtol:
-            return 4
         if opts.diag is None:
             state.diag = np.maximum(state.diag, qr.col_norms)
-        model: _GaussNewton | _ExactHessian
+        gauss_newton = _GaussNewton(qr, state.diag)
+        gnorm = gauss_newton.subproblem.scaled_gradient_norm(state.fnorm)
+        if gnorm <= opts.gtol:
+            return 4
+        model: _GaussNewton | _ExactHessian = gauss_newton
         if opts.hessian:
-            model = _ExactHessian(problem.hessian(state.x), jac.T @ state.f)
-        else:
-            model = _GaussNewton(qr)
+            model = _ExactHessian(problem.hessian(state.x), jac.T @ state.f, state.diag)
         while True:
             info, accepted = _trial(problem, state, model, qr, gnorm, first, opts)
             if accepted:
@@ -485,7 +480,7 @@ def _lmder(problem: _Problem, state: _State, opts: _Options) -> int:
 def _trial(problem: _Problem, state: _State, model: _GaussNewton | _ExactHessian,
            qr: PivotedQR, gnorm: float, first: bool, opts: _Options) -> tuple[int, bool]:
     """One trial step: solve for it, evaluate, update the radius, test convergence."""
-    par, step = model.step(state.diag, state.delta, state.par)
+    par, step, pnorm = model.step(state.delta, state.par)
     state.par = par
     accelerated = False
     if opts.geodesic:
@@ -493,18 +488,20 @@ def _trial(problem: _Problem, state: _State, model: _GaussNewton | _ExactHessian
         if accel is None:      # fails the acceptance test: a rejected step, no evaluation
             state.delta *= 0.5
             state.par *= 2.0
-            state.history.append((np.inf, par, enorm(state.diag * step), False))
+            state.history.append((np.inf, par, pnorm, False))
             if state.delta <= opts.xtol * state.xnorm:
                 return 2, False
             return (7 if state.delta <= EPS * state.xnorm else 0), False
         step = step + 0.5 * accel
         accelerated = True
-    pnorm = enorm(state.diag * step)
+        pnorm = enorm(state.diag * step)
     if first:
         state.delta = min(state.delta, pnorm)
     trial = state.x + step
     f1 = problem.residual(trial)
-    fnorm1 = enorm(f1) if np.isfinite(f1).all() else np.inf
+    fnorm1 = enorm(f1)
+    if not fnorm1 < np.inf:      # NaN or inf: some residual is not finite (or the norm overflows)
+        fnorm1 = np.inf
     fnorm = state.fnorm
     actred = 1.0 - (fnorm1 / fnorm) ** 2 if 0.1 * fnorm1 < fnorm else -1.0
     prered, dirder = model.predicted(step, par, pnorm, fnorm, not accelerated)

@@ -13,6 +13,8 @@ Three pieces, each a plain function of small dense arrays:
   safeguarded Newton iteration on ``1/||D p(par)||`` with the bounds ``parl <= par <= paru``
   tightened at every pass (at most 10 passes, as in MINPACK). Each pass reduces the stacked matrix
   ``[R; sqrt(par) D P]`` to triangular form by Givens rotations in MINPACK's ``qrsolv`` order.
+  :class:`LMSubproblem` is ``lmpar`` for one factorization asked for several radii (the trial steps
+  on one Jacobian), with what does not depend on the radius computed once.
 
 The 2% is :data:`LMPAR_RTOL`; MINPACK stops at 10%. Moré (1978) leaves the choice open (any
 tolerance gives his convergence theory); a tighter one costs an extra Newton pass now and then on the
@@ -46,7 +48,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["PivotedQR", "enorm", "column_norms", "qr_pivoted", "lmpar", "damped_solve", "LMPAR_RTOL"]
+__all__ = ["PivotedQR", "enorm", "column_norms", "qr_pivoted", "lmpar", "LMSubproblem", "damped_solve",
+           "LMPAR_RTOL"]
 
 Array = np.ndarray[Any, np.dtype[np.float64]]
 
@@ -57,6 +60,8 @@ _LMPAR_PASSES = 10
 _SHORT = 100      # enorm: up to this length math.hypot on Python floats is the faster
 _HUGE = float(np.finfo(np.float64).max) / 4    # column_norms: sums of squares safe below this
 _TINY = DWARF / EPS                            # ... and above this (no gradual underflow)
+# NumPy's in-place QR ufunc behind numpy.linalg.qr(mode="raw") (see _lapack_qr), if it has one.
+_QR_IN_PLACE: Any = getattr(getattr(np.linalg, "_umath_linalg", None), "qr_r_raw", None)
 
 
 def enorm(x: Array) -> float:
@@ -178,7 +183,7 @@ def qr_pivoted(jac: Array, f: Array, keep_q: bool = False,
     outer = None
     if order is not None and not keep_q:
         h = _lapack_qr(a[:, order], f)
-        if _keeps_order(h[:n, :n]):
+        if _keeps_order(h[:n, :n].tolist()):
             r: Array = h[:n, :n].T * _upper_mask(n)
             return PivotedQR(r, np.asarray(order), h[n, :n].copy(), col_norms, ())
     if keep_q:
@@ -194,9 +199,23 @@ def qr_pivoted(jac: Array, f: Array, keep_q: bool = False,
 def _lapack_qr(a: Array, f: Array) -> Array:
     """LAPACK's Householder QR of ``[a | f]``, as ``numpy.linalg.qr``'s ``mode="raw"`` gives it:
     transposed, so row ``j`` up to the diagonal is column ``j`` of the triangle (and row ``n``
-    holds ``Qᵀ f``), without NumPy's copy into a triangle."""
-    h: Array = np.linalg.qr(np.concatenate([a, np.reshape(f, (-1, 1))], axis=1), mode="raw")[0]
-    return h
+    holds ``Qᵀ f``), without NumPy's copy into a triangle.
+
+    ``numpy.linalg.qr`` is a thin wrapper around a NumPy ufunc that factors its (fresh, float64)
+    argument in place; on the few-parameter Jacobians of a fit the wrapper's checks and copies cost
+    twice the factorization (5.1 against 2.1 us at 11 x 5), so the ufunc is called directly where
+    this NumPy has it. Its input is finite here (the iteration checks the Jacobian and keeps only
+    finite residuals), the one case where the wrapper's error handling would have a say."""
+    m, n = a.shape
+    stacked = np.empty((m, n + 1))
+    stacked[:, :n] = a
+    stacked[:, n] = f
+    if _QR_IN_PLACE is None:
+        h: Array = np.linalg.qr(stacked, mode="raw")[0]
+        return h
+    _QR_IN_PLACE(stacked, signature="d->d")
+    transposed: Array = stacked.T
+    return transposed
 
 
 @functools.lru_cache(maxsize=64)
@@ -207,20 +226,18 @@ def _upper_mask(n: int) -> Array:
     return mask
 
 
-def _keeps_order(columns: Array) -> bool:
-    """Whether MINPACK's pivoting leaves the upper triangle with these ``columns`` (row ``j`` up
-    to the diagonal is column ``j``) as it is: at every stage ``j`` the norm of column ``j`` below
+def _keeps_order(columns: list[list[float]]) -> bool:
+    """Whether MINPACK's pivoting leaves the upper triangle with these ``columns`` (``columns[j]``
+    up to index ``j`` is column ``j``) as it is: at every stage ``j`` the norm of column ``j`` below
     row ``j`` strictly exceeds that of every later column. On Python floats (``n`` is small)."""
-    n = columns.shape[0]
-    remaining = []           # remaining[k][j]: the squared norm of column k in rows j..k
-    for k, column in enumerate(columns[:, :n].tolist()):
-        total = 0.0
-        below = [0.0] * (k + 1)
-        for i in range(k, -1, -1):
-            total += column[i] * column[i]
-            below[i] = total
-        remaining.append(below)
-    return all(remaining[k][j] < remaining[j][j] for j in range(n - 1) for k in range(j + 1, n))
+    pivots = [column[j] * column[j] for j, column in enumerate(columns)]
+    for k, column in enumerate(columns):
+        below = pivots[k]                    # column k's squared norm in rows j..k
+        for j in range(k - 1, -1, -1):
+            below += column[j] * column[j]
+            if not below < pivots[j]:
+                return False
+    return True
 
 
 def _pivoted_householder(columns: Array, b: Array, col_norms: Array, keep_reflectors: bool
@@ -290,11 +307,15 @@ def _solve_upper(s: Rows, c: list[float]) -> list[float]:
     """Back substitution on the leading block of ``s`` before its first zero diagonal entry; the
     rest of the solution is zero (MINPACK's least-squares solution of a singular triangle)."""
     n = len(c)
-    k = next((i for i in range(n) if s[i][i] == 0.0), n)
+    k = n
+    for i in range(n):
+        if s[i][i] == 0.0:
+            k = i
+            break
     z = [0.0] * n
     for i in range(k - 1, -1, -1):
         row = s[i]
-        z[i] = (c[i] - sum(a * b for a, b in zip(row[i + 1:k], z[i + 1:k]))) / row[i]
+        z[i] = (c[i] - sum(map(operator.mul, row[i + 1:k], z[i + 1:k]))) / row[i]
     return z
 
 
@@ -369,56 +390,102 @@ def _newton_denominator(s: Rows, diag_perm: list[float], dx_perm: list[float],
     return math.hypot(*w) ** 2
 
 
+class LMSubproblem:
+    """:func:`lmpar` for one factorization and one scaling ``diag``, as the iteration asks it: once
+    per trial step, with another radius each time, on the same Jacobian until a step is accepted.
+    What does not depend on the radius is computed once, here: ``R``, ``Qᵀ f`` and ``D`` in the
+    pivoted order as Python floats, the Gauss-Newton step and its scaled length, and ``gradient``,
+    ``Rᵀ Qᵀ f = (Jᵀ f)[perm]`` (also MINPACK's ``gnorm`` test's, see ``scaled_gradient_norm``).
+
+    >>> sub = LMSubproblem(qr_pivoted(np.eye(2), np.array([3.0, 4.0])), np.ones(2))
+    >>> par, x, dxnorm = sub.step(delta=1.0, par=0.0)
+    >>> round(par, 2), np.round(x, 2), round(dxnorm, 2)     # as lmpar
+    (4.0, array([0.6, 0.8]), 1.0)
+    >>> sub.scaled_gradient_norm(5.0)       # the cosines of f = (3, 4) with the columns of I
+    0.8
+    """
+
+    def __init__(self, qr: PivotedQR, diag: Array) -> None:
+        self.perm = qr.perm
+        self.r = r = qr.r.tolist()
+        self.qtf = qtf = qr.qtf.tolist()
+        self.dp = dp = diag[qr.perm].tolist()
+        self.col_norms = qr.col_norms[qr.perm].tolist()
+        n = len(dp)
+        self.gradient = [sum(r[i][j] * qtf[i] for i in range(j + 1)) for j in range(n)]
+        # Everything runs in the pivoted order; ||D x|| does not depend on the order.
+        self.gauss_newton = z = _solve_upper(r, qtf)
+        self.gauss_newton_dx = [d * v for d, v in zip(dp, z)]
+        self.gauss_newton_norm = math.hypot(*self.gauss_newton_dx)
+        self.gnorm = math.hypot(*(g / d for g, d in zip(self.gradient, dp)))
+        self._denominator: float | None = None    # of the lower bound; see _lower_bound
+
+    def scaled_gradient_norm(self, fnorm: float) -> float:
+        """MINPACK's ``gnorm``: the largest cosine between ``f`` and a column of ``J`` (``0`` when
+        ``f`` is zero; a zero column is skipped)."""
+        if fnorm == 0.0:
+            return 0.0
+        return max((abs(g / fnorm / c) for g, c in zip(self.gradient, self.col_norms) if c != 0.0),
+                   default=0.0)
+
+    def _lower_bound(self, fp: float, delta: float) -> float:
+        """Moré's lower bound on ``par`` (zero when ``R`` is singular)."""
+        if self._denominator is None:
+            r = self.r
+            self._denominator = 0.0
+            if all(r[i][i] != 0.0 for i in range(len(r))):
+                self._denominator = _newton_denominator(r, self.dp, self.gauss_newton_dx,
+                                                        self.gauss_newton_norm)
+        return fp / delta / self._denominator if self._denominator else 0.0
+
+    def step(self, delta: float, par: float, rtol: float | None = None
+             ) -> tuple[float, Array, float]:
+        """``(par, x, ||D x||)``: :func:`lmpar`'s damping and step, and the step's scaled length."""
+        dxnorm = self.gauss_newton_norm
+        fp = dxnorm - delta
+        if fp <= 0.1 * delta:
+            return 0.0, _unpermute(self.gauss_newton, self.perm), dxnorm
+        r, qtf, dp = self.r, self.qtf, self.dp
+        parl = self._lower_bound(fp, delta)
+        gnorm = self.gnorm
+        paru = gnorm / delta
+        if paru == 0.0:
+            paru = DWARF / min(delta, 0.1)
+        par = min(max(par, parl), paru)
+        if par == 0.0:
+            par = gnorm / dxnorm
+        tolerance = (LMPAR_RTOL if rtol is None else rtol) * delta
+        for iteration in range(1, _LMPAR_PASSES + 1):
+            if par == 0.0:
+                par = max(DWARF, 0.001 * paru)
+            z, s = _damped(r, dp, par, qtf)
+            dx = [d * v for d, v in zip(dp, z)]
+            dxnorm = math.hypot(*dx)
+            previous, fp = fp, dxnorm - delta
+            if abs(fp) <= tolerance or (parl == 0.0 and fp <= previous < 0.0) \
+                    or iteration == _LMPAR_PASSES:
+                break
+            parc = fp / delta / _newton_denominator(s, dp, dx, dxnorm)
+            if fp > 0.0:
+                parl = max(parl, par)
+            elif fp < 0.0:
+                paru = min(paru, par)
+            par = max(parl, par + parc)
+        return par, _unpermute(z, self.perm), dxnorm
+
+
 def lmpar(qr: PivotedQR, diag: Array, delta: float, par: float,
           rtol: float | None = None) -> tuple[float, Array]:
     """The damping ``par`` and the step solving ``(JᵀJ + par D²) x = Jᵀ f`` (``J = Q R Pᵀ``) with
     ``||D x||`` within ``rtol`` of ``delta`` (default :data:`LMPAR_RTOL`, 2%; MINPACK's is 10%), or
     ``par = 0`` if the Gauss-Newton ``x`` has ``||D x|| <= 1.1 delta``, as in MINPACK. At most 10
     Newton passes, as in MINPACK. ``par`` on input is the previous value, the starting guess. The LM
-    step is ``-x``.
+    step is ``-x``. (:class:`LMSubproblem` answers it for several radii on one factorization.)
 
     >>> qr = qr_pivoted(np.eye(2), np.array([3.0, 4.0]))
     >>> par, x = lmpar(qr, np.ones(2), delta=1.0, par=0.0)
     >>> round(par, 2), np.round(x, 2)     # x = f / (1 + par), shrunk to length ~1
     (4.0, array([0.6, 0.8]))
     """
-    r = qr.r.tolist()
-    qtf = qr.qtf.tolist()
-    dp = diag[qr.perm].tolist()
-    n = len(dp)
-    # Everything below runs in the pivoted order; ||D x|| does not depend on the order.
-    z, _ = _damped(r, dp, 0.0, qtf)
-    dx = [d * v for d, v in zip(dp, z)]
-    dxnorm = math.hypot(*dx)
-    fp = dxnorm - delta
-    if fp <= 0.1 * delta:
-        return 0.0, _unpermute(z, qr.perm)
-    # Lower bound (zero when J is rank deficient), upper bound from the scaled gradient.
-    parl = 0.0
-    if all(r[i][i] != 0.0 for i in range(n)):
-        parl = fp / delta / _newton_denominator(r, dp, dx, dxnorm)
-    gnorm = math.hypot(*(sum(r[i][j] * qtf[i] for i in range(j + 1)) / dp[j] for j in range(n)))
-    paru = gnorm / delta
-    if paru == 0.0:
-        paru = DWARF / min(delta, 0.1)
-    par = min(max(par, parl), paru)
-    if par == 0.0:
-        par = gnorm / dxnorm
-    tolerance = (LMPAR_RTOL if rtol is None else rtol) * delta
-    for iteration in range(1, _LMPAR_PASSES + 1):
-        if par == 0.0:
-            par = max(DWARF, 0.001 * paru)
-        z, s = _damped(r, dp, par, qtf)
-        dx = [d * v for d, v in zip(dp, z)]
-        dxnorm = math.hypot(*dx)
-        previous, fp = fp, dxnorm - delta
-        if abs(fp) <= tolerance or (parl == 0.0 and fp <= previous < 0.0) \
-                or iteration == _LMPAR_PASSES:
-            break
-        parc = fp / delta / _newton_denominator(s, dp, dx, dxnorm)
-        if fp > 0.0:
-            parl = max(parl, par)
-        elif fp < 0.0:
-            paru = min(paru, par)
-        par = max(parl, par + parc)
-    return par, _unpermute(z, qr.perm)
+    par, x, _ = LMSubproblem(qr, diag).step(delta, par, rtol)
+    return par, x
