@@ -9,7 +9,9 @@ over blocks, so a load that changes during the run hits both sides alike.
 
 - scaling: the training step (jit of pmap of value_and_grad, pmean of the gradients, SGD) of the
   784-256-256-10 MLP at a global batch of 512, on 1 process (the other waits asleep) and on 2 processes
-  (256 examples each), alternating; throughput ratio 2 vs 1.
+  (256 examples each), alternating; throughput ratio 2 vs 1. A third variant, every process stepping on
+  its shard at the same time with no exchange, measures the machine's ceiling for that ratio (what
+  running two processes at once costs each of them: shared caches and memory bandwidth).
 - collective: the 6 gradient buffers of that MLP, the same C-ordered arrays for every variant, on 2
   processes: the baseline is a bare mpi4py ``Allreduce`` per buffer into outputs allocated once (a sum
   only: no division, no allocation); beside it a mean by hand (fresh outputs, ``/= n``), the floor (one
@@ -107,7 +109,8 @@ def worker_scaling(comm):
         err = max(float(np.max(np.abs(a - b))) for a, b in zip(
             fungrad.tree_util.tree_leaves(check), fungrad.tree_util.tree_leaves(ref)))
         print(f"check: max |params difference| 1 vs {n} processes: {err:.2g}")
-    times = {1: [], n: []}
+    alone(params, xs, ys)
+    times = {1: [], n: [], "apart": []}
     for _ in range(BLOCKS):
         if me == 0:
             times[1].append(timed_block(lambda: alone(params, x, y), comm.Split(0, 0)))
@@ -117,6 +120,8 @@ def worker_scaling(comm):
             comm.Split(1, 0)
             idle_until_released(comm)
         times[n].append(timed_block(lambda: parallel(params, xs, ys), comm))
+        # The ceiling: every process steps on its shard at once, exchanging nothing.
+        times["apart"].append(timed_block(lambda: alone(params, xs, ys), comm))
     if me == 0:
         (t1, c1), (tn, cn) = medians(times[1]), medians(times[n])
         walls = {k: [w for w, _ in v] for k, v in times.items()}
@@ -127,6 +132,11 @@ def worker_scaling(comm):
         print(f"TARGET strong scaling, throughput {n} vs 1 processes (at least 1.7x): "
               f"{t1 / tn:.2f}x by wall time (best blocks {min(walls[1]) / min(walls[n]):.2f}x), "
               f"{c1 / cn:.2f}x by CPU time")
+        ta, _ = medians(times["apart"])
+        print(f"step, {n} processes, {BATCH // n} each, at once but exchanging nothing: median "
+              f"{ta * 1e3:.2f} ms: this machine's ceiling for the throughput ratio is "
+              f"{t1 / ta:.2f}x; the exchange (pmean) adds {(tn - ta) * 1e3:.2f} ms, and the "
+              f"data-parallel step reaches {ta / tn:.0%} of the ceiling")
         small = fungrad.jit(make_step(None))
         p8, x8, y8 = mlp(SIZES, 8)
         t8 = statistics.median(timed_block(lambda: small(p8, x8, y8), comm.Split(0, 0))[0]
