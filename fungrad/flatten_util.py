@@ -7,12 +7,14 @@ pytree.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
+import itertools
 import math
 import warnings
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -42,7 +44,7 @@ def ravel_pytree(pytree: PyTree) -> tuple[Any, Callable[[Any], PyTree]]:
         flat = fnp.zeros((0,))
         return flat, _Unravel(treedef, shapes, dtypes, (), _dtype_of(flat))
     flat_dtype = np.result_type(*dtypes)
-    ends = tuple(np.cumsum([math.prod(shape) for shape in shapes]).tolist())
+    ends = tuple(itertools.accumulate(math.prod(shape) for shape in shapes))
     flat = fnp.concatenate([fnp.ravel(fnp.asarray(leaf, dtype=flat_dtype)) for leaf in leaves])
     return flat, _Unravel(treedef, shapes, dtypes, ends, flat_dtype)
 
@@ -66,11 +68,18 @@ class _Unravel:
             raise TypeError(f"unravel expects a vector of dtype {self.flat_dtype}, got {_dtype_of(flat)}")
         starts = (0,) + self.ends[:-1]
         leaves = []
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", np.exceptions.ComplexWarning)  # complex -> real is intended
+        # complex -> real is intended (and the only conversion that warns)
+        with _no_complex_warning() if _dtype_of(flat).kind == "c" else contextlib.nullcontext():
             for start, end, shape, dtype in zip(starts, self.ends, self.shapes, self.dtypes):
                 leaves.append(fnp.asarray(fnp.reshape(flat[start:end], shape), dtype=dtype))
         return self.treedef.unflatten(leaves)
+
+
+@contextlib.contextmanager
+def _no_complex_warning() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
+        yield
 
 
 def _dtype_of(leaf: Any) -> np.dtype[Any]:
@@ -80,4 +89,10 @@ def _dtype_of(leaf: Any) -> np.dtype[Any]:
 
 def _numpy_namespace() -> ModuleType:
     """``fungrad.numpy``, imported on first use (it imports this package's core)."""
-    return importlib.import_module("fungrad.numpy")
+    global _fnp
+    if _fnp is None:
+        _fnp = importlib.import_module("fungrad.numpy")
+    return _fnp
+
+
+_fnp: ModuleType | None = None

@@ -363,6 +363,17 @@ def test_predicted_reduction_is_the_model_decrease(seed):
     assert prered == pytest.approx(-(2 * (jac.T @ f) @ step + step @ h @ step) / fnorm ** 2)
 
 
+def test_a_finite_jacobian_whose_column_norm_overflows_is_not_taken_for_a_non_finite_one():
+    """The iteration reads J's finiteness off its column norms (a NaN or inf entry makes its
+    column's norm NaN) and checks J itself only when a norm is not finite: here every entry is
+    finite but the norm, sqrt(2) * 1.5e308, overflows. The iteration goes on (MINPACK would too)
+    and stops on xtol, instead of reporting a non-finite Jacobian."""
+    res = least_squares(lambda p: 1.5e308 * p * np.ones(2) - 1.0, np.array([1e-308]))
+    with np.errstate(over="ignore"):
+        assert np.isinf(minpack.column_norms(res.jac)).all() and np.isfinite(res.jac).all()
+    assert res.status == 3 and res.njev == 1
+
+
 def test_non_finite_jacobian_during_the_iteration_stops_with_status_minus_one():
     """A residual whose derivative (by a custom rule) is infinite below p = 2: the first step lands
     at p = 1 and the iteration stops there with status -1, returning that finite point."""

@@ -79,7 +79,8 @@ from fungrad.errors import ConcretizationError
 from fungrad.flatten_util import ravel_pytree
 from fungrad.jit import JitFunction, jit as fjit
 from fungrad.optim.hessian_step import hessian_trust_step
-from fungrad.optim.minpack import LMSubproblem, PivotedQR, damped_solve, enorm, qr_pivoted
+from fungrad.optim.minpack import (LMSubproblem, PivotedQR, column_norms, damped_solve, enorm,
+                                   qr_pivoted)
 from fungrad.tree_util import PyTree, tree_flatten, tree_leaves
 
 __all__ = ["least_squares", "LeastSquaresResult"]
@@ -295,6 +296,7 @@ class _Problem:
         self._hess = programs.hessian
         self._avv = programs.second_derivative
         self._compiled: Callable[..., Any] | None = None   # see _compiled_joint
+        self._compiled_tried = not use_jit
         self._arg_leaves: list[Any] = []
         self._last: tuple[Array, Array] | None = None     # the latest evaluation's
         self._used: tuple[Array, Array] | None = None     # the latest iterate's
@@ -337,12 +339,13 @@ class _Problem:
         return self._evaluate(x)[0]
 
     def _evaluate(self, x: Array) -> tuple[Array, Array]:
-        if self._compiled is not None:
-            with np.errstate(all="ignore"):
-                jac, f = self._compiled(x, *self._arg_leaves)
+        if not self._compiled_tried:
+            self._compiled_tried = True
+            self._compiled = self._compiled_joint(x)
+        if self._compiled is not None:    # NumPy's warnings: least_squares silences them
+            jac, f = self._compiled(x, *self._arg_leaves)
         else:
             jac, f = (np.asarray(v) for v in self._call(self._jac_and_residual, x))
-            self._compiled = self._compiled_joint(x)
         if self.m and jac.size != self.m * x.size:
             raise ValueError(f"least_squares: residual_fn returned {jac.size // x.size} residuals "
                              f"when differentiated but {self.m} at the start; it must return the "
@@ -352,15 +355,16 @@ class _Problem:
         return jac, f
 
     def _compiled_joint(self, x: Array) -> Callable[..., Any] | None:
-        """After the first jitted call: the compiled function itself, which the later calls (same
-        shapes and dtypes: float64 params of one size, the same ``args``) run without ``jit``'s
-        per-call dispatch; None when some argument is not a NumPy array (then ``jit`` converts)."""
+        """The compiled residual-and-Jacobian function itself (traced and compiled by ``jit`` if
+        its cache does not have it), which every call of the solve (same shapes and dtypes:
+        float64 params of one size, the same ``args``) runs without ``jit``'s per-call dispatch;
+        None when some argument is not a NumPy array (then ``jit`` converts it, call by call)."""
         if not isinstance(self._jac_and_residual, JitFunction):
             return None
         leaves, _ = tree_flatten(self.args)
         if not all(type(v) is np.ndarray for v in leaves):
             return None
-        lowered = self._jac_and_residual.lower(x, *self.args)    # jit's cache: no new trace
+        lowered = self._call(self._jac_and_residual.lower, x)
         if lowered.out_tree.num_leaves != 2:
             return None
         self._arg_leaves = leaves
@@ -447,9 +451,12 @@ def _lmder(problem: _Problem, state: _State, opts: _Options) -> int:
     order = None          # the last pivot order: qr_pivoted's guess for the next
     while True:
         jac = problem.jacobian(state.x)
-        if not np.isfinite(jac).all():
+        # A NaN or inf in J makes its column's norm NaN: finite norms vouch for J (a norm that
+        # overflows from finite entries is left to the full check).
+        col_norms = column_norms(jac)
+        if not math.isfinite(sum(col_norms.tolist())) and not np.isfinite(jac).all():
             return -1
-        qr = qr_pivoted(jac, state.f, keep_q=opts.geodesic, order=order)
+        qr = qr_pivoted(jac, state.f, keep_q=opts.geodesic, order=order, col_norms=col_norms)
         order = qr.perm
         if first:
             if opts.diag is None:
@@ -619,17 +626,21 @@ def least_squares(residual_fn: Callable[..., Any], params: PyTree, *args: Any,
                                   geodesic_acceleration, factor)
     n = x0.size
     problem = _Problem(residual_fn, unravel, args, opts, jit)
-    f0 = problem.start(x0)
-    if f0.size < n:
-        raise ValueError(f"least_squares: method 'lm' needs at least as many residuals as "
-                         f"parameters; residual_fn returned {f0.size} residuals for {n} parameters")
-    _check_finite(f0, "residuals")
-    state = _State(x0, f0)
-    info = _lmder(problem, state, opts)
-    if info == -1 and problem.njev == 1:
-        raise ValueError("least_squares: the Jacobian of residual_fn is not finite at the start "
-                         "params; start where residual_fn is differentiable")
-    return _result(problem, state, info, unravel)
+    # A trial point may be outside the residual's domain: its NaN or inf is handled as a rejected
+    # step, so NumPy's warnings about it would only be noise (set once here, not per evaluation).
+    with np.errstate(all="ignore"):
+        f0 = problem.start(x0)
+        if f0.size < n:
+            raise ValueError(f"least_squares: method 'lm' needs at least as many residuals as "
+                             f"parameters; residual_fn returned {f0.size} residuals for {n} "
+                             "parameters")
+        _check_finite(f0, "residuals")
+        state = _State(x0, f0)
+        info = _lmder(problem, state, opts)
+        if info == -1 and problem.njev == 1:
+            raise ValueError("least_squares: the Jacobian of residual_fn is not finite at the "
+                             "start params; start where residual_fn is differentiable")
+        return _result(problem, state, info, unravel)
 
 
 def _validate(params: PyTree, ftol: float, xtol: float, gtol: float, max_nfev: int | None,
@@ -678,6 +689,8 @@ def _validate(params: PyTree, ftol: float, xtol: float, gtol: float, max_nfev: i
 
 
 def _check_finite(v: Array, what: str) -> None:
+    if np.isfinite(v).all():
+        return
     bad = np.flatnonzero(~np.isfinite(v))
     if bad.size:
         raise ValueError(f"least_squares: the start {what} are not finite at flat indices "

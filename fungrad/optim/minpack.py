@@ -153,7 +153,8 @@ def _reflect(reflectors: tuple[tuple[int, Array], ...], v: Array) -> Array:
 
 
 def qr_pivoted(jac: Array, f: Array, keep_q: bool = False,
-               order: np.ndarray[Any, np.dtype[np.intp]] | None = None) -> PivotedQR:
+               order: np.ndarray[Any, np.dtype[np.intp]] | None = None,
+               col_norms: Array | None = None) -> PivotedQR:
     """QR of ``jac`` (``m x n``, ``m >= n``) with MINPACK's column pivoting, and ``Qᵀ f``.
 
     At stage ``j`` the remaining column of largest norm (below row ``j``) is moved to position ``j``;
@@ -169,6 +170,7 @@ def qr_pivoted(jac: Array, f: Array, keep_q: bool = False,
     triangle, keeps every column where it is (each diagonal entry strictly the largest remaining
     norm at its stage), the triangle is the answer and no Householder loop runs. Otherwise the
     guess is dropped and ``J`` is factored as without it, so the pivots never depend on the guess.
+    ``col_norms`` is ``column_norms(jac)`` when the caller has it already.
 
     >>> qr = qr_pivoted(np.array([[1.0, 1.0], [1.0, 1.0]]), np.array([1.0, 1.0]))
     >>> np.round(np.abs(qr.r), 12)       # rank one: the second diagonal entry is zero
@@ -179,7 +181,8 @@ def qr_pivoted(jac: Array, f: Array, keep_q: bool = False,
     m, n = a.shape
     if m < n:
         raise ValueError(f"qr_pivoted: needs at least as many rows as columns, got {m} x {n}")
-    col_norms = column_norms(a)
+    if col_norms is None:
+        col_norms = column_norms(a)
     outer = None
     if order is not None and not keep_q:
         h = _lapack_qr(a[:, order], f)
@@ -385,8 +388,8 @@ def _newton_denominator(s: Rows, diag_perm: list[float], dx_perm: list[float],
                         dxnorm: float) -> float:
     """``||S⁻ᵀ D_perm (D x)_perm / ||D x|| ||²``: minus the derivative of ``||D x(par)||`` over it."""
     w = [d * (v / dxnorm) for d, v in zip(diag_perm, dx_perm)]
-    for j in range(len(w)):
-        w[j] = (w[j] - sum(s[i][j] * w[i] for i in range(j))) / s[j][j]
+    for j, column in enumerate(zip(*s)):     # column j of S: s[i][j] for i < j, then s[j][j]
+        w[j] = (w[j] - sum(map(operator.mul, column[:j], w))) / column[j]
     return math.hypot(*w) ** 2
 
 
@@ -411,13 +414,13 @@ class LMSubproblem:
         self.qtf = qtf = qr.qtf.tolist()
         self.dp = dp = diag[qr.perm].tolist()
         self.col_norms = qr.col_norms[qr.perm].tolist()
-        n = len(dp)
-        self.gradient = [sum(r[i][j] * qtf[i] for i in range(j + 1)) for j in range(n)]
+        self.gradient = [sum(map(operator.mul, column[:j + 1], qtf))
+                         for j, column in enumerate(zip(*r))]
         # Everything runs in the pivoted order; ||D x|| does not depend on the order.
         self.gauss_newton = z = _solve_upper(r, qtf)
         self.gauss_newton_dx = [d * v for d, v in zip(dp, z)]
         self.gauss_newton_norm = math.hypot(*self.gauss_newton_dx)
-        self.gnorm = math.hypot(*(g / d for g, d in zip(self.gradient, dp)))
+        self.gnorm = math.hypot(*map(operator.truediv, self.gradient, dp))
         self._denominator: float | None = None    # of the lower bound; see _lower_bound
 
     def scaled_gradient_norm(self, fnorm: float) -> float:
