@@ -71,7 +71,8 @@ class _Unravel:
         # complex -> real is intended (and the only conversion that warns)
         with _no_complex_warning() if _dtype_of(flat).kind == "c" else contextlib.nullcontext():
             for start, end, shape, dtype in zip(starts, self.ends, self.shapes, self.dtypes):
-                leaves.append(fnp.asarray(fnp.reshape(flat[start:end], shape), dtype=dtype))
+                part = flat if end - start == size else flat[start:end]   # (less to trace)
+                leaves.append(fnp.asarray(fnp.reshape(part, shape), dtype=dtype))
         return self.treedef.unflatten(leaves)
 
 

@@ -363,6 +363,17 @@ def test_predicted_reduction_is_the_model_decrease(seed):
     assert prered == pytest.approx(-(2 * (jac.T @ f) @ step + step @ h @ step) / fnorm ** 2)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_residuals_of_any_shape_and_real_dtype_become_a_float64_vector(dtype):
+    """residual_fn may return any shape and floating dtype: the iteration sees them flattened,
+    in float64 (the compiled program skips the conversions that would do nothing)."""
+    t = np.linspace(0.0, 1.0, 6).reshape(3, 2)
+    res = least_squares(lambda p, t: fnp.astype(p[0] * t - 2.0 * t, dtype), np.array([1.0]), t)
+    assert res.fun.shape == (6,) and res.fun.dtype == np.float64
+    assert res.jac.shape == (6, 1) and res.jac.dtype == np.float64
+    np.testing.assert_allclose(res.params, [2.0], rtol=1e-6)
+
+
 def test_a_finite_jacobian_whose_column_norm_overflows_is_not_taken_for_a_non_finite_one():
     """The iteration reads J's finiteness off its column norms (a NaN or inf entry makes its
     column's norm NaN) and checks J itself only when a norm is not finite: here every entry is

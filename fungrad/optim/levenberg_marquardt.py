@@ -252,7 +252,10 @@ def _make_programs(get_fn: Callable[[], Callable[..., Any] | None],
         if not isinstance(out, (np.ndarray, np.generic, Tracer, float, int)):
             raise TypeError(f"least_squares: residual_fn must return an array, got "
                             f"{type(out).__name__}; stack the residuals into one array")
-        return fnp.ravel(fnp.astype(fnp.asarray(out), np.float64))
+        out = fnp.asarray(out)
+        if out.dtype != np.float64:
+            out = fnp.astype(out, np.float64)
+        return out if out.ndim == 1 else fnp.ravel(out)   # (skipped: less to trace)
 
     def both(x: Any, *a: Any) -> tuple[Any, Any]:
         r = flat(x, *a)
@@ -706,7 +709,7 @@ def _result(problem: _Problem, state: _State, info: int,
         if state.history else (np.zeros(0),) * 4
     return LeastSquaresResult(
         params=unravel(state.x), cost=0.5 * state.fnorm ** 2, fun=state.f, jac=jac, grad=grad,
-        optimality=float(np.max(np.abs(grad), initial=0.0)), nfev=problem.nfev, njev=problem.njev,
+        optimality=float(np.abs(grad).max(initial=0.0)), nfev=problem.nfev, njev=problem.njev,
         status=status, message=_FLOOR_MESSAGES.get(info, _MESSAGES[status]), success=status > 0,
         history={"cost": cost, "damping": damping, "step_norm": step_norm,
                  "accepted": accepted.astype(bool)})

@@ -186,8 +186,9 @@ def qr_pivoted(jac: Array, f: Array, keep_q: bool = False,
     outer = None
     if order is not None and not keep_q:
         h = _lapack_qr(a[:, order], f)
-        if _keeps_order(h[:n, :n].tolist()):
-            r: Array = h[:n, :n].T * _upper_mask(n)
+        top = h[:n, :n]
+        if _keeps_order(top.tolist()):
+            r: Array = top.T * _upper_mask(n)
             return PivotedQR(r, np.asarray(order), h[n, :n].copy(), col_norms, ())
     if keep_q:
         outer, r0 = np.linalg.qr(a)
