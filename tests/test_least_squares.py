@@ -321,6 +321,26 @@ def test_curve_fit_of_the_same_model_compiles_once_and_keeps_no_model_alive():
     assert ref() is None
 
 
+SHIFT = np.zeros(())
+
+
+def test_curve_fit_never_reuses_a_program_whose_model_data_changed():
+    """curve_fit hands least_squares a residual object wrapping the model; the program cache
+    reads the model's data through it (``__wrapped__``): editing an array the model reads, in
+    place, between two fits makes the second fit see it, as a fresh model would."""
+    def model(x, a, b):
+        return a * x + b + SHIFT
+    x = np.linspace(0.0, 1.0, 20)
+    y = 2.0 * x + 1.0
+    try:
+        np.testing.assert_allclose(curve_fit(model, x, y, p0=[1.0, 0.0])[0], [2.0, 1.0])
+        SHIFT[...] = 1.0
+        np.testing.assert_allclose(curve_fit(model, x, y, p0=[1.0, 0.0])[0], [2.0, 0.0],
+                                   atol=1e-12)
+    finally:
+        SHIFT[...] = 0.0
+
+
 def test_curve_fit_p0_default_full_output_and_errors():
     x = np.arange(6.0)
     y = 3.0 * x - 2.0

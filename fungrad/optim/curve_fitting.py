@@ -84,6 +84,11 @@ class _WeightedResiduals:
     def __init__(self, f: Callable[..., Any]) -> None:
         self._model = weakref.ref(f)
 
+    @property
+    def __wrapped__(self) -> Callable[..., Any] | None:
+        """The model: ``least_squares`` checks the data it reads before reusing a program."""
+        return self._model()
+
     def __call__(self, p: Any, x: Any, y: Any, w: Any) -> Any:
         f = self._model()
         assert f is not None, "curve_fit: the model function was freed"

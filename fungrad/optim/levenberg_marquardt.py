@@ -183,12 +183,17 @@ _PROGRAMS_PER_FUNCTION = 8
 
 def _data_read_by(fn: Any, depth: int = 3, seen: set[int] | None = None) -> list[tuple[str, Any]]:
     """The arrays and numbers ``fn`` reads from its closure and globals (and so do the functions it
-    reads there, ``depth`` levels down; fungrad's and NumPy's own are skipped), arrays copied."""
-    code = getattr(fn, "__code__", None)
+    reads there, ``depth`` levels down; fungrad's and NumPy's own are skipped), arrays copied. A
+    callable object without code of its own is read through the function it wraps, its
+    ``__wrapped__`` (``functools.wraps``' convention; curve_fit's residuals of a model have one)."""
     seen = set() if seen is None else seen
-    if code is None or id(fn) in seen or depth == 0:
+    if id(fn) in seen or depth == 0:
         return []
     seen.add(id(fn))
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        wrapped = getattr(fn, "__wrapped__", None)
+        return [] if wrapped is None else _data_read_by(wrapped, depth, seen)
     found = []
     for name, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or ()):
         try:
