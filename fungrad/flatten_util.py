@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from fungrad.array_type import Array
 from fungrad.tree_util import PyTree, PyTreeDef, tree_flatten
 
 __all__ = ["ravel_pytree"]
@@ -45,7 +46,14 @@ def ravel_pytree(pytree: PyTree) -> tuple[Any, Callable[[Any], PyTree]]:
         return flat, _Unravel(treedef, shapes, dtypes, (), _dtype_of(flat))
     flat_dtype = np.result_type(*dtypes)
     ends = tuple(itertools.accumulate(math.prod(shape) for shape in shapes))
-    flat = fnp.concatenate([fnp.ravel(fnp.asarray(leaf, dtype=flat_dtype)) for leaf in leaves])
+    if flat_dtype.kind in "biufc" and all(_direct(leaf) for leaf in leaves):
+        # Numbers and numeric arrays (the common case, e.g. an optimizer's start): what the
+        # general line below computes, by NumPy directly (fungrad.numpy's dispatch costs more).
+        parts = [np.asarray(leaf, dtype=flat_dtype).reshape(-1) for leaf in leaves]
+        flat = (parts[0] if len(parts) == 1 else np.concatenate(parts)).view(Array)
+    else:
+        flat = fnp.concatenate([fnp.ravel(fnp.asarray(leaf, dtype=flat_dtype))
+                                for leaf in leaves])
     return flat, _Unravel(treedef, shapes, dtypes, ends, flat_dtype)
 
 
@@ -68,12 +76,26 @@ class _Unravel:
             raise TypeError(f"unravel expects a vector of dtype {self.flat_dtype}, got {_dtype_of(flat)}")
         starts = (0,) + self.ends[:-1]
         leaves = []
+        # A plain numeric array is cut up by NumPy directly, as fungrad.numpy would (cheaper).
+        base = flat.view(np.ndarray) if _direct(flat) else None
         # complex -> real is intended (and the only conversion that warns)
         with _no_complex_warning() if _dtype_of(flat).kind == "c" else contextlib.nullcontext():
             for start, end, shape, dtype in zip(starts, self.ends, self.shapes, self.dtypes):
+                if base is not None and dtype == base.dtype:
+                    leaves.append(base[start:end].reshape(shape).view(Array))
+                    continue
                 part = flat if end - start == size else flat[start:end]   # (less to trace)
                 leaves.append(fnp.asarray(fnp.reshape(part, shape), dtype=dtype))
         return self.treedef.unflatten(leaves)
+
+
+def _direct(x: Any) -> bool:
+    """Whether NumPy may take ``x`` as it is where fungrad.numpy would: a Python number, or a
+    NumPy array or ``Array`` of a numeric dtype in native byte order (see
+    ``dtypes.checked_input``)."""
+    if type(x) in (bool, int, float, complex):
+        return True
+    return type(x) in (np.ndarray, Array) and x.dtype.isnative and x.dtype.kind in "biufc"
 
 
 @contextlib.contextmanager

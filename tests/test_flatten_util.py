@@ -116,3 +116,51 @@ def test_unravel_functions_compare_equal_for_equal_layouts() -> None:
     _, other = ravel_pytree({"w": np.ones((3, 2)), "b": np.zeros(3)})
     assert first == second and hash(first) == hash(second)
     assert first != other
+
+
+numbers_and_arrays = st.recursive(
+    small_arrays() | st.floats() | st.integers(-2 ** 63, 2 ** 63 - 1) | st.booleans(),
+    lambda children: st.lists(children, min_size=1, max_size=3).map(tuple)
+    | st.dictionaries(st.sampled_from("abcd"), children, min_size=1, max_size=3),
+    max_leaves=6,
+)
+
+
+@given(numbers_and_arrays, st.booleans())
+def test_numpy_shortcut_gives_what_fungrad_numpy_gives(tree: Any, as_array: bool) -> None:
+    """Numbers and native numeric arrays are raveled and cut up by NumPy directly: the same
+    values, dtypes, types (``Array``), memory shared with the input or not, writeability and
+    warnings as fungrad.numpy's path (taken when the shortcut is switched off)."""
+    import warnings
+
+    from fungrad import flatten_util
+    from fungrad.array_type import Array
+
+    def run() -> tuple[Any, Any, list[Any]]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            flat, unravel = ravel_pytree(tree)
+            vector = np.array(flat).view(Array) if as_array else np.array(flat)
+            return flat, (unravel(flat), unravel(vector), vector), [w.category for w in caught]
+
+    fast = run()
+    original = flatten_util._direct
+    flatten_util._direct = lambda x: False
+    try:
+        slow = run()
+    finally:
+        flatten_util._direct = original
+    assert fast[2] == slow[2]
+    pairs = [(fast[0], slow[0])]
+    for got, want in zip(fast[1][:2], slow[1][:2]):
+        assert tree_structure(got) == tree_structure(want)
+        pairs += list(zip(tree_leaves(got), tree_leaves(want)))
+    for got, want in pairs:
+        assert type(got) is type(want) is Array
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert got.tobytes() == want.tobytes() and got.flags.writeable == want.flags.writeable
+    for leaf in tree_leaves(tree):
+        if isinstance(leaf, np.ndarray):
+            assert np.shares_memory(fast[0], leaf) == np.shares_memory(slow[0], leaf)
+    for got, want in zip(tree_leaves(fast[1][1]), tree_leaves(slow[1][1])):
+        assert np.shares_memory(got, fast[1][2]) == np.shares_memory(want, slow[1][2])
