@@ -9,8 +9,8 @@ A reduction packs its operands of one dtype into one fresh buffer, reduces it in
 ``Allreduce`` and returns views of it: the copy is the one MPI would make from a separate send
 buffer, and one message replaces one per leaf. An operand the caller gives up (``writable``: jit
 passes the buffers that die at the reduction, such as a step's gradients) is reduced in its own
-buffer instead when it is large and contiguous: no copy at all. A mean divides the sum by the
-number of processes afterwards, as ``vmap``'s ``pmean`` computes it. The other collectives run
+buffer instead when it is large and contiguous: no copy at all. A mean is the sum divided by the
+number of processes, as ``vmap``'s ``pmean`` computes it. The other collectives run
 on the operands' own buffers (a copy only for an operand that is not C-contiguous).
 
 >>> from fungrad.distributed.runtime import communicator
@@ -94,18 +94,24 @@ class MPIAxis:
         """
         xs = [np.asarray(x) for x in xs]
         layouts = [self._layout(x, i < len(writable) and writable[i]) for i, x in enumerate(xs)]
-        outs, buffers = self._pack(xs, layouts)
+        mean = op == "mean"
+        outs, own, packed = self._pack(xs, layouts, mean)
         if self._agree("p" + op, xs, layouts) != layouts:   # the layouts differ: C order
-            outs, buffers = self._pack(xs, ["C"] * len(xs))
+            outs, own, packed = self._pack(xs, ["C"] * len(xs), mean)
         mpi_op = self._ops[op]
-        for buffer in buffers:
+        for buffer in own + packed:
             self.comm.Allreduce(self._in_place, buffer, op=mpi_op)
-            if op == "mean":
-                if self._exact_inverse:
-                    np.multiply(buffer, 1 / self.size, out=buffer)
-                else:
-                    np.divide(buffer, self.size, out=buffer)
+        if mean:   # packed operands were scaled as they were copied, if by an exact inverse
+            for buffer in own if self._exact_inverse else own + packed:
+                self._scale(buffer, buffer)
         return outs
+
+    def _scale(self, x: np.ndarray, out: np.ndarray) -> None:
+        """``out = x / size``: a multiplication by the exact inverse where there is one."""
+        if self._exact_inverse:
+            np.multiply(x, 1 / self.size, out=out)
+        else:
+            np.divide(x, self.size, out=out)
 
     def _layout(self, x: np.ndarray, writable: bool) -> str:
         """How ``x`` travels (see ``_agree``): its own buffer if given up, large and contiguous
@@ -118,15 +124,21 @@ class MPIAxis:
                 return "own F"
         return "T" if self.check_shapes and x.ndim > 1 and flags.f_contiguous else "C"
 
-    def _pack(self, xs: list[np.ndarray], layouts: list[str]) -> tuple[list[Any], list[np.ndarray]]:
-        """The buffers to reduce: one fresh buffer per dtype holding the packed operands (their
-        transposes where "T"), and the flat own buffers; and the outputs, views of them."""
+    def _pack(self, xs: list[np.ndarray], layouts: list[str], mean: bool
+              ) -> tuple[list[Any], list[np.ndarray], list[np.ndarray]]:
+        """The outputs (the operands' own buffers, or views of the packed ones); the flat own
+        buffers; and one fresh buffer per dtype holding the other operands (their transposes
+        where "T"), scaled by ``1 / size`` as they are copied for a mean over a power-of-two
+        number of processes (the sum scaled afterwards has the same bits, unless it overflows or
+        is subnormal)."""
         outs: list[Any] = [None] * len(xs)
-        buffers = []
+        own = []
         for i, (x, layout) in enumerate(zip(xs, layouts)):
             if layout.startswith("own"):
                 outs[i] = x
-                buffers.append(x.reshape(-1, order="A"))
+                own.append(x.reshape(-1, order="A"))
+        packs = []
+        scaled = mean and self._exact_inverse
         for dtype in dict.fromkeys(x.dtype for x, t in zip(xs, layouts) if not t.startswith("own")):
             mine = [i for i, (x, t) in enumerate(zip(xs, layouts))
                     if x.dtype == dtype and not t.startswith("own")]
@@ -136,10 +148,13 @@ class MPIAxis:
                 x = xs[i].T if layouts[i] == "T" else xs[i]
                 view = packed[start:start + x.size].reshape(x.shape)
                 start += x.size
-                np.copyto(view, x)
+                if scaled:
+                    self._scale(x, view)
+                else:
+                    np.copyto(view, x)
                 outs[i] = view.T if layouts[i] == "T" else view
-            buffers.append(packed)
-        return outs, buffers
+            packs.append(packed)
+        return outs, own, packs
 
     def allgather(self, x: np.ndarray) -> np.ndarray:
         x = self._contiguous("all_gather", x)
