@@ -10,6 +10,7 @@ from hypothesis import given, strategies as st
 
 import fungrad
 import fungrad.numpy as fnp
+from fungrad.jit import JitFunction
 from fungrad.optim import LeastSquaresResult, OptimizeWarning, curve_fit, least_squares
 from fungrad.optim.levenberg_marquardt import _ExactHessian, _GaussNewton
 from fungrad.optim import minpack
@@ -392,6 +393,28 @@ def test_residuals_of_any_shape_and_real_dtype_become_a_float64_vector(dtype):
     assert res.fun.shape == (6,) and res.fun.dtype == np.float64
     assert res.jac.shape == (6, 1) and res.jac.dtype == np.float64
     np.testing.assert_allclose(res.params, [2.0], rtol=1e-6)
+
+
+def test_the_iteration_runs_the_compiled_program_without_jits_dispatch(monkeypatch):
+    """Every evaluation of a solve, the first included, calls the compiled residual-and-Jacobian
+    function directly, for NumPy arrays and fungrad Arrays alike: jit's per-call dispatch is never
+    entered (the results are those of plain arrays, bit for bit)."""
+    calls = []
+    original = JitFunction.__call__
+
+    def counting(self, *args, **kwargs):
+        calls.append(1)
+        return original(self, *args, **kwargs)
+    want = least_squares(decay, {"a": 1.0, "k": 0.5}, T, Y)
+    monkeypatch.setattr(JitFunction, "__call__", counting)
+    for t, y in ((T, Y), (fnp.asarray(T), fnp.asarray(Y))):
+        got = least_squares(decay, {"a": 1.0, "k": 0.5}, t, y)
+        assert got.nfev == want.nfev and got.cost == want.cost and not calls
+
+    def fresh(p, t, y):
+        return decay(p, t, y)
+    least_squares(fresh, {"a": 1.0, "k": 0.5}, fnp.asarray(T), fnp.asarray(Y))
+    assert not calls
 
 
 def test_a_finite_jacobian_whose_column_norm_overflows_is_not_taken_for_a_non_finite_one():

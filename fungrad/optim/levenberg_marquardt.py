@@ -73,6 +73,7 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 import fungrad.numpy as fnp
+from fungrad import array_type
 from fungrad.api import hessian, jacfwd, jvp
 from fungrad.core import Tracer
 from fungrad.errors import ConcretizationError
@@ -366,10 +367,12 @@ class _Problem:
         """The compiled residual-and-Jacobian function itself (traced and compiled by ``jit`` if
         its cache does not have it), which every call of the solve (same shapes and dtypes:
         float64 params of one size, the same ``args``) runs without ``jit``'s per-call dispatch;
-        None when some argument is not a NumPy array (then ``jit`` converts it, call by call)."""
+        None when some argument is not a NumPy array or ``Array`` (then ``jit`` converts it, call
+        by call)."""
         if not isinstance(self._jac_and_residual, JitFunction):
             return None
         leaves, _ = tree_flatten(self.args)
+        leaves = [v.view(np.ndarray) if type(v) is array_type.Array else v for v in leaves]
         if not all(type(v) is np.ndarray for v in leaves):
             return None
         lowered = self._call(self._jac_and_residual.lower, x)
