@@ -193,6 +193,28 @@ def _folded(rw: Rewriter, eqn: Eqn) -> list[Any] | None:
     return out if prim.multiple_results else [out]
 
 
+# Primitives whose impl only moves, copies or negates elements (``reshape``, ``gather``,
+# ``transpose``, ``neg``, registered beside them): computed on known values they cannot warn,
+# round or change a dtype, so ``jit`` computes them as it traces (``fold_while_tracing``).
+moves_elements: set[Primitive] = set()
+
+
+def fold_while_tracing(prim: Primitive, vals: list[Any], params: dict[str, Any],
+                       out_avals: list[ShapedArray]) -> list[Any] | None:
+    """What ``jit`` folds as it traces (``StagingTrace``'s ``fold``): the ``moves_elements``
+    operations on known values, as ``fold_constants`` would fold them (``jacfwd`` pushes an
+    identity basis through gathers, reshapes and negations). The programs come out as without
+    it: the passes fold the rest after ``simplify``, which may see through a broadcast first."""
+    if prim not in moves_elements or out_avals[0].size > FOLD_MAX_SIZE and \
+            out_avals[0].size > sum(np.size(v) for v in vals):
+        return None
+    try:
+        out = impl_rules[prim](*vals, **params)
+    except Exception:   # (it fails, or not, at run time)
+        return None
+    return [out] if type(out) is np.ndarray and out.dtype == out_avals[0].dtype else None
+
+
 def _all_known(value_of: dict[Var, Any], inputs: list[Atom]) -> bool:
     """Is every input a literal or a known const?"""
     for a in inputs:

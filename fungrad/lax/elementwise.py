@@ -14,7 +14,8 @@ from fungrad.compiler.codegen import (
     EmitContext, assign, defcodegen, emit_call_inplace, emit_impl,
 )
 from fungrad.compiler.passes import (
-    Rewriter, defsimplify, involution, same_type, unbroadcast_operands, unit_operand,
+    Rewriter, defsimplify, involution, moves_elements, same_type, unbroadcast_operands,
+    unit_operand,
 )
 from fungrad.core import EVAL_TRACE, Primitive, Tracer, current_state, get_aval
 from fungrad.interpreters import eager_linearize
@@ -226,6 +227,7 @@ or_p = binary("or", np.bitwise_or, "zero")
 xor_p = binary("xor", np.bitwise_xor, "zero")
 
 neg_p = unary("neg", np.negative, lambda t, ans, x: neg(t))
+moves_elements.add(neg_p)
 exp_p = unary("exp", np.exp, times(lambda ans, x: ans))
 log_p = unary("log", np.log, over(lambda ans, x: x))
 log1p_p = unary("log1p", np.log1p, over(lambda ans, x: add(x, 1)))
