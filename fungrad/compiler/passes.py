@@ -122,10 +122,26 @@ def dce(jaxpr: Jaxpr) -> Jaxpr:
 
 def cse(jaxpr: Jaxpr) -> Jaxpr:
     """Compute equal equations (primitive, params, inputs) once."""
+    return _cse(jaxpr, fold=False)
+
+
+def fold_and_cse(jaxpr: Jaxpr) -> Jaxpr:
+    """``fold_constants`` then ``cse``, in one walk: an equation is folded (as by
+    ``fold_constants``), or else merged with an equal one (as by ``cse``). The same program as
+    the two passes in turn: a merge maps a variable to another, neither known, so it changes
+    no folding; what is folded becomes new consts and literals, as it would before ``cse``."""
+    with np.errstate(all="ignore"):
+        return _cse(jaxpr, fold=True)
+
+
+def _cse(jaxpr: Jaxpr, fold: bool) -> Jaxpr:
     rw = Rewriter(jaxpr)
+    value_of = rw.value_of
     seen: dict[Any, Eqn] = {}
     literal_keys: dict[Literal, Any] = {}   # by identity: many equations share a literal
     for eqn in rw.walk():
+        if fold and _all_known(value_of, eqn.inputs) and _fold_into(rw, eqn):
+            continue
         if eqn.primitive in effect_rules:  # each print happens
             rw.keep(eqn)
             continue
@@ -163,13 +179,19 @@ def fold_constants(jaxpr: Jaxpr) -> Jaxpr:
     # Folding never warns: a division by zero here is the run time's to report (or not).
     with np.errstate(all="ignore"):
         for eqn in rw.walk():
-            outs = _folded(rw, eqn) if _all_known(value_of, eqn.inputs) else None
-            if outs is None:
+            if not (_all_known(value_of, eqn.inputs) and _fold_into(rw, eqn)):
                 rw.keep(eqn)
-                continue
-            for v, o in zip(eqn.outvars, outs):
-                rw.replace(v, rw.const(np.asarray(o, v.aval.dtype)))
     return rw.finish()
+
+
+def _fold_into(rw: Rewriter, eqn: Eqn) -> bool:
+    """Replace ``eqn``'s outputs (its inputs all known) by their values, if it folds."""
+    outs = _folded(rw, eqn)
+    if outs is None:
+        return False
+    for v, o in zip(eqn.outvars, outs):
+        rw.replace(v, rw.const(np.asarray(o, v.aval.dtype)))
+    return True
 
 
 def _folded(rw: Rewriter, eqn: Eqn) -> list[Any] | None:
@@ -360,7 +382,7 @@ def simplify_and_fold(jaxpr: Jaxpr) -> Jaxpr:
     return fold_constants(out) if len(out.consts) > len(jaxpr.consts) else out
 
 
-PIPELINE: list[Pass] = [simplify, fold_constants, cse, dce, simplify_and_fold, dce]
+PIPELINE: list[Pass] = [simplify, fold_and_cse, dce, simplify_and_fold, dce]
 
 
 def optimize(jaxpr: Jaxpr) -> Jaxpr:
