@@ -70,7 +70,10 @@ def make_step(axis_name):
 def timed_block(fn, comm, steps=STEPS):
     """Seconds per call of ``fn`` over ``steps`` calls, the processes of ``comm`` starting together:
     (wall time, the largest CPU time of any process). MPI's waits busy-poll, so CPU time counts
-    waiting for a partner as work, but not the time a process is descheduled by the load."""
+    waiting for a partner as work, but not the time a process is descheduled by the load. One
+    call before the clock starts warms what the other variants' blocks left cold (caches, the
+    allocator's free lists, a process that slept): the steady state a training loop runs in."""
+    fn()
     comm.Barrier()
     t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(steps):

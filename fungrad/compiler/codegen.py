@@ -5,7 +5,8 @@ Each equation becomes one statement: ``codegen_rules[prim]`` when the primitive 
 ufunc call for ufunc primitives, real ``if``/``while`` for control flow), else a call of the
 primitive's impl with its params bound. ``buffer_rules[prim]`` says how a statement treats
 buffers (see ``fungrad.compiler.liveness``): "fresh", "inplace" (the emitter may be offered a
-dying buffer to write into) or "alias" (the default), or a function of the equation giving that.
+dying buffer to write into), "consume" (it is told which inputs' buffers it may work in) or
+"alias" (the default), or a function of the equation giving that.
 
 The source holds generated names only (``a0`` arguments, ``v3`` values, ``g1`` globals):
 constants, literals, params, ufuncs and impls reach the function through its globals dict.
@@ -63,6 +64,8 @@ class EmitContext:
 
     ``inplace`` holds the name of the buffer the current equation may write its output into
     (only offered to ufunc-like emitters; it is then also the output's name), else None.
+    ``consumed`` says, per input of a "consume" equation, whether it may work in that input's
+    buffer (see ``fungrad.compiler.liveness``).
     """
 
     def __init__(self) -> None:
@@ -70,6 +73,7 @@ class EmitContext:
         self._ref_of: dict[int, str] = {}
         self._counts: dict[str, itertools.count[int]] = {}
         self.inplace: str | None = None
+        self.consumed: tuple[bool, ...] = ()
         self.out_actions: list[str] = []  # of the last block: see liveness.Plan.out_action
         self._literal_names: dict[Any, str] = {}
         self.functions: list[list[str]] = []  # nested bodies emitted as top-level functions
@@ -166,6 +170,7 @@ class EmitContext:
             else:
                 self.inplace = None
                 outs = [self.new_name() for _ in eqn.outvars]
+            self.consumed = plan.consumed[i]
             lines = rules.get(eqn.primitive, emit_impl)(self, eqn, ins, outs)  # emitter_of
             self.inplace = None
             names.update(zip(eqn.outvars, outs))

@@ -8,6 +8,10 @@ generated code can ``del`` them) and, for operations able to write into an input
 - dies at this equation, and no view of it lives on,
 - has exactly the output's shape and dtype, and is not 0-d.
 
+An operation that can work in its inputs' own buffers (a reduction across processes) is told
+which inputs it may *consume*: each owned buffer (or a view of owned buffers) that dies there,
+appears once among the inputs and shares no buffer with another input.
+
 When no input qualifies, the donor is a buffer that died at an earlier equation with the output's
 shape and dtype (the most recently freed: likely still in cache), kept bound until then instead of
 deleted. So an elementwise chain over large arrays, such as an optimizer's update, allocates little
@@ -23,17 +27,20 @@ from typing import Callable, Sequence
 from fungrad.ir import Eqn, Jaxpr, Literal, Var
 
 # What an equation does with buffers: "fresh" (new arrays out), "inplace" (new arrays out, and it
-# can write into a donor given one) or "alias" (outputs may share memory with the inputs).
+# can write into a donor given one), "consume" (its outputs are new arrays or the buffers of the
+# inputs it is told it may consume) or "alias" (outputs may share memory with the inputs).
 Kind = str
 
 
 class Plan:
-    """Per-equation donors and deaths, and how each output must be handed to the caller."""
+    """Per-equation donors, consumed inputs and deaths, and how each output must be handed to the
+    caller."""
 
-    __slots__ = ("donor", "dies", "out_action")
+    __slots__ = ("donor", "consumed", "dies", "out_action")
 
     def __init__(self, n: int) -> None:
         self.donor: list[Var | None] = [None] * n
+        self.consumed: list[tuple[bool, ...]] = [()] * n   # per input of a "consume" equation
         self.dies: list[list[Var]] = [[] for _ in range(n)]
         # per output: "keep" (owned, return as is), "copy" (shares memory with something the
         # caller can see), "check" (unknown provenance: copy if read-only or not an array).
@@ -89,11 +96,16 @@ def plan_buffers(jaxpr: Jaxpr, kind_of: Callable[[Eqn], Kind],
             if type(a) is Var and last_use[a] == i and a not in dies:
                 dies.append(a)
         donor = None
+        consumed: list[Var] = []
         if kind == "inplace" and len(eqn.outvars) == 1 and eqn.outvars[0].aval.shape:
             donor = plan.donor[i] = (_dying_input(eqn, i, owned, buffer_end)
                                      or _reuse(eqn, free, died_at, plan))
+        elif kind == "consume":
+            flags = plan.consumed[i] = _consumable(eqn, i, owned, shared, buffer_end)
+            consumed = [a for a, mine in zip(eqn.inputs, flags) if mine and isinstance(a, Var)]
         for a in dies:
-            if a in owned and a is not donor and buffer_end[a] == i and a.aval.shape:
+            if (a in owned and a is not donor and a not in consumed and buffer_end[a] == i
+                    and a.aval.shape):
                 free.setdefault((a.aval.shape, a.aval.dtype), []).append(a)
                 died_at[a] = i
 
@@ -121,6 +133,21 @@ def _dying_input(eqn: Eqn, i: int, owned: set[Var], buffer_end: dict[Var, int]) 
                 and a.aval.shape == out.shape and a.aval.dtype == out.dtype):
             return a
     return None
+
+
+def _consumable(eqn: Eqn, i: int, owned: set[Var], shared: dict[Var, frozenset[Var]],
+                buffer_end: dict[Var, int]) -> tuple[bool, ...]:
+    """Per input of equation ``i``: may it work in that input's buffers? Only if the input is
+    (a view of) owned buffers that all die there, and no other input reads any of them (the same
+    value twice, or two views of one buffer, would see the first reduction's result)."""
+    buffers = [shared.get(a, frozenset((a,))) if type(a) is Var else frozenset()
+               for a in eqn.inputs]
+    flags = []
+    for k, mine in enumerate(buffers):
+        real = [r for r in mine if r not in shared]     # not views: buffers of their own
+        flags.append(bool(real) and all(r in owned and buffer_end.get(r, -1) == i for r in real)
+                     and not any(mine & other for j, other in enumerate(buffers) if j != k))
+    return tuple(flags)
 
 
 def _reuse(eqn: Eqn, free: dict[tuple[tuple[int, ...], object], list[Var]], died_at: dict[Var, int],

@@ -53,7 +53,10 @@ class ProcessAxis(Protocol):
     size: int
     index: int
 
-    def allreduce(self, xs: list[np.ndarray], op: str) -> list[np.ndarray]: ...  # sum, mean, max, min
+    # sum, mean, max or min; ``writable[i]``: the caller gives up ``xs[i]``, which may be reduced
+    # in its own buffer and returned.
+    def allreduce(self, xs: list[np.ndarray], op: str,
+                  writable: tuple[bool, ...] = ()) -> list[np.ndarray]: ...
     def allgather(self, x: np.ndarray) -> np.ndarray: ...            # -> (size, *x.shape)
     def reduce_scatter(self, x: np.ndarray) -> np.ndarray: ...       # (size, *s) -> s, summed
     def permute(self, x: np.ndarray, perm: tuple[tuple[int, int], ...]) -> np.ndarray: ...
@@ -105,7 +108,7 @@ def _reducer(op: str, batch_reduce: Callable[[Any, int, int], Any],
         list(xs), op)
     abstract_eval_rules[prim] = lambda *avals, axis_name: list(avals)
     axis_name_rules[prim] = lambda params: params["axis_name"]
-    defcodegen(prim, _emit_allreduce, "fresh")
+    defcodegen(prim, _emit_allreduce, "consume")
 
     def rule(vals: Sequence[Any], dims: Sequence[int | None], *,
              axis_name: tuple[Any, ...]) -> tuple[list[Any], list[int | None]]:
@@ -121,10 +124,13 @@ def _reducer(op: str, batch_reduce: Callable[[Any, int, int], Any],
 
 
 def _emit_allreduce(ctx: EmitContext, eqn: Eqn, ins: list[str], outs: list[str]) -> list[str]:
-    """The generated code calls the communicator's ``allreduce`` itself, with no impl between."""
+    """The generated code calls the communicator's ``allreduce`` itself, with no impl between,
+    giving up the operands whose buffers die there (a training step's gradients: reduced in
+    their own buffers, not copied)."""
     name = eqn.primitive.name
+    writable = f", {ctx.ref(ctx.consumed)}" if any(ctx.consumed) else ""
     call = (f"{ctx.ref(_process_axis)}({ctx.ref(eqn.params['axis_name'])}, {ctx.ref(name)})"
-            f".allreduce([{', '.join(ins)}], {ctx.ref(name[1:])})")
+            f".allreduce([{', '.join(ins)}], {ctx.ref(name[1:])}{writable})")
     return [f"{', '.join(outs)}, = {call}" if outs else call]
 
 
