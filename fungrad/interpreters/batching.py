@@ -68,6 +68,13 @@ class BatchTrace(Trace):
 
     def process_primitive(self, prim: Primitive, args: Sequence[Any],
                           params: dict[str, Any]) -> Any:
+        name = self.axis_name
+        for a in args:
+            if type(a) is BatchTracer and a._trace is self:
+                break
+        else:   # none of ours (a primal under jacfwd, ...): the parent's, unless a collective
+            if name is None or not named_axes.acts_over(prim, params, name):
+                return self.process_on_parent(prim, args, params)
         vals: list[Any] = []
         dims: list[int | None] = []
         batched = False
@@ -79,10 +86,7 @@ class BatchTrace(Trace):
             else:
                 vals.append(a)
                 dims.append(None)
-        name = self.axis_name
         if not batched:
-            if name is None or not named_axes.acts_over(prim, params, name):
-                return self.process_on_parent(prim, vals, params)
             if prim not in named_axes.axis_name_rules and vals and give_batch_axis:
                 # A call whose body has a collective over our axis: batch its first operand.
                 with set_current_trace(self.parent):  # type: ignore[arg-type]

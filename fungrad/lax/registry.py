@@ -205,7 +205,10 @@ def broadcast_batcher(prim: Primitive) -> None:
     """Batch rule for NumPy-broadcasting elementwise primitives: batch axes first, ranks aligned."""
     def rule(vals: Sequence[Any], dims: Sequence[int | None], **params: Any) -> tuple[Any, int]:
         shapes = [get_aval(v).shape for v in vals]
-        rank = max(len(s) - (d is not None) for s, d in zip(shapes, dims))
+        rank = 0
+        for shape, d in zip(shapes, dims):
+            if len(shape) - (d is not None) > rank:
+                rank = len(shape) - (d is not None)
         args = []
         for v, d, shape in zip(vals, dims, shapes):
             if d is not None:
