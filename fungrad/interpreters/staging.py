@@ -129,7 +129,11 @@ class StagingTrace(Trace):
         # Our own tracers (the usual operands) map to their variables without a call.
         inputs = [a.ir_var if type(a) is StagingTracer and a._trace is self else self.to_atom(a)
                   for a in args]
-        out_avals = abstract_eval(prim, [a.aval for a in inputs], params)
+        avals = [a.aval for a in inputs]
+        try:   # (the shape rule in line: ``abstract_eval`` runs it again to name the user's line)
+            out_avals = abstract_eval_rules[prim](*avals, **params)
+        except ShapeError:
+            out_avals = abstract_eval(prim, avals, params)
         if self.fold is not None and not prim.multiple_results:
             known = self.known
             for a in inputs:
