@@ -9,6 +9,7 @@ import contextvars
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence
 
+import numpy as np
 
 from fungrad import core
 from fungrad.core import Primitive, Trace, Tracer, get_aval, set_current_trace
@@ -41,12 +42,16 @@ class BatchTracer(Tracer):
     # Asked for on every operation (rules compare shapes): read off the value, no aval built.
     @property
     def shape(self) -> tuple[int, ...]:
-        shape, b = get_aval(self.val).shape, self.bdim
+        val, b = self.val, self.bdim
+        shape = val.shape if type(val) is np.ndarray or isinstance(val, Tracer) else \
+            get_aval(val).shape
         return shape[:b] + shape[b + 1:]
 
     @property
     def dtype(self) -> Any:
-        return get_aval(self.val).dtype
+        val = self.val
+        return val.dtype if type(val) is np.ndarray or isinstance(val, Tracer) else \
+            get_aval(val).dtype
 
     def concrete_value(self) -> Any:
         raise ConcretizationError(

@@ -113,8 +113,9 @@ def _bind2(prim: Primitive) -> Callable[[Any, Any], Any]:
             x = as_operand(x, y)
         elif type(y) in PY_SCALARS:
             y = as_operand(y, x)
-        elif getattr(x, "dtype", None) != getattr(y, "dtype", None) and not (
-                isinstance(x, Tracer) or isinstance(y, Tracer)):  # tracers: the shape rule checks
+        # (tracers are left to the shape rule; asked first: a tracer's dtype costs more)
+        elif not (isinstance(x, Tracer) or isinstance(y, Tracer)) and \
+                getattr(x, "dtype", None) != getattr(y, "dtype", None):
             _mixed_dtypes(prim.name, get_aval(x).dtype, get_aval(y).dtype)
         return current_state().trace.process_primitive(prim, (x, y), {})
     op.__name__ = op.__qualname__ = prim.name

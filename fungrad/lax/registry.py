@@ -105,8 +105,9 @@ def elementwise_shape(name: str, out_dtype: Any = None) -> Callable[..., ShapedA
 
 def as_operand(x: Any, like: Any) -> Any:
     """A Python scalar becomes an array of ``like``'s dtype (weak typing); anything else passes."""
-    if type(x) in PY_SCALARS:
-        return weak_scalar(x, like.dtype if hasattr(like, "dtype") else get_aval(like).dtype)
+    if type(x) in PY_SCALARS:   # (a tracer's dtype is worked out once, not for hasattr too)
+        dtype = getattr(like, "dtype", None)
+        return weak_scalar(x, get_aval(like).dtype if dtype is None else dtype)
     return x
 
 
