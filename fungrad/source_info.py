@@ -30,12 +30,16 @@ def user_frame_summary(skip: int = 1) -> str | None:
     """
     frame = sys._getframe(skip)
     ours = _ours
-    while frame is not None:
+    while True:
+        try:   # (the walk over fungrad's frames, as tight as it gets: most of the time here)
+            while frame.f_code.co_filename in ours:
+                frame = frame.f_back  # type: ignore[assignment]
+        except AttributeError:   # past the outermost frame: no user code on the stack
+            return None
         code = frame.f_code
         file = code.co_filename
-        if file in ours or (file not in _theirs and _is_ours(file)):
-            frame = frame.f_back  # type: ignore[assignment]
-            continue
+        if file not in _theirs and _is_ours(file):
+            continue   # (a file of ours seen for the first time)
         key = (file, code.co_name, frame.f_lineno)
         text = _summaries.get(key)
         if text is None:
@@ -43,7 +47,6 @@ def user_frame_summary(skip: int = 1) -> str | None:
                 _summaries.clear()
             text = _summaries[key] = f"{file}:{key[2]} ({key[1]})"
         return text
-    return None
 
 
 def _is_ours(file: str) -> bool:

@@ -96,6 +96,16 @@ def test_traced_integer_scalar_index() -> None:
     assert_like_numpy(fungrad.vmap(f)(np.stack([X] * 3), i), want)
 
 
+@pytest.mark.parametrize("shape", [(3,), (1,), (2, 3), (1, 4), (3, 1, 2)])
+def test_int_index_stages_what_the_general_path_does(shape: tuple[int, ...]) -> None:
+    """``x[i]`` (its own fast path) stages the program of ``x[i, ...]`` (the general one)."""
+    x = np.arange(float(np.prod(shape))).reshape(shape)
+    for i in range(-shape[0], shape[0]):
+        assert str(fungrad.make_jaxpr(lambda x: x[i])(x)) == \
+            str(fungrad.make_jaxpr(lambda x: x[i, ...])(x))
+        np.testing.assert_array_equal(fungrad.jit(lambda x: x[i])(x), x[i])
+
+
 def test_boolean_mask_concrete_under_grad_traced_under_jit() -> None:
     x = np.array([-1.0, 2.0, -3.0, 4.0])
     g = fungrad.grad(lambda v: fnp.sum(v[v > 0] ** 2))(x)

@@ -132,6 +132,27 @@ def test_optimize_random_programs(names: list[str]) -> None:
     assert prims(after).count("exp") <= names.count("exp_dup")
 
 
+FOLD_CSE_PROGRAMS = [
+    lambda x: fungrad.jacfwd(lambda b: b[0] * fnp.exp(-b[1] * x) + b[0] * fnp.exp(-b[1] * x))(x[:2]),
+    lambda x: fungrad.jacrev(lambda b: b[0] * (x * x + 1.0) ** b[1] / (1.0 + b[2] * x))(x),
+    lambda x: (x * (np.float64(2.0) * 3.0), x * (np.float64(2.0) * 3.0), lax.neg(np.ones(3)) * x),
+    lambda x: (fnp.sin(x) + fnp.sin(x)) * (np.arange(3.0) + np.arange(3.0)),
+]
+
+
+@pytest.mark.parametrize("f", FOLD_CSE_PROGRAMS)
+def test_fold_and_cse_is_fold_then_cse(f: Any) -> None:
+    """The fused pass gives the program of the two in turn (printed the same: same equations,
+    same consts in the same order)."""
+    for j in (fungrad.make_jaxpr(f)(x3), passes.simplify(fungrad.make_jaxpr(f)(x3))):
+        fused, apart = passes.fold_and_cse(j), passes.cse(passes.fold_constants(j))
+        assert str(fused) == str(apart) and len(fused.eqns) < len(j.eqns)
+        for a, b in zip(fused.consts, apart.consts):
+            np.testing.assert_array_equal(a, b)
+        for g, w in zip(run(fused, x3), run(j, x3)):
+            np.testing.assert_array_equal(g, w)
+
+
 # ---------------------------------------------------------------- code generation
 
 _ALLOWED = re.compile(r"^(def|jitted|return|del|out|reshape|transpose|astype|[agv]\d+)$")

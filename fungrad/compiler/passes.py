@@ -122,10 +122,26 @@ def dce(jaxpr: Jaxpr) -> Jaxpr:
 
 def cse(jaxpr: Jaxpr) -> Jaxpr:
     """Compute equal equations (primitive, params, inputs) once."""
+    return _cse(jaxpr, fold=False)
+
+
+def fold_and_cse(jaxpr: Jaxpr) -> Jaxpr:
+    """``fold_constants`` then ``cse``, in one walk: an equation is folded (as by
+    ``fold_constants``), or else merged with an equal one (as by ``cse``). The same program as
+    the two passes in turn: a merge maps a variable to another, neither known, so it changes
+    no folding; what is folded becomes new consts and literals, as it would before ``cse``."""
+    with np.errstate(all="ignore"):
+        return _cse(jaxpr, fold=True)
+
+
+def _cse(jaxpr: Jaxpr, fold: bool) -> Jaxpr:
     rw = Rewriter(jaxpr)
+    value_of = rw.value_of
     seen: dict[Any, Eqn] = {}
     literal_keys: dict[Literal, Any] = {}   # by identity: many equations share a literal
     for eqn in rw.walk():
+        if fold and _all_known(value_of, eqn.inputs) and _fold_into(rw, eqn):
+            continue
         if eqn.primitive in effect_rules:  # each print happens
             rw.keep(eqn)
             continue
@@ -163,13 +179,19 @@ def fold_constants(jaxpr: Jaxpr) -> Jaxpr:
     # Folding never warns: a division by zero here is the run time's to report (or not).
     with np.errstate(all="ignore"):
         for eqn in rw.walk():
-            outs = _folded(rw, eqn) if _all_known(value_of, eqn.inputs) else None
-            if outs is None:
+            if not (_all_known(value_of, eqn.inputs) and _fold_into(rw, eqn)):
                 rw.keep(eqn)
-                continue
-            for v, o in zip(eqn.outvars, outs):
-                rw.replace(v, rw.const(np.asarray(o, v.aval.dtype)))
     return rw.finish()
+
+
+def _fold_into(rw: Rewriter, eqn: Eqn) -> bool:
+    """Replace ``eqn``'s outputs (its inputs all known) by their values, if it folds."""
+    outs = _folded(rw, eqn)
+    if outs is None:
+        return False
+    for v, o in zip(eqn.outvars, outs):
+        rw.replace(v, rw.const(np.asarray(o, v.aval.dtype)))
+    return True
 
 
 def _folded(rw: Rewriter, eqn: Eqn) -> list[Any] | None:
@@ -191,6 +213,28 @@ def _folded(rw: Rewriter, eqn: Eqn) -> list[Any] | None:
     except Exception:
         return None
     return out if prim.multiple_results else [out]
+
+
+# Primitives whose impl only moves, copies or negates elements (``reshape``, ``gather``,
+# ``transpose``, ``neg``, registered beside them): computed on known values they cannot warn,
+# round or change a dtype, so ``jit`` computes them as it traces (``fold_while_tracing``).
+moves_elements: set[Primitive] = set()
+
+
+def fold_while_tracing(prim: Primitive, vals: list[Any], params: dict[str, Any],
+                       out_avals: list[ShapedArray]) -> list[Any] | None:
+    """What ``jit`` folds as it traces (``StagingTrace``'s ``fold``): the ``moves_elements``
+    operations on known values, as ``fold_constants`` would fold them (``jacfwd`` pushes an
+    identity basis through gathers, reshapes and negations). The programs come out as without
+    it: the passes fold the rest after ``simplify``, which may see through a broadcast first."""
+    if prim not in moves_elements or out_avals[0].size > FOLD_MAX_SIZE and \
+            out_avals[0].size > sum(np.size(v) for v in vals):
+        return None
+    try:
+        out = impl_rules[prim](*vals, **params)
+    except Exception:   # (it fails, or not, at run time)
+        return None
+    return [out] if type(out) is np.ndarray and out.dtype == out_avals[0].dtype else None
 
 
 def _all_known(value_of: dict[Var, Any], inputs: list[Atom]) -> bool:
@@ -338,7 +382,7 @@ def simplify_and_fold(jaxpr: Jaxpr) -> Jaxpr:
     return fold_constants(out) if len(out.consts) > len(jaxpr.consts) else out
 
 
-PIPELINE: list[Pass] = [simplify, fold_constants, cse, dce, simplify_and_fold, dce]
+PIPELINE: list[Pass] = [simplify, fold_and_cse, dce, simplify_and_fold, dce]
 
 
 def optimize(jaxpr: Jaxpr) -> Jaxpr:

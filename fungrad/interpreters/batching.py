@@ -9,6 +9,7 @@ import contextvars
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence
 
+import numpy as np
 
 from fungrad import core
 from fungrad.core import Primitive, Trace, Tracer, get_aval, set_current_trace
@@ -41,12 +42,16 @@ class BatchTracer(Tracer):
     # Asked for on every operation (rules compare shapes): read off the value, no aval built.
     @property
     def shape(self) -> tuple[int, ...]:
-        shape, b = get_aval(self.val).shape, self.bdim
+        val, b = self.val, self.bdim
+        shape = val.shape if type(val) is np.ndarray or isinstance(val, Tracer) else \
+            get_aval(val).shape
         return shape[:b] + shape[b + 1:]
 
     @property
     def dtype(self) -> Any:
-        return get_aval(self.val).dtype
+        val = self.val
+        return val.dtype if type(val) is np.ndarray or isinstance(val, Tracer) else \
+            get_aval(val).dtype
 
     def concrete_value(self) -> Any:
         raise ConcretizationError(
@@ -68,6 +73,13 @@ class BatchTrace(Trace):
 
     def process_primitive(self, prim: Primitive, args: Sequence[Any],
                           params: dict[str, Any]) -> Any:
+        name = self.axis_name
+        for a in args:
+            if type(a) is BatchTracer and a._trace is self:
+                break
+        else:   # none of ours (a primal under jacfwd, ...): the parent's, unless a collective
+            if name is None or not named_axes.acts_over(prim, params, name):
+                return self.process_on_parent(prim, args, params)
         vals: list[Any] = []
         dims: list[int | None] = []
         batched = False
@@ -79,10 +91,7 @@ class BatchTrace(Trace):
             else:
                 vals.append(a)
                 dims.append(None)
-        name = self.axis_name
         if not batched:
-            if name is None or not named_axes.acts_over(prim, params, name):
-                return self.process_on_parent(prim, vals, params)
             if prim not in named_axes.axis_name_rules and vals and give_batch_axis:
                 # A call whose body has a collective over our axis: batch its first operand.
                 with set_current_trace(self.parent):  # type: ignore[arg-type]

@@ -28,6 +28,10 @@ NO_PARAMS: dict[str, Any] = {}
 # known values (computed now, on the parent trace) and unknown tracers of ``trace``.
 partial_eval_rules: dict[Primitive, Callable[..., Any]] = {}
 
+# ``fold(prim, values, params, out_avals)``: the outputs' values of an operation on known values,
+# computed now, or None to stage it (what jit's optimizer would fold anyway; see ``StagingTrace``).
+Fold = Callable[[Primitive, list[Any], dict[str, Any], list[ShapedArray]], "list[Any] | None"]
+
 
 class StagingTracer(Tracer):
     """A value known only by its type, bound to a jaxpr variable."""
@@ -59,12 +63,19 @@ class StagingTracer(Tracer):
 
 
 class StagingTrace(Trace):
-    """Builds a jaxpr from the primitives bound while it is current."""
+    """Builds a jaxpr from the primitives bound while it is current.
 
-    __slots__ = ("forward_known", "record_source", "invars", "eqns", "constvar_of", "consts")
+    With ``fold``, an operation whose inputs are all known (literals and concrete consts, or
+    values folded before) is computed now where ``fold`` agrees: its result becomes a const,
+    still seen as an abstract tracer. ``jit`` folds so (an identity basis pushed through
+    ``jacfwd`` is mostly such operations); ``make_jaxpr`` shows every operation.
+    """
+
+    __slots__ = ("forward_known", "record_source", "invars", "eqns", "constvar_of", "consts",
+                 "fold", "known")
 
     def __init__(self, parent: Trace | None, forward_known: bool = False,
-                 record_source: bool = True) -> None:
+                 record_source: bool = True, fold: Fold | None = None) -> None:
         super().__init__(parent)
         self.forward_known = forward_known
         self.record_source = record_source
@@ -72,6 +83,8 @@ class StagingTrace(Trace):
         self.eqns: list[Eqn] = []
         self.constvar_of: dict[int, Var] = {}
         self.consts: list[Any] = []
+        self.fold = fold
+        self.known: dict[Var, Any] = {}   # (with ``fold``) the concrete consts' values
 
     def new_arg(self, aval: ShapedArray) -> StagingTracer:
         var = Var(aval)
@@ -98,6 +111,8 @@ class StagingTrace(Trace):
         if var is None:
             var = self.constvar_of[id(x)] = Var(aval or core.get_aval(x))
             self.consts.append(x)
+            if self.fold is not None and not isinstance(x, Tracer):
+                self.known[var] = x
         return var
 
     def process_primitive(self, prim: Primitive, args: Sequence[Any],
@@ -114,7 +129,20 @@ class StagingTrace(Trace):
         # Our own tracers (the usual operands) map to their variables without a call.
         inputs = [a.ir_var if type(a) is StagingTracer and a._trace is self else self.to_atom(a)
                   for a in args]
-        out_avals = abstract_eval(prim, [a.aval for a in inputs], params)
+        avals = [a.aval for a in inputs]
+        try:   # (the shape rule in line: ``abstract_eval`` runs it again to name the user's line)
+            out_avals = abstract_eval_rules[prim](*avals, **params)
+        except ShapeError:
+            out_avals = abstract_eval(prim, avals, params)
+        if self.fold is not None and not prim.multiple_results:
+            known = self.known
+            for a in inputs:
+                if type(a) is not Literal and a not in known:
+                    break
+            else:
+                folded = self.folded(prim, inputs, params, out_avals)
+                if folded is not None:
+                    return folded
         if not params:   # most equations: one shared empty dict (params are never edited)
             params = NO_PARAMS
         if prim.multiple_results:
@@ -124,6 +152,25 @@ class StagingTrace(Trace):
         var = Var(out_avals)
         self.eqns.append(Eqn(prim, inputs, params, [var],
                              user_frame_summary(2) if self.record_source else None))
+        return StagingTracer(self, var)
+
+    def folded(self, prim: Primitive, inputs: list[Atom], params: dict[str, Any],
+               out_aval: ShapedArray) -> StagingTracer | None:
+        """The output of ``prim`` on known ``inputs`` as a tracer of a new const, if ``fold``
+        computes it (a 0-d result stays an equation: the optimizer makes it a literal)."""
+        if not out_aval.shape:
+            return None
+        known = self.known
+        vals = [a.val if type(a) is Literal else known[a] for a in inputs]  # type: ignore[index]
+        outs = self.fold(prim, vals, params, [out_aval])  # type: ignore[misc]
+        if outs is None:
+            return None
+        out = outs[0]
+        var = self.constvar_of.get(id(out))
+        if var is None:   # (the usual case: a new array, no other const's object)
+            var = self.constvar_of[id(out)] = Var(out_aval)
+            self.consts.append(out)
+            known[var] = out
         return StagingTracer(self, var)
 
     def add_eqn(self, prim: Primitive, inputs: list[Atom], params: dict[str, Any],
@@ -162,13 +209,14 @@ def abstract_eval(prim: Primitive, avals: list[ShapedArray], params: dict[str, A
 
 
 def trace_to_jaxpr(fun: Callable[..., Sequence[Any]], in_avals: Sequence[ShapedArray],
-                   parent: Trace | None = None) -> Jaxpr:
-    """Stage ``fun`` (flat arrays in, a flat list out) into a jaxpr.
+                   parent: Trace | None = None, fold: Fold | None = None) -> Jaxpr:
+    """Stage ``fun`` (flat arrays in, a flat list out) into a jaxpr (folding with ``fold``,
+    see ``StagingTrace``).
 
     Bodies of control flow are traced from within the tracing of their parent, so the stack
     grows with the program's nesting: ``recursion_headroom`` keeps room for one more level.
     """
-    trace = StagingTrace(parent or core.current_trace())
+    trace = StagingTrace(parent or core.current_trace(), fold=fold)
     with recursion_headroom(), core.new_trace(trace):
         args = [trace.new_arg(a) for a in in_avals]
         outs = fun(*args)

@@ -29,7 +29,7 @@ from fungrad.interpreters.staging import trace_to_jaxpr
 from fungrad.ir import Jaxpr, ShapedArray
 from fungrad.compiler.codegen import Compiled, compile_jaxpr
 from fungrad.compiler.gc_pause import gc_paused
-from fungrad.compiler.passes import optimize
+from fungrad.compiler.passes import fold_while_tracing, optimize
 from fungrad.jit.donation import any_used_up, check_not_used_up, donatable, use_up
 from fungrad.jit.primitive import call
 from fungrad.lax.jaxpr_util import split_consts
@@ -285,13 +285,15 @@ class JitFunction:
         flat, out_tree = flatten_fun(self._fun, treedef, rebuild,
                                      f"the output of jit({self._name})")
         with gc_paused():
-            jaxpr = trace_to_jaxpr(flat, avals)
-            # Arrays the function closes over are captured as they are now (JAX's rule): editing
-            # them later changes nothing until the cache is cleared, whatever the optimizer folds.
-            jaxpr.consts[:] = [np.array(c) if isinstance(c, np.ndarray) else c for c in jaxpr.consts]
+            optimizing = bool(config.jit_optimize)
+            jaxpr = trace_to_jaxpr(flat, avals, fold=fold_while_tracing if optimizing else None)
             cacheable = not any(isinstance(c, Tracer) for c in jaxpr.consts)
-            if config.jit_optimize:
+            if optimizing:
                 jaxpr = optimize(jaxpr)
+            # Arrays the function closes over are captured as they are now (JAX's rule): editing
+            # them later changes nothing until the cache is cleared. (Copied once the optimizer
+            # has dropped the consts it folded away: what it folded used them as they are now.)
+            jaxpr.consts[:] = [np.array(c) if isinstance(c, np.ndarray) else c for c in jaxpr.consts]
         return _Entry(jaxpr, out_tree()), cacheable
 
     def _call_donating(self, entry: _Entry, args: tuple[Any, ...], raw: Sequence[Any],

@@ -14,7 +14,8 @@ from fungrad.compiler.codegen import (
     EmitContext, assign, defcodegen, emit_call_inplace, emit_impl,
 )
 from fungrad.compiler.passes import (
-    Rewriter, defsimplify, involution, same_type, unbroadcast_operands, unit_operand,
+    Rewriter, defsimplify, involution, moves_elements, same_type, unbroadcast_operands,
+    unit_operand,
 )
 from fungrad.core import EVAL_TRACE, Primitive, Tracer, current_state, get_aval
 from fungrad.interpreters import eager_linearize
@@ -112,8 +113,9 @@ def _bind2(prim: Primitive) -> Callable[[Any, Any], Any]:
             x = as_operand(x, y)
         elif type(y) in PY_SCALARS:
             y = as_operand(y, x)
-        elif getattr(x, "dtype", None) != getattr(y, "dtype", None) and not (
-                isinstance(x, Tracer) or isinstance(y, Tracer)):  # tracers: the shape rule checks
+        # (tracers are left to the shape rule; asked first: a tracer's dtype costs more)
+        elif not (isinstance(x, Tracer) or isinstance(y, Tracer)) and \
+                getattr(x, "dtype", None) != getattr(y, "dtype", None):
             _mixed_dtypes(prim.name, get_aval(x).dtype, get_aval(y).dtype)
         return current_state().trace.process_primitive(prim, (x, y), {})
     op.__name__ = op.__qualname__ = prim.name
@@ -226,6 +228,7 @@ or_p = binary("or", np.bitwise_or, "zero")
 xor_p = binary("xor", np.bitwise_xor, "zero")
 
 neg_p = unary("neg", np.negative, lambda t, ans, x: neg(t))
+moves_elements.add(neg_p)
 exp_p = unary("exp", np.exp, times(lambda ans, x: ans))
 log_p = unary("log", np.log, over(lambda ans, x: x))
 log1p_p = unary("log1p", np.log1p, over(lambda ans, x: add(x, 1)))

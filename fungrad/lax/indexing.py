@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from fungrad.compiler.codegen import EmitContext, assign, defcodegen, emit_impl
-from fungrad.compiler.passes import Rewriter, defsimplify, expand_rules
+from fungrad.compiler.passes import Rewriter, defsimplify, expand_rules, moves_elements
 from fungrad.core import Primitive, Tracer, get_aval
 from fungrad.errors import ShapeError
 from fungrad.interpreters.ad import Zero, jvp_rules
@@ -123,6 +123,7 @@ def _scatter_shape(name: str) -> Callable[..., ShapedArray]:
 
 
 gather_p = primitive("gather", _gather_impl, _gather_shape)
+moves_elements.add(gather_p)
 
 
 def _index_source(ctx: EmitContext, indexer: tuple[Entry, ...], arr_names: Sequence[str]) -> str:

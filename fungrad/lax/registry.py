@@ -105,8 +105,9 @@ def elementwise_shape(name: str, out_dtype: Any = None) -> Callable[..., ShapedA
 
 def as_operand(x: Any, like: Any) -> Any:
     """A Python scalar becomes an array of ``like``'s dtype (weak typing); anything else passes."""
-    if type(x) in PY_SCALARS:
-        return weak_scalar(x, like.dtype if hasattr(like, "dtype") else get_aval(like).dtype)
+    if type(x) in PY_SCALARS:   # (a tracer's dtype is worked out once, not for hasattr too)
+        dtype = getattr(like, "dtype", None)
+        return weak_scalar(x, get_aval(like).dtype if dtype is None else dtype)
     return x
 
 
@@ -205,7 +206,10 @@ def broadcast_batcher(prim: Primitive) -> None:
     """Batch rule for NumPy-broadcasting elementwise primitives: batch axes first, ranks aligned."""
     def rule(vals: Sequence[Any], dims: Sequence[int | None], **params: Any) -> tuple[Any, int]:
         shapes = [get_aval(v).shape for v in vals]
-        rank = max(len(s) - (d is not None) for s, d in zip(shapes, dims))
+        rank = 0
+        for shape, d in zip(shapes, dims):
+            if len(shape) - (d is not None) > rank:
+                rank = len(shape) - (d is not None)
         args = []
         for v, d, shape in zip(vals, dims, shapes):
             if d is not None:

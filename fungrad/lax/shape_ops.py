@@ -10,7 +10,7 @@ import numpy as np
 
 from fungrad.compiler.codegen import EmitContext, assign, defcodegen
 from fungrad.compiler.passes import (
-    Rewriter, defsimplify, expand_rules, permute_rules, same_type,
+    Rewriter, defsimplify, expand_rules, moves_elements, permute_rules, same_type,
 )
 from fungrad.core import get_aval
 from fungrad.errors import ShapeError
@@ -100,7 +100,8 @@ def broadcast_to(x: Any, shape: Sequence[int]) -> Any:
 
 # ---------------------------------------------------------------- reshape
 def _reshape(x: Any, *, new_sizes: tuple[int, ...]) -> Any:
-    return np.reshape(x, new_sizes)
+    # (the method directly: np.reshape's dispatch costs more than the reshape of a small array)
+    return x.reshape(new_sizes) if type(x) is np.ndarray else np.reshape(x, new_sizes)
 
 
 def _reshape_shape(x: ShapedArray, *, new_sizes: tuple[int, ...]) -> ShapedArray:
@@ -115,6 +116,7 @@ def _reshape_batch(vals: Any, dims: Any, *, new_sizes: tuple[int, ...]) -> tuple
 
 
 reshape_p = primitive("reshape", _reshape, _reshape_shape)
+moves_elements.add(reshape_p)
 deflinear(reshape_p)
 deftranspose(reshape_p, lambda ct, x, *, new_sizes: reshape(ct, aval_of(x).shape))
 batch_rules[reshape_p] = _reshape_batch
@@ -130,7 +132,7 @@ def reshape(x: Any, new_sizes: Sequence[int]) -> Any:
 
 # ---------------------------------------------------------------- transpose
 def _transpose(x: Any, *, permutation: tuple[int, ...]) -> Any:
-    return np.transpose(x, permutation)
+    return x.transpose(permutation) if type(x) is np.ndarray else np.transpose(x, permutation)
 
 
 def _transpose_shape(x: ShapedArray, *, permutation: tuple[int, ...]) -> ShapedArray:
@@ -145,6 +147,7 @@ def _transpose_batch(vals: Any, dims: Any, *, permutation: tuple[int, ...]) -> t
 
 
 transpose_p = primitive("transpose", _transpose, _transpose_shape)
+moves_elements.add(transpose_p)
 deflinear(transpose_p)
 deftranspose(transpose_p,
              lambda ct, x, *, permutation: transpose(ct, tuple(np.argsort(permutation))))
@@ -396,6 +399,7 @@ def _rev_batch(vals: Any, dims: Any, *, dimensions: tuple[int, ...]) -> tuple[An
 rev_p = primitive("rev", lambda x, *, dimensions: np.flip(x, dimensions),
                   lambda x, *, dimensions: _check_axes("rev", x, dimensions))
 deflinear(rev_p)
+moves_elements.add(rev_p)
 deftranspose(rev_p, lambda ct, x, *, dimensions: rev(ct, dimensions))
 batch_rules[rev_p] = _rev_batch
 

@@ -20,6 +20,8 @@ from fungrad.numpy.keywords import check_out
 from fungrad import lax
 from fungrad.core import Tracer, concrete_or_none
 from fungrad.errors import ConcretizationError
+from fungrad.lax.index_layout import Slice
+from fungrad.lax.indexing import gather_p
 from fungrad.numpy.manipulation import broadcast_shapes, canonical_axis, ravel, reshape
 from fungrad.numpy.promotion import asarray, asarray_of, promote
 from fungrad.source_info import at_user_line
@@ -97,6 +99,22 @@ def _basic_getitem(x: Any, idx: tuple[Any, ...]) -> Any:
     return lax.reshape(out, out_shape)
 
 
+def _int_getitem(x: Any, i: int) -> Any:
+    """``x[i]`` for a Python int: ``_basic_getitem``'s slice and reshape, built directly (the
+    commonest index: a model's parameters ``b[0]``, ``b[1]``... under ``jacfwd``)."""
+    shape = x.shape
+    if not shape:
+        return _basic_getitem(x, (i,))   # (its error)
+    n = shape[0]
+    if not -n <= i < n:
+        raise IndexError(f"index {i} is out of bounds for axis 0 with size {n}{at_user_line()}")
+    i %= n
+    if n != 1:
+        index = (Slice(i, i + 1, 1),) + tuple(Slice(0, m, 1) for m in shape[1:])
+        x = gather_p.bind(x, indexer=index, mode="clip", fill_value=None)
+    return lax.reshape(x, shape[1:])
+
+
 def _concrete_mask(e: Any) -> Any:
     """A boolean index as a concrete NumPy array, or a clear error."""
     val = concrete_or_none(e)
@@ -150,6 +168,8 @@ def _check_bounds(x: Any, idx: tuple[Any, ...]) -> None:
 
 def getitem(x: Any, idx: Any) -> Any:
     """``x[idx]`` with NumPy's semantics (traced integer indices are clamped into range)."""
+    if type(idx) is int and isinstance(x, Tracer):
+        return _int_getitem(x, idx)
     x = asarray(x)
     tup = _as_tuple(idx)
     if all(isinstance(e, _BASIC) and not isinstance(e, (bool, np.bool_)) for e in tup) and \
