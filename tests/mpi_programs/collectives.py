@@ -140,6 +140,28 @@ line, = [ln for ln in stepped.lower(mine_w, mine_b).source.splitlines() if "allr
 flags = stepped.lower(mine_w, mine_b).compiled.fn.__globals__[line.rsplit(", ", 1)[1].rstrip(")")]
 assert flags == (True, True, False, False, False, False, False, False), (line, flags)
 
+# Given-up operands inside loop and branch bodies (a carry, a body's own value), and a value also
+# returned: the named vmap's values, the argument unchanged, the same result on a second call.
+LOOPS = {
+    "fori carry": lambda x: lax.fori_loop(0, 3, lambda i, c: lax.pmean(c, "i") + 1.0, x),
+    "fori new": lambda x: lax.fori_loop(0, 3, lambda i, c: lax.pmean(c * 2.0, "i"), x),
+    "scan": lambda x: lax.scan(lambda c, t: (lax.psum(c * t, "i"), c), x, fnp.arange(3.0))[0],
+    "cond": lambda x: lax.cond(fnp.sum(x) > 0, lambda y: lax.pmean(y * 3.0, "i"),
+                               lambda y: lax.pmean(y, "i"), x),
+    "while": lambda x: lax.while_loop(lambda c: c[1] < 3,
+                                      lambda c: (lax.pmean(c[0], "i") * 1.5, c[1] + 1), (x, 0))[0],
+    "returned too": lambda x: (lax.pmean(x * 2.0, "i"), x * 2.0),
+}
+for name, f in LOOPS.items():
+    mine_w = BIG[me].copy()
+    run = jit(distributed.pmap(f, axis_name="i"))
+    got, again = run(mine_w), run(mine_w)
+    want = vmap(f, axis_name="i")(BIG)
+    for a, b, e in zip(*(fungrad.tree_util.tree_leaves(t) for t in (got, again, want))):
+        close(a, e[me], f"given up in {name}")
+        np.testing.assert_array_equal(a, b, err_msg=f"given up in {name}: second call")
+    np.testing.assert_array_equal(mine_w, BIG[me], err_msg=f"given up in {name}: argument changed")
+
 # The runtime reduces a given-up operand in its own buffer, C- or Fortran-ordered, only where every
 # process has it in the same layout: Fortran order on odd processes and C order on even ones make
 # all of them pack.
