@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from fungrad.array_type import Array
+from fungrad.core import Tracer
 from fungrad.tree_util import PyTree, PyTreeDef, tree_flatten
 
 __all__ = ["ravel_pytree"]
@@ -27,7 +28,8 @@ __all__ = ["ravel_pytree"]
 def ravel_pytree(pytree: PyTree) -> tuple[Any, Callable[[Any], PyTree]]:
     """Ravel every leaf of ``pytree`` and concatenate them into one 1-D array.
 
-    The vector's dtype is the promotion of the leaves' dtypes. Also returns
+    The vector's dtype is the promotion of the leaves' dtypes; it is a new array, sharing no
+    memory with the leaves (an in-place edit of one never changes the other). Also returns
     ``unravel``, which maps a vector of that length and dtype back to a pytree
     of the original structure, shapes and dtypes.
 
@@ -50,10 +52,12 @@ def ravel_pytree(pytree: PyTree) -> tuple[Any, Callable[[Any], PyTree]]:
         # Numbers and numeric arrays (the common case, e.g. an optimizer's start): what the
         # general line below computes, by NumPy directly (fungrad.numpy's dispatch costs more).
         parts = [np.asarray(leaf, dtype=flat_dtype).reshape(-1) for leaf in leaves]
-        flat = (parts[0] if len(parts) == 1 else np.concatenate(parts)).view(Array)
+        flat = (np.array(parts[0]) if len(parts) == 1 else np.concatenate(parts)).view(Array)
     else:
         flat = fnp.concatenate([fnp.ravel(fnp.asarray(leaf, dtype=flat_dtype))
                                 for leaf in leaves])
+        if len(leaves) == 1 and not isinstance(flat, Tracer):
+            flat = fnp.array(flat)   # (concatenate hands back its one operand)
     return flat, _Unravel(treedef, shapes, dtypes, ends, flat_dtype)
 
 

@@ -164,3 +164,19 @@ def test_numpy_shortcut_gives_what_fungrad_numpy_gives(tree: Any, as_array: bool
             assert np.shares_memory(fast[0], leaf) == np.shares_memory(slow[0], leaf)
     for got, want in zip(tree_leaves(fast[1][1]), tree_leaves(slow[1][1])):
         assert np.shares_memory(got, fast[1][2]) == np.shares_memory(want, slow[1][2])
+
+
+class _Subclass(np.ndarray):
+    """A user's ndarray subclass: ravel_pytree takes its general path."""
+
+
+@pytest.mark.parametrize("leaf", [np.arange(3.0), np.arange(3, dtype=">f8"),
+                                  np.arange(3.0).view(_Subclass)])
+@pytest.mark.parametrize("wrap", [lambda v: v, lambda v: {"a": v}, lambda v: [v]])
+def test_the_flat_vector_shares_no_memory_with_a_leaf(leaf, wrap):
+    leaf = leaf.copy()                   # (this case's own, as it is edited below)
+    flat, unravel = ravel_pytree(wrap(leaf))
+    assert not np.shares_memory(flat, leaf)
+    before = np.array(flat)
+    leaf[...] = 7.0                      # a later edit of the user's array leaves the vector be
+    np.testing.assert_array_equal(flat, before)

@@ -479,3 +479,14 @@ def test_a_cached_program_never_serves_changed_data():
     np.testing.assert_allclose(after.params["k"], want.params["k"], rtol=1e-12)
     np.testing.assert_allclose(after2.cost, 4.0 * want.cost, rtol=1e-10)
     assert after.cost != before.cost and after2.cost != before2.cost
+
+
+def test_params_of_a_start_already_optimal_are_not_the_callers_array() -> None:
+    """No step is accepted, so the result is the start: as a new array, not the caller's
+    (editing the start afterwards must not change the result)."""
+    x = np.linspace(0.0, 1.0, 10)
+    p0 = np.array([2.0, 1.0])
+    res = least_squares(lambda p: p[0] * x + p[1] - (2.0 * x + 1.0), p0)
+    assert res.nfev == 1 and not np.shares_memory(res.params, p0)
+    p0[:] = 5.0
+    np.testing.assert_array_equal(res.params, [2.0, 1.0])
