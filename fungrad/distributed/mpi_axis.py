@@ -49,7 +49,7 @@ class MPIAxis:
         MPI = mpi()
         self._ops = {"sum": MPI.SUM, "mean": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN}
         self._in_place = MPI.IN_PLACE
-        # A mean scales by 1 / size while packing: a multiplication, exact for a power of two.
+        # A mean's division by the size is a multiplication where the inverse is exact.
         self._exact_inverse = self.size & (self.size - 1) == 0
 
     def _agree(self, op: str, xs: list[np.ndarray], layouts: list[str] | None = None

@@ -700,10 +700,9 @@ def _validate(params: PyTree, ftol: float, xtol: float, gtol: float, max_nfev: i
 
 
 def _check_finite(v: Array, what: str) -> None:
-    if np.isfinite(v).all():
-        return
-    bad = np.flatnonzero(~np.isfinite(v))
-    if bad.size:
+    finite = np.isfinite(v)
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
         raise ValueError(f"least_squares: the start {what} are not finite at flat indices "
                          f"{bad[:10].tolist()}; start from a point where residual_fn is finite")
 
