@@ -51,7 +51,10 @@ def test_closed_over_arrays_are_captured_when_jit_traces():
     for make in (lambda w: (lambda x: x * w), lambda w: (lambda x: x * (w * 2.0)),
                  lambda w: fungrad.grad(lambda x: fnp.sum(x * w)),
                  lambda w: (lambda x: lax.cond(x[0] > 0, lambda v: v * w, lambda v: v - w, x)),
-                 lambda w: (lambda x: lax.scan(lambda c, _: (c * w, None), x, None, length=2)[0])):
+                 lambda w: (lambda x: lax.scan(lambda c, _: (c * w, None), x, None, length=2)[0]),
+                 # element moves of w, computed while jit traces (views of w until copied)
+                 lambda w: (lambda x: x * fnp.reshape(w, (1, 2))[0, ::-1]),
+                 lambda w: (lambda x: x * -w.T)):
         w = np.array([1.0, 2.0])
         f = fungrad.jit(make(w))
         before = f(np.ones(2))
